@@ -1,0 +1,201 @@
+"""Layers: the pieces a network is stacked from.
+
+A layer owns its arithmetic. ``forward`` computes its output and keeps what
+``backward`` will need; ``backward`` takes dL/d(output), writes the gradient
+of every parameter (overwriting, never accumulating) and returns dL/d(input).
+The arithmetic uses ``@`` and negative axes, so a leading axis (several models
+at once) passes through the same code.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import attrs
+import numpy as np
+
+from .activations import Activation, Identity
+from .errors import ConfigError, DataError
+from .initializers import HeUniform, Initializer, Zeros
+from .validation import integer
+
+Array = np.ndarray
+
+
+@attrs.define(eq=False)
+class Parameter:
+    """A trainable array and the gradient of the loss with respect to it.
+
+    Both arrays are held by reference: a layer updates them in place, so an
+    optimizer that keeps a ``Parameter`` always sees the current values.
+    """
+
+    name: str
+    value: Array
+    grad: Array = attrs.field()
+
+    @grad.default
+    def _zero_grad(self) -> Array:
+        return np.zeros_like(self.value)
+
+
+class Layer(ABC):
+    """Base of every layer: y = layer(x) for x of shape (samples, n_in).
+
+    How to subclass (a layer that scales its input by one trainable number)::
+
+        class Scale(Layer):
+            '''y = a x,  dL/da = sum(x * g),  dL/dx = a g.'''
+
+            def __init__(self, n):
+                self.n_in = self.n_out = n
+                self.a = Parameter("a", np.ones(1))
+
+            def initialize(self, rng):
+                self.a.value[...] = 1.0
+
+            def forward(self, x):
+                self._x = x
+                return self.a.value * x
+
+            def backward(self, grad, *, input_grad=True):
+                self.a.grad[...] = np.sum(self._x * grad)
+                return self.a.value * grad if input_grad else None
+
+            def parameters(self):
+                return [self.a]
+    """
+
+    n_in: int
+    n_out: int
+
+    @abstractmethod
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw fresh parameter values, every random number from ``rng``."""
+
+    @abstractmethod
+    def forward(self, x: Array) -> Array:
+        """The output for ``x`` of shape (..., samples, n_in); caches what backward needs."""
+
+    @abstractmethod
+    def backward(self, grad: Array, *, input_grad: bool = True) -> Array | None:
+        """Given dL/d(output), overwrite each parameter's ``grad``; return dL/d(input).
+
+        ``input_grad=False`` (the first layer) skips dL/d(input) and returns None.
+        """
+
+    @abstractmethod
+    def parameters(self) -> list[Parameter]:
+        """The trainable parameters, by reference."""
+
+
+@attrs.define(eq=False)
+class Dense(Layer):
+    """A fully connected layer: y = f(x W + b).
+
+    ``x`` is (samples, n_in), ``W`` is (n_in, n_out), ``b`` is (n_out,) and ``f``
+    the activation. Backpropagation, with g = dL/dy and d = g * f'(z)::
+
+        dL/dW = xᵀ d      dL/db = Σ_samples d      dL/dx = d Wᵀ
+
+    ``bias_unit=True`` treats the bias as the weight of one more input that is
+    always 1, as the blog does: W and b come from one (n_in + 1, n_out) draw
+    whose first row is b, so the initializer's fan-in counts the bias unit.
+    Otherwise b starts from ``bias_initializer`` (zeros by default).
+
+    Weights start at zero until ``initialize(rng)`` draws them; a ``Network``
+    does that for each of its layers.
+    """
+
+    n_in: int = attrs.field(validator=integer(low=1))
+    n_out: int = attrs.field(validator=integer(low=1))
+    activation: Activation = attrs.field(
+        default=Identity(), converter=lambda spec: Activation.resolve(spec)
+    )
+    use_bias: bool = attrs.field(default=True, kw_only=True, alias="bias")
+    initializer: Initializer = attrs.field(
+        default=HeUniform(), kw_only=True, converter=lambda spec: Initializer.resolve(spec)
+    )
+    bias_initializer: Initializer = attrs.field(
+        default=Zeros(), kw_only=True, converter=lambda spec: Initializer.resolve(spec)
+    )
+    bias_unit: bool = attrs.field(default=False, kw_only=True)
+    _w: Parameter = attrs.field(init=False, repr=False)
+    _b: Parameter | None = attrs.field(init=False, repr=False)
+    # [x, z, y] of the last forward. A list filled in place: attrs validates attribute
+    # assignment through a Python-level __setattr__, too slow to pay on every batch.
+    _cache: list[Array | None] = attrs.field(
+        factory=lambda: [None, None, None], init=False, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.bias_unit and not self.use_bias:
+            raise ConfigError("Dense.bias_unit=True needs bias=True: the bias unit is the bias")
+        self._w = Parameter("weights", np.zeros((self.n_in, self.n_out)))
+        self._b = Parameter("bias", np.zeros(self.n_out)) if self.use_bias else None
+
+    # The arrays themselves, for reading and assigning; assignment copies into the
+    # existing array so that parameters() and any optimizer state stay attached.
+    @property
+    def weights(self) -> Array:
+        """W, shape (n_in, n_out)."""
+        return self._w.value
+
+    @weights.setter
+    def weights(self, value: Array) -> None:
+        self._assign(self._w, value)
+
+    @property
+    def bias(self) -> Array | None:
+        """b, shape (n_out,), or None for a layer made with ``bias=False``."""
+        return None if self._b is None else self._b.value
+
+    @bias.setter
+    def bias(self, value: Array) -> None:
+        self._assign(self._b, value)
+
+    def _assign(self, parameter: Parameter | None, value: Array) -> None:
+        if parameter is None:
+            raise ConfigError("this Dense layer has no bias (bias=False); it cannot be assigned")
+        array = np.asarray(value, dtype=np.float64)
+        if array.shape != parameter.value.shape:
+            raise DataError(
+                f"Dense.{parameter.name} must have shape {parameter.value.shape}; "
+                f"got shape {array.shape}"
+            )
+        if not np.isfinite(array).all():
+            raise DataError(f"Dense.{parameter.name} must be finite; got NaN or inf")
+        parameter.value[...] = array
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        if self.bias_unit:
+            drawn = self.initializer((self.n_in + 1, self.n_out), rng)
+            self._w.value[...] = drawn[1:]
+            self._b.value[...] = drawn[0]  # type: ignore[union-attr]
+            return
+        self._w.value[...] = self.initializer((self.n_in, self.n_out), rng)
+        if self._b is not None:
+            self._b.value[...] = self.bias_initializer((self.n_out,), rng)
+
+    def forward(self, x: Array) -> Array:
+        z = x @ self._w.value
+        if self._b is not None:
+            z += self._b.value
+        y = self.activation.forward(z)
+        self._cache[:] = (x, z, y)
+        return y
+
+    def backward(self, grad: Array, *, input_grad: bool = True) -> Array | None:
+        x, z, y = self._cache
+        if x is None:
+            raise RuntimeError(
+                "Dense.backward called before forward: there is nothing to differentiate"
+            )
+        delta = grad * self.activation.derivative(z, y)
+        np.matmul(x.mT, delta, out=self._w.grad)
+        if self._b is not None:
+            np.add.reduce(delta, axis=-2, out=self._b.grad)
+        return delta @ self._w.value.mT if input_grad else None
+
+    def parameters(self) -> list[Parameter]:
+        return [self._w] if self._b is None else [self._w, self._b]

@@ -1,0 +1,106 @@
+"""Checks shared by every component: hyperparameters and arrays.
+
+Hyperparameter checks are attrs validators, so a bad value fails where it is
+written and the message names the class and the field. Array checks run once
+at the public boundary (``Trainer.fit``, ``Network.predict``), never per batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .errors import ConfigError, DataError
+
+Array = np.ndarray
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _where(instance: Any, attribute: attrs.Attribute[Any]) -> str:
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
+def number(*, low: float | None = None, strict: bool = False) -> Validator:
+    """An attrs validator: a finite real number, at least ``low`` (above it if ``strict``)."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+        is_real = isinstance(value, Real) and not isinstance(value, bool)
+        if (
+            not is_real
+            or not math.isfinite(value)
+            or (low is not None and (value <= low if strict else value < low))
+        ):
+            raise ConfigError(
+                f"{_where(instance, attribute)} must be a finite number{bound}; got {value!r}"
+            )
+
+    return check
+
+
+def integer(*, low: int) -> Validator:
+    """An attrs validator: a whole number of at least ``low``."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+            raise ConfigError(
+                f"{_where(instance, attribute)} must be a whole number >= {low}; got {value!r}"
+            )
+
+    return check
+
+
+def check_count(name: str, value: Any, *, low: int = 0) -> int:
+    """Return ``value`` as an int if it is a whole number >= ``low``, else raise ConfigError."""
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{name} must be a whole number >= {low}; got {value!r}")
+    return int(value)
+
+
+def as_matrix(
+    name: str, value: Any, *, columns: int | None = None, what: str = "features"
+) -> Array:
+    """Return ``value`` as a finite 2-D float64 array of shape (samples, ``what``).
+
+    Raises DataError naming ``name`` and saying what was expected: a 1-D array
+    gets the reshape that fixes it, a NaN gets its row.
+    """
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise DataError(
+            f"{name} must hold real numbers; got an array of dtype {array.dtype} "
+            "(complex, object and string arrays are not accepted)"
+        )
+    if array.ndim != 2:
+        hint = ""
+        if array.ndim == 1:
+            hint = (
+                f"; for {array.shape[0]} samples of one {what[:-1]} use "
+                f"{name}.reshape(-1, 1), for one sample use {name}.reshape(1, -1)"
+            )
+        raise DataError(
+            f"{name} must be 2-D with shape (samples, {what}); got shape {array.shape}{hint}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise DataError(
+            f"{name} must have at least one sample and one {what[:-1]}; got shape {array.shape}"
+        )
+    if columns is not None and array.shape[1] != columns:
+        raise DataError(
+            f"{name} has {array.shape[1]} {what} per sample; expected {columns} "
+            f"(shape (samples, {columns})), got shape {array.shape}"
+        )
+    array = array.astype(np.float64, copy=False)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{name} must be finite; found {array[row, col]} at row {row}, column {col} "
+            f"({int(bad.sum())} non-finite value(s) in all)"
+        )
+    return array
