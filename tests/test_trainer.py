@@ -1,0 +1,179 @@
+"""Trainer: the loop, its callbacks, its result, and reproducibility."""
+
+import numpy as np
+import pytest
+
+import minifw
+from minifw import (
+    MSE,
+    SGD,
+    ArraySource,
+    Callback,
+    Dense,
+    LossHistory,
+    Network,
+    Optimizer,
+    Timer,
+    Trainer,
+)
+
+
+def line_source(n=20):
+    x = np.linspace(-1, 1, n).reshape(-1, 1)
+    return ArraySource(x, 2 * x + 1)
+
+
+def small_network(seed=0):
+    return Network([Dense(1, 4, "tanh"), Dense(4, 1)], seed=seed)
+
+
+class Frozen(Optimizer):
+    """Leaves every parameter as it is, so the loss of each batch is the untrained network's."""
+
+    def step(self, parameters):
+        pass
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, trainer):
+        self.calls.append(("train_begin",))
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.calls.append(("epoch_begin", epoch))
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.calls.append(("batch_end", batch, logs["loss"]))
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.calls.append(("epoch_end", epoch, logs["loss"]))
+
+    def on_train_end(self, trainer, logs):
+        self.calls.append(("train_end", logs["loss"]))
+
+
+def test_a_linear_network_learns_a_line():
+    network = Network([Dense(1, 1)], seed=0)
+    Trainer(network, MSE(), SGD(lr=0.1), batch_size=5).fit(line_source(), 300)
+    np.testing.assert_allclose(network.layers[0].weights, [[2.0]], atol=1e-6)
+    np.testing.assert_allclose(network.layers[0].bias, [1.0], atol=1e-6)
+
+
+def test_same_seed_gives_bit_identical_training_with_shuffling():
+    def train(seed):
+        network = small_network(seed)
+        result = Trainer(network, MSE(), SGD(lr=0.05), batch_size=3, seed=seed).fit(
+            line_source(), 40
+        )
+        return result.loss, [p.value.copy() for p in network.parameters()]
+
+    loss_a, weights_a = train(7)
+    loss_b, weights_b = train(7)
+    loss_c, _ = train(8)
+    assert loss_a == loss_b
+    for a, b in zip(weights_a, weights_b, strict=True):
+        assert a.tobytes() == b.tobytes()
+    assert loss_a != loss_c
+
+
+def test_shuffle_changes_the_batches_but_not_the_callers_arrays():
+    source = line_source()
+    x_before, y_before = source.x.copy(), source.y.copy()
+    ordered = Trainer(small_network(), MSE(), SGD(lr=0.05), batch_size=4, shuffle=False)
+    shuffled = Trainer(small_network(), MSE(), SGD(lr=0.05), batch_size=4, shuffle=True)
+    assert ordered.fit(source, 5).loss != shuffled.fit(source, 5).loss
+    np.testing.assert_array_equal(source.x, x_before)
+    np.testing.assert_array_equal(source.y, y_before)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 20, 50])
+def test_epoch_loss_is_the_per_sample_mean_even_with_a_ragged_last_batch(batch_size):
+    network = small_network()
+    source = line_source()
+    expected = np.mean((network.forward(source.x) - source.y) ** 2)
+    result = Trainer(network, MSE(), Frozen(), batch_size=batch_size).fit(source, 2)
+    np.testing.assert_allclose(result.loss, [expected, expected], rtol=1e-12)
+
+
+def test_callbacks_are_called_in_order_with_their_arguments():
+    recorder = Recorder()
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.01), batch_size=8, callbacks=[recorder])
+    result = trainer.fit(line_source(20), 2)  # batches of 8, 8, 4
+    kinds = [call[0] for call in recorder.calls]
+    assert kinds == ["train_begin"] + ["epoch_begin"] + ["batch_end"] * 3 + ["epoch_end"] + [
+        "epoch_begin"
+    ] + ["batch_end"] * 3 + ["epoch_end", "train_end"]
+    assert [c[1] for c in recorder.calls if c[0] == "batch_end"] == [0, 1, 2, 0, 1, 2]
+    assert [c[2] for c in recorder.calls if c[0] == "epoch_end"] == result.loss
+    assert recorder.calls[-1] == ("train_end", result.loss[-1])
+
+
+def test_callback_can_stop_training():
+    class StopAfter(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                trainer.stop_training = True
+
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.01), callbacks=[StopAfter()])
+    result = trainer.fit(line_source(), 100)
+    assert result.epochs == 3 and len(result.loss) == 3
+    # A new fit starts afresh: stop_training is reset, so two epochs run in full.
+    assert trainer.stop_training
+    assert trainer.fit(line_source(), 2).epochs == 2
+
+
+def test_history_and_timer_are_always_attached_and_reused_if_given():
+    history, timer = LossHistory(), Timer()
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.01), callbacks=[history, timer])
+    assert trainer.history is history and trainer.timer is timer
+    result = trainer.fit(line_source(), 5)
+    assert result.loss == history.loss == history.history["loss"]
+    assert result.seconds == timer.seconds > 0
+    bare = Trainer(small_network(), MSE(), SGD(lr=0.01))
+    assert sum(isinstance(c, LossHistory) for c in bare.callbacks) == 1
+    assert sum(isinstance(c, Timer) for c in bare.callbacks) == 1
+
+
+def test_history_restarts_at_each_fit():
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.01))
+    trainer.fit(line_source(), 3)
+    assert len(trainer.fit(line_source(), 2).loss) == 2
+
+
+def test_zero_epochs_changes_nothing():
+    network = small_network()
+    before = [p.value.copy() for p in network.parameters()]
+    result = Trainer(network, MSE(), SGD(lr=0.1)).fit(line_source(), 0)
+    assert result.loss == [] and result.epochs == 0
+    assert np.isnan(result.final_loss)
+    for b, p in zip(before, network.parameters(), strict=True):
+        np.testing.assert_array_equal(b, p.value)
+
+
+def test_components_by_name():
+    trainer = Trainer(small_network(), "mse", "sgd")
+    assert isinstance(trainer.loss, MSE) and isinstance(trainer.optimizer, SGD)
+    with pytest.raises(minifw.ConfigError, match="unknown loss 'hinge'; expected one of: mse"):
+        Trainer(small_network(), "hinge", "sgd")
+
+
+def test_normaliser_trains_in_the_activation_range_and_predicts_in_target_units():
+    x = np.linspace(0, 1, 16).reshape(-1, 1)
+    y = 100 + 50 * x  # far outside the sigmoid's (0, 1)
+    normaliser = minifw.Normaliser((100.0, 150.0), (0.1, 0.9))
+    network = Network([Dense(1, 6, "tanh"), Dense(6, 1, "sigmoid")], seed=0, normaliser=normaliser)
+    Trainer(network, MSE(), SGD(lr=4.0), batch_size=4).fit(ArraySource(x, y), 2000)
+    np.testing.assert_allclose(network.predict(x), y, atol=1.0)
+    assert np.all((network.forward(x) > 0) & (network.forward(x) < 1))
+
+
+def test_packed_parameters_share_memory_with_each_layer():
+    network = small_network()
+    packed = network.packed
+    assert packed.value.size == sum(p.value.size for p in network.parameters())
+    packed.value[:] = 0.5
+    assert all(np.all(p.value == 0.5) for p in network.parameters())
+    network.layers[0].weights = np.full((1, 4), 2.0)
+    assert np.count_nonzero(packed.value == 2.0) == 4
