@@ -98,7 +98,7 @@ class Trainer:
         starts = range(0, n, self.batch_size)
         # Views into x and y, made once: shuffling permutes x and y in place beneath them.
         batches = [(x[i : i + self.batch_size], y[i : i + self.batch_size]) for i in starts]
-        weights = [len(xb) / n for xb, _ in batches]  # an epoch's loss is the per-sample mean
+        sizes = [len(xb) for xb, _ in batches]
 
         forward, backward = self.network.forward, self.network.backward
         value_and_gradient = self.loss.value_and_gradient
@@ -118,18 +118,19 @@ class Trainer:
                 y[...] = y[order]
             for callback in epoch_begin:
                 callback.on_epoch_begin(self, epoch)
-            total = 0.0
+            total, seen = 0.0, 0  # an epoch's loss is the mean over the samples it saw
             for b, (xb, yb) in enumerate(batches):
                 value, grad = value_and_gradient(forward(xb), yb)
                 backward(grad)
                 step(parameters)
-                total += weights[b] * value
+                total += value * sizes[b]
+                seen += sizes[b]
                 if batch_end:
                     for callback in batch_end:
                         callback.on_batch_end(self, b, {"loss": value})
                     if self.stop_training:
                         break
-            logs = {"loss": total}
+            logs = {"loss": total / seen}
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch, logs)
             if self.stop_training:

@@ -177,3 +177,19 @@ def test_packed_parameters_share_memory_with_each_layer():
     assert all(np.all(p.value == 0.5) for p in network.parameters())
     network.layers[0].weights = np.full((1, 4), 2.0)
     assert np.count_nonzero(packed.value == 2.0) == 4
+
+
+def test_stop_mid_epoch_reports_the_mean_over_the_samples_seen():
+    class StopAfterBatch(Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            trainer.stop_training = batch == 1
+
+    network, source = small_network(), line_source(20)
+    seen = 14  # two batches of 7
+    expected = np.mean((network.forward(source.x[:seen]) - source.y[:seen]) ** 2)
+    trainer = Trainer(
+        network, MSE(), Frozen(), batch_size=7, shuffle=False, callbacks=[StopAfterBatch()]
+    )
+    result = trainer.fit(source, 5)
+    assert result.epochs == 1
+    np.testing.assert_allclose(result.loss, [expected], rtol=1e-12)
