@@ -16,6 +16,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from .errors import DataError
 from .registry import Registered, Registry
 
 Array = np.ndarray
@@ -94,18 +95,21 @@ class Sigmoid(Activation):
     """y = 1 / (1 + e^(-x)) = e^x / (1 + e^x),  dy/dx = y (1 - y). The blog's default.
 
     Computed as u / (1 + u) with u = e^x and x held to |x| <= 708 (87 in
-    float32), where u and y are normal floats: no finite input overflows or
-    underflows, and the held values change y by less than the smallest normal
-    float (y is already 1 to double precision beyond x = 37).
+    float32), where u and y are normal floats: no finite float64 input
+    overflows or underflows, and the held values change y by less than the
+    smallest normal float (y is already 1 to double precision beyond x = 37).
+    Takes float32 or float64 arrays and keeps their dtype.
     """
 
     output_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     def forward(self, x: Array) -> Array:
-        u = np.maximum(x, _EXP_LOW[x.dtype])
-        np.minimum(u, _EXP_HIGH[x.dtype], out=u)
-        np.exp(u, out=u)
-        return np.divide(u, u + _ONE[u.dtype], out=u)
+        try:
+            low, high, one = _EXP_LOW[x.dtype], _EXP_HIGH[x.dtype], _ONE[x.dtype]
+        except KeyError:
+            raise DataError(f"Sigmoid takes float32 or float64 arrays; got {x.dtype}") from None
+        u = np.exp(np.minimum(np.maximum(x, low), high))
+        return u / (u + one)
 
     def derivative(self, x: Array, y: Array) -> Array:
         return y * (_ONE[y.dtype] - y)

@@ -8,7 +8,6 @@ predictions back into the target's own units.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -16,7 +15,7 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError, DataError
-from .validation import as_matrix, integer
+from .validation import as_matrix, integer, real_array
 
 Array = np.ndarray
 
@@ -65,12 +64,17 @@ class ArraySource(DataSource):
 
 
 def _domain(value: tuple[float, float]) -> tuple[float, float]:
-    low, high = (float(v) for v in value)
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+    bounds = np.asarray(value)
+    if not (
+        bounds.shape == (2,)
+        and bounds.dtype.kind in "iuf"
+        and np.isfinite(bounds).all()
+        and bounds[0] < bounds[1]
+    ):
         raise ConfigError(
             f"domain must be two finite numbers (low, high) with low < high; got {value!r}"
         )
-    return low, high
+    return float(bounds[0]), float(bounds[1])
 
 
 @attrs.frozen
@@ -93,7 +97,7 @@ class FunctionSource(DataSource):
         return (high - low) / (self.n - 1)
 
     def _sample(self, x: Array) -> tuple[Array, Array]:
-        y = np.asarray(self.f(x), dtype=np.float64)
+        y = real_array("f(x)", self.f(x))
         if y.shape != x.shape:
             raise DataError(
                 f"the target function must return shape {x.shape} for x of shape {x.shape}; "

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from .registry import Registered, Registry
-from .validation import number
+from .validation import number, one_of
 
 Array = np.ndarray
 Shape = tuple[int, ...]
@@ -68,10 +68,10 @@ class VarianceScaling(Initializer):
 
     scale: float = attrs.field(default=1.0, validator=number(low=0, strict=True))
     mode: Literal["fan_in", "fan_out", "fan_avg"] = attrs.field(
-        default="fan_in", validator=attrs.validators.in_(("fan_in", "fan_out", "fan_avg"))
+        default="fan_in", validator=one_of("fan_in", "fan_out", "fan_avg")
     )
     distribution: Literal["uniform", "normal"] = attrs.field(
-        default="uniform", validator=attrs.validators.in_(("uniform", "normal"))
+        default="uniform", validator=one_of("uniform", "normal")
     )
 
     def variance(self, shape: Shape) -> float:

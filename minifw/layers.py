@@ -17,7 +17,7 @@ import numpy as np
 from .activations import Activation, Identity
 from .errors import ConfigError, DataError
 from .initializers import HeUniform, Initializer, Zeros
-from .validation import integer
+from .validation import check_finite, integer, real_array
 
 Array = np.ndarray
 
@@ -157,14 +157,13 @@ class Dense(Layer):
     def _assign(self, parameter: Parameter | None, value: Array) -> None:
         if parameter is None:
             raise ConfigError("this Dense layer has no bias (bias=False); it cannot be assigned")
-        array = np.asarray(value, dtype=np.float64)
+        name = f"Dense.{parameter.name}"
+        array = real_array(name, value).astype(np.float64)
         if array.shape != parameter.value.shape:
             raise DataError(
-                f"Dense.{parameter.name} must have shape {parameter.value.shape}; "
-                f"got shape {array.shape}"
+                f"{name} must have shape {parameter.value.shape}; got shape {array.shape}"
             )
-        if not np.isfinite(array).all():
-            raise DataError(f"Dense.{parameter.name} must be finite; got NaN or inf")
+        check_finite(name, array)
         parameter.value[...] = array
 
     def initialize(self, rng: np.random.Generator) -> None:

@@ -77,6 +77,4 @@ class MSE(Loss):
 
     def value_and_gradient(self, pred: Array, target: Array) -> tuple[float, Array]:
         d = difference(pred, target)
-        value = float(np.vdot(d, d)) / d.size
-        d *= 2.0 / d.size  # d is our own new array: scale it in place into the gradient
-        return value, d
+        return float(np.vdot(d, d)) / d.size, d * (2.0 / d.size)

@@ -55,11 +55,35 @@ def integer(*, low: int) -> Validator:
     return check
 
 
+def one_of(*choices: str) -> Validator:
+    """An attrs validator: one of the strings ``choices``."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in choices:
+            raise ConfigError(
+                f"{_where(instance, attribute)} must be one of {', '.join(map(repr, choices))}; "
+                f"got {value!r}"
+            )
+
+    return check
+
+
 def check_count(name: str, value: Any, *, low: int = 0) -> int:
     """Return ``value`` as an int if it is a whole number >= ``low``, else raise ConfigError."""
     if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
         raise ConfigError(f"{name} must be a whole number >= {low}; got {value!r}")
     return int(value)
+
+
+def real_array(name: str, value: Any) -> Array:
+    """``value`` as a numpy array if it holds real numbers (bool, int or float), else DataError."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise DataError(
+            f"{name} must hold real numbers; got an array of dtype {array.dtype} "
+            "(complex, object and string arrays are not accepted)"
+        )
+    return array
 
 
 def as_matrix(
@@ -70,12 +94,7 @@ def as_matrix(
     Raises DataError naming ``name`` and saying what was expected: a 1-D array
     gets the reshape that fixes it, a NaN gets its row.
     """
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise DataError(
-            f"{name} must hold real numbers; got an array of dtype {array.dtype} "
-            "(complex, object and string arrays are not accepted)"
-        )
+    array = real_array(name, value)
     if array.ndim != 2:
         hint = ""
         if array.ndim == 1:
@@ -96,11 +115,17 @@ def as_matrix(
             f"(shape (samples, {columns})), got shape {array.shape}"
         )
     array = array.astype(np.float64, copy=False)
+    check_finite(name, array)
+    return array
+
+
+def check_finite(name: str, array: Array) -> None:
+    """Raise DataError naming the first NaN or inf in ``array`` (at least 1-D), if any."""
     bad = ~np.isfinite(array)
     if bad.any():
-        row, col = np.argwhere(bad)[0]
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        place = f"row {where[0]}, column {where[1]}" if len(where) == 2 else f"index {where}"
         raise DataError(
-            f"{name} must be finite; found {array[row, col]} at row {row}, column {col} "
+            f"{name} must be finite; found {array[where]} at {place} "
             f"({int(bad.sum())} non-finite value(s) in all)"
         )
-    return array

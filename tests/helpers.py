@@ -1,0 +1,35 @@
+"""Small tools shared by several test files."""
+
+from collections.abc import Callable
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def elementwise_difference(f: Callable[[Array], Array], x: Array, h: float = 1e-6) -> Array:
+    """The central difference (f(x + h) - f(x - h)) / (2h) of an elementwise ``f``, at every x.
+
+    The step actually taken, (x + h) - (x - h), is used rather than 2h: x ± h is rounded to
+    the nearest float, and near |x| = 20 that rounding is already ~1e-9 of h.
+    """
+    x_plus, x_minus = x + h, x - h
+    return (f(x_plus) - f(x_minus)) / (x_plus - x_minus)
+
+
+def numerical_gradient(f: Callable[[Array], float], x: Array, h: float = 1e-6) -> Array:
+    """d f / d x by central differences, one entry of ``x`` at a time, for a scalar ``f``.
+
+    ``x`` is nudged in place and restored, so ``f`` may read it through another reference
+    (a layer's weights, say) instead of its argument.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        original = x[i]
+        x[i] = original + h
+        x_plus, f_plus = x[i], f(x)
+        x[i] = original - h
+        x_minus, f_minus = x[i], f(x)
+        x[i] = original
+        grad[i] = (f_plus - f_minus) / (x_plus - x_minus)
+    return grad

@@ -1,0 +1,191 @@
+"""Bad input and bad settings are refused up front, and a refused fit changes nothing."""
+
+import math
+
+import attrs
+import numpy as np
+import pytest
+
+from minifw import (
+    SGD,
+    ArraySource,
+    Callback,
+    ConfigError,
+    DataError,
+    DataSource,
+    Dense,
+    Network,
+    Trainer,
+)
+
+HOOKS = ["on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"]
+
+
+class Recorder(Callback):
+    """Remembers the name of every hook the trainer calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, trainer):
+        self.calls.append("on_train_begin")
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.calls.append("on_epoch_begin")
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.calls.append("on_batch_end")
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.calls.append("on_epoch_end")
+
+    def on_train_end(self, trainer, logs):
+        self.calls.append("on_train_end")
+
+
+@attrs.frozen
+class RawSource(DataSource):
+    """Hands over x and y exactly as given, unchecked, so that ``fit`` has to check them."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def arrays(self):
+        return self.x, self.y
+
+
+def samples(n=8):
+    x = np.linspace(-1, 1, n).reshape(-1, 1)
+    return x, np.sin(x)
+
+
+def with_value(array, value, row=3):
+    array = array.copy()
+    array[row, 0] = value
+    return array
+
+
+@attrs.define
+class Setup:
+    """A small network that has already trained for two epochs, and what it trained on."""
+
+    network: Network
+    trainer: Trainer
+    recorder: Recorder
+    source: DataSource
+
+    @classmethod
+    def trained(cls):
+        network = Network([Dense(1, 3, "tanh"), Dense(3, 1)], seed=0)
+        recorder = Recorder()
+        trainer = Trainer(network, "mse", SGD(lr=0.1), batch_size=4, callbacks=[recorder])
+        source = ArraySource(*samples())
+        trainer.fit(source, 2)
+        assert len(trainer.history.loss) == 2
+        assert set(recorder.calls) == set(HOOKS)  # the recorder does see every hook
+        recorder.calls.clear()
+        return cls(network, trainer, recorder, source)
+
+    def weight_bytes(self):
+        return [p.value.tobytes() for p in self.network.parameters()]
+
+    def assert_fit_refused(self, source, epochs, error, match):
+        """fit(source, epochs) raises ``error`` and leaves weights, history and callbacks alone."""
+        weights, loss = self.weight_bytes(), list(self.trainer.history.loss)
+        with pytest.raises(error, match=match):
+            self.trainer.fit(source, epochs)
+        assert self.weight_bytes() == weights
+        assert self.trainer.history.loss == loss
+        assert self.recorder.calls == []
+        assert self.trainer.source is self.source  # still the last source that trained
+
+
+@pytest.fixture
+def setup():
+    return Setup.trained()
+
+
+# --- fit refuses bad data ----------------------------------------------------------------
+
+x_ok, y_ok = samples()
+
+BAD_SOURCES = {
+    "x with 2 features": (ArraySource(np.hstack([x_ok, x_ok]), y_ok), r"x has 2 inputs"),
+    "y with 2 outputs": (ArraySource(x_ok, np.hstack([y_ok, y_ok])), r"y has 2 outputs"),
+    "1-D x": (RawSource(x_ok.ravel(), y_ok), r"x must be 2-D.*x\.reshape\(-1, 1\)"),
+    "1-D y": (RawSource(x_ok, y_ok.ravel()), r"y must be 2-D.*y\.reshape\(-1, 1\)"),
+    "NaN in x": (RawSource(with_value(x_ok, np.nan), y_ok), "x must be finite; found nan at row 3"),
+    "inf in x": (RawSource(with_value(x_ok, np.inf), y_ok), "x must be finite; found inf at row 3"),
+    "NaN in y": (RawSource(x_ok, with_value(y_ok, np.nan)), "y must be finite; found nan at row 3"),
+    "-inf in y": (RawSource(x_ok, with_value(y_ok, -np.inf)), "y must be finite; found -inf"),
+    "fewer y than x": (RawSource(x_ok, y_ok[:-1]), "x has 8 samples but y has 7"),
+    "fewer x than y": (RawSource(x_ok[:-2], y_ok), "x has 6 samples but y has 8"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SOURCES)
+def test_fit_refuses_bad_data_and_changes_nothing(setup, case):
+    source, message = BAD_SOURCES[case]
+    setup.assert_fit_refused(source, 1, DataError, message)
+
+
+@pytest.mark.parametrize("epochs", [-1, 1.5, "3", None, True])
+def test_fit_refuses_a_bad_epoch_count_and_changes_nothing(setup, epochs):
+    setup.assert_fit_refused(setup.source, epochs, ConfigError, "epochs must be a whole number")
+
+
+def test_a_refused_fit_leaves_the_trainer_usable(setup):
+    setup.assert_fit_refused(RawSource(x_ok, y_ok[:-1]), 3, DataError, "samples")
+    weights = setup.weight_bytes()
+    result = setup.trainer.fit(setup.source, 3)
+    assert result.epochs == 3
+    assert setup.weight_bytes() != weights
+    assert setup.recorder.calls.count("on_epoch_end") == 3
+
+
+# --- bad settings are refused where they are written -------------------------------------
+
+
+@pytest.mark.parametrize("lr", [0, -1, math.nan, math.inf, "0.1"])
+def test_sgd_refuses_a_bad_learning_rate(lr):
+    with pytest.raises(ConfigError, match=r"SGD\.lr must be a finite number > 0"):
+        SGD(lr=lr)
+
+
+def test_sgd_refuses_a_bad_learning_rate_set_later():
+    optimizer = SGD(lr=0.1)
+    with pytest.raises(ConfigError, match=r"SGD\.lr must be a finite number > 0; got 0"):
+        optimizer.lr = 0
+    assert optimizer.lr == 0.1
+
+
+@pytest.mark.parametrize("batch_size", [0, -4, 2.5])
+def test_trainer_refuses_a_bad_batch_size(batch_size):
+    network = Network([Dense(1, 3, "tanh"), Dense(3, 1)])
+    with pytest.raises(ConfigError, match=r"Trainer\.batch_size must be a whole number >= 1"):
+        Trainer(network, "mse", SGD(), batch_size=batch_size)
+
+
+def test_dense_refuses_an_unknown_activation_and_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown activation 'swish'") as info:
+        Dense(1, 3, "swish")
+    for name in ["identity", "relu", "sigmoid", "tanh"]:
+        assert name in str(info.value)
+
+
+# --- predict refuses bad input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (np.zeros((4, 2)), r"x has 2 inputs per sample; expected 1"),
+        (np.zeros(4), r"x\.reshape\(-1, 1\)"),
+        (with_value(np.zeros((4, 1)), np.nan, row=2), "x must be finite; found nan at row 2"),
+    ],
+    ids=["2 features", "1-D", "NaN"],
+)
+def test_predict_refuses_bad_input(x, message):
+    network = Network([Dense(1, 3, "tanh"), Dense(3, 1)])
+    with pytest.raises(DataError, match=message):
+        network.predict(x)
