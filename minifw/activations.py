@@ -48,7 +48,7 @@ class Activation(Registered, ABC):
     """Base of every activation: y = f(x) elementwise, with f'(x) for backpropagation.
 
     ``output_range`` is the interval the outputs can reach, ``(low, high)``, with
-    ``math.inf`` where a side is unbounded; the normaliser maps targets into it.
+    ``math.inf`` where a side is unbounded: where a ``Normaliser`` may put targets.
 
     How to subclass (it is registered under its snake-case name at once)::
 

@@ -127,7 +127,7 @@ def train(args: argparse.Namespace) -> int:
     x_eval, _ = run.source.evaluation_arrays()
     print(
         f"Evaluation MSE: {run.evaluation_mse():.6g} "
-        f"(sin units, {len(x_eval)} points shifted by half a step)"
+        f"(in sin's units, at {len(x_eval)} points shifted by half a step)"
     )
     if not args.no_plot:
         from .plotting import blog_figure, save_figure

@@ -100,5 +100,9 @@ class HeUniform(VarianceScaling):
     BLOG_SCALE = 2.0 / 3.0
 
     scale: float = attrs.field(default=2.0, validator=number(low=0, strict=True))
-    mode: Literal["fan_in", "fan_out", "fan_avg"] = attrs.field(default="fan_in", init=False)
-    distribution: Literal["uniform", "normal"] = attrs.field(default="uniform", init=False)
+    mode: Literal["fan_in", "fan_out", "fan_avg"] = attrs.field(
+        default="fan_in", init=False, repr=False
+    )
+    distribution: Literal["uniform", "normal"] = attrs.field(
+        default="uniform", init=False, repr=False
+    )

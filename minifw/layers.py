@@ -89,7 +89,7 @@ class Layer(ABC):
         """The trainable parameters, by reference."""
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class Dense(Layer):
     """A fully connected layer: y = f(x W + b).
 
@@ -127,6 +127,17 @@ class Dense(Layer):
     _cache: list[Array | None] = attrs.field(
         factory=lambda: [None, None, None], init=False, repr=False
     )
+
+    def __repr__(self) -> str:
+        # By hand, because the flag is stored as use_bias (``.bias`` is the array) but
+        # written ``bias=``: the repr should read back as the call that made the layer.
+        args = [repr(self.n_in), repr(self.n_out), repr(self.activation)]
+        args += [f"bias={self.use_bias}", f"initializer={self.initializer!r}"]
+        if self.bias_initializer != Zeros():
+            args.append(f"bias_initializer={self.bias_initializer!r}")
+        if self.bias_unit:
+            args.append("bias_unit=True")
+        return f"Dense({', '.join(args)})"
 
     def __attrs_post_init__(self) -> None:
         if self.bias_unit and not self.use_bias:

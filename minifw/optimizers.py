@@ -1,7 +1,10 @@
 """Optimizers: how parameters move, given their gradients.
 
 An optimizer sees parameters (value and grad arrays), never layers, and
-updates the values in place.
+updates the values in place. The ``Trainer`` hands it a single parameter,
+the network's ``packed`` vector of every weight and bias end to end, so an
+elementwise rule updates the whole network in one numpy call. To see the
+layers' parameters one by one, call ``step(network.parameters())`` yourself.
 """
 
 from __future__ import annotations

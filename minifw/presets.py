@@ -117,17 +117,17 @@ def blog(
     ``lr`` is the SGD learning rate on the mean squared error; by default the
     blog's own step, ``mse_lr(L, batch_size)`` (0.9 for sigmoid at batch 4).
     ``bias=False`` drops the bias unit. Weights are drawn with the blog's limit
-    sqrt(2 / fan_in), the fan-in counting the bias unit.
+    sqrt(2 / fan_in), the fan-in counting the bias unit, from ``seed``: the
+    same network built by hand with ``Network(..., seed=seed)`` starts the same.
     """
     chosen = setting(activation)
     init = HeUniform(scale=HeUniform.BLOG_SCALE)
-    init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
     network = Network(
         [
             Dense(1, hidden, chosen.activation, bias=bias, bias_unit=bias, initializer=init),
             Dense(hidden, 1, chosen.activation, bias=False, initializer=init),
         ],
-        seed=init_seed,
+        seed=seed,
         normaliser=Normaliser(TARGET_RANGE, chosen.output_range),
     )
     trainer = Trainer(
@@ -136,7 +136,7 @@ def blog(
         SGD(lr=mse_lr(chosen.blog_lr, batch_size) if lr is None else lr),
         batch_size=batch_size,
         shuffle=False,
-        seed=shuffle_seed,
+        seed=seed,
         callbacks=list(callbacks),
     )
     source = FunctionSource(np.sin, DOMAIN, SAMPLES)

@@ -28,7 +28,9 @@ def test_train_with_no_flags_is_the_blog(tmp_path, monkeypatch, capsys):
     inputs, hidden, activation, epochs, lr, loss, seconds = STATS.match(lines[0]).groups()
     assert (inputs, hidden, activation, epochs, lr) == ("2", "5", "sigmoid", "3000", "0.9")
     assert 0 < float(loss) < 0.05 and float(seconds) > 0
-    error = float(re.match(r"Evaluation MSE: ([\d.e-]+) \(sin units, 32 points", lines[1])[1])
+    error = float(
+        re.match(r"Evaluation MSE: ([\d.e-]+) \(in sin's units, at 32 points", lines[1])[1]
+    )
     assert 0 < error < 0.2
     assert png_size(tmp_path / "minifw-blog.png") == (1200, 900)
 

@@ -207,3 +207,21 @@ def test_input_grad_false_returns_none_but_still_sets_parameter_gradients():
 def test_bad_hyperparameters_raise_config_error(args, message):
     with pytest.raises(ConfigError, match=message):
         Dense(*args)
+
+
+def test_repr_reads_back_as_the_call_that_made_the_layer():
+    from minifw import Identity, Sigmoid, Zeros  # noqa: F401  (names the repr uses)
+
+    for layer in [
+        Dense(1, 5, "sigmoid", bias_unit=True, initializer=HeUniform(scale=0.5)),
+        Dense(3, 2, bias=False),
+    ]:
+        again = eval(repr(layer))
+        assert repr(again) == repr(layer)
+        assert (again.n_in, again.n_out, again.use_bias, again.bias_unit) == (
+            layer.n_in,
+            layer.n_out,
+            layer.use_bias,
+            layer.bias_unit,
+        )
+        assert again.activation == layer.activation and again.initializer == layer.initializer

@@ -1,0 +1,101 @@
+"""Every script in examples/ runs, with a short --epochs, and prints and writes what it says."""
+
+import ast
+import csv
+import os
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EPOCHS = 50
+NUMBER = r"[\d.]+(?:e-?\d+)?"
+
+
+def run_example(name, tmp_path, *args):
+    """Run examples/``name`` in ``tmp_path`` with ``--epochs 50 --out tmp_path/out``; its stdout."""
+    command = [sys.executable, str(EXAMPLES / name), "--epochs", str(EPOCHS)]
+    command += ["--out", str(tmp_path / "out"), *args]
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ | {"MPLBACKEND": "Agg"},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def png_size(path):
+    """(width, height) from a PNG's header, after checking its signature."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_blog(tmp_path, activation):
+    lines = run_example("blog.py", tmp_path, "--activation", activation).splitlines()
+    lr = {"sigmoid": "0.9", "tanh": "0.01"}[activation]
+    stats = (
+        rf"\[ 2 5 1 \] Activation: {activation} Iterations: {EPOCHS} Learning rate: {lr} "
+        rf"Final loss: ({NUMBER}) Time: {NUMBER}"
+    )
+    assert re.fullmatch(stats, lines[0]), lines[0]
+    error = float(re.fullmatch(rf"Evaluation MSE: ({NUMBER})", lines[1])[1])
+    assert 0 < error < 2
+    assert png_size(tmp_path / "out" / "blog.png") == (1200, 900)
+
+
+def test_compare_activations(tmp_path):
+    out = run_example("compare_activations.py", tmp_path, "--seeds", "2")
+    assert f"Medians over seeds 0..1, {EPOCHS} epochs each" in out
+    row = re.compile(rf"^(\w+) +({NUMBER}) +({NUMBER}) +({NUMBER})  \(.*\)$", re.MULTILINE)
+    printed = row.findall(out)
+    assert [r[0] for r in printed] == ["sigmoid", "tanh", "relu"]
+    with open(tmp_path / "out" / "activations.csv", newline="") as file:
+        written = list(csv.reader(file))
+    assert written[0] == ["activation", "median_final_loss", "median_eval_mse", "median_seconds"]
+    assert [r[0] for r in written[1:]] == ["sigmoid", "tanh", "relu"]
+    for shown, saved in zip(printed, written[1:], strict=True):
+        loss, error, seconds = map(float, saved[1:])
+        assert loss > 0 and error > 0 and seconds > 0
+        assert float(shown[2]) == pytest.approx(error, rel=1e-3)  # the table shows the CSV's
+
+
+def test_blog_by_hand(tmp_path):
+    out = run_example("blog_by_hand.py", tmp_path, "--seed", "2")
+    before, after = map(float, re.search(rf"loss went from ({NUMBER}) to ({NUMBER})", out).groups())
+    assert after < before  # one step downhill lowers that batch's loss
+    assert re.search(rf"By hand: {EPOCHS} epochs, final loss {NUMBER}, evaluation MSE", out)
+    assert "Same losses as presets.blog('sigmoid', seed=2): True" in out
+    assert png_size(tmp_path / "out" / "blog_by_hand.png") == (1200, 900)
+
+
+def test_make_docs_images_writes_where_told(tmp_path):
+    docs_image = EXAMPLES.parent / "docs" / "images" / "blog.png"
+    before = docs_image.stat().st_mtime_ns if docs_image.exists() else None
+    out = run_example("make_docs_images.py", tmp_path)
+    assert f"{EPOCHS} epochs" in out
+    assert png_size(tmp_path / "out" / "blog.png") == (1200, 900)
+    assert (docs_image.stat().st_mtime_ns if docs_image.exists() else None) == before
+
+
+RUN_TESTS = {"blog.py", "compare_activations.py", "blog_by_hand.py", "make_docs_images.py"}
+
+
+def test_every_example_is_run_here():
+    assert {path.name for path in EXAMPLES.glob("*.py")} == RUN_TESTS
+
+
+@pytest.mark.parametrize("name", sorted(RUN_TESTS))
+def test_example_says_what_it_teaches_and_how_to_run_it(name):
+    docstring = ast.get_docstring(ast.parse((EXAMPLES / name).read_text(encoding="utf-8")))
+    assert docstring and "What it teaches" in docstring
+    assert f"python examples/{name}" in docstring
