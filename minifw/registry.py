@@ -31,7 +31,7 @@ class Registry(Generic[T]):
 
     def add(self, cls: type[T]) -> None:
         """Register ``cls`` under ``cls.name`` (its own, not inherited) or its snake-case name."""
-        name = cls.__dict__.get("name") or snake_case(cls.__name__)
+        name = (cls.__dict__.get("name") or snake_case(cls.__name__)).lower()
         old = self._classes.get(name)
         # attrs rebuilds a class (slots) and notebooks re-run cells: the same class again is fine.
         if old is not None and (old.__module__, old.__qualname__) != (
@@ -56,9 +56,6 @@ class Registry(Generic[T]):
                 f"unknown {self.kind} {name!r}; expected one of: {', '.join(self.names())}"
             )
         return cls
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self.names()
 
 
 class Registered:
