@@ -44,6 +44,10 @@ class DataSource(ABC):
         """Points to evaluate on; the training set unless a source knows better."""
         return self.arrays()
 
+    def validation_arrays(self) -> tuple[Array, Array] | None:
+        """Held-out (x, y) the trainer reports ``val_loss`` on each epoch; None if there are none."""
+        return None
+
 
 @attrs.frozen
 class ArraySource(DataSource):
