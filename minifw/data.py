@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
 
 import attrs
 import numpy as np
 
 from .errors import ConfigError, DataError
-from .validation import as_matrix, integer, real_array
+from .validation import as_matrix, integer, number, one_of, real_array
 
 Array = np.ndarray
 
@@ -45,16 +47,50 @@ class DataSource(ABC):
         return self.arrays()
 
     def validation_arrays(self) -> tuple[Array, Array] | None:
-        """Held-out (x, y) the trainer reports ``val_loss`` on each epoch; None if there are none."""
+        """Held-out (x, y) for the trainer's ``val_loss`` each epoch; None if there are none."""
         return None
+
+
+def split(
+    x: Array, y: Array, fraction: float, rng: np.random.Generator
+) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
+    """((x, y) to train on, (x, y) held out or None): a random ``fraction`` of the rows held out.
+
+    The held-out rows are drawn at random, not taken from the tail, so they
+    cover the whole domain; both parts keep the rows' original order.
+    """
+    held = round(fraction * len(x))
+    if held == 0:
+        return (x, y), None
+    if held >= len(x):
+        raise DataError(
+            f"a validation fraction of {fraction} leaves no training samples out of {len(x)}"
+        )
+    out = np.zeros(len(x), dtype=bool)
+    out[rng.choice(len(x), size=held, replace=False)] = True
+    return (x[~out], y[~out]), (x[out], y[out])
+
+
+def _fraction(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    number(low=0)(instance, attribute, value)
+    if value >= 1:
+        raise ConfigError(
+            f"{type(instance).__name__}.{attribute.name} must be below 1; got {value!r}"
+        )
 
 
 @attrs.frozen
 class ArraySource(DataSource):
-    """Training pairs held in memory: (x, y) as given, checked to be 2-D, finite and paired."""
+    """Training pairs held in memory: (x, y) as given, checked to be 2-D, finite and paired.
+
+    ``validation`` holds a random fraction of the rows out (drawn from ``seed``)
+    for the trainer's ``val_loss``. ``ArraySource.from_csv`` reads a CSV file.
+    """
 
     x: Array = attrs.field(converter=lambda v: as_matrix("x", v, what="inputs"), eq=False)
     y: Array = attrs.field(converter=lambda v: as_matrix("y", v, what="outputs"), eq=False)
+    validation: float = attrs.field(default=0.0, kw_only=True, validator=_fraction)
+    seed: int | None = attrs.field(default=0, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self.x.shape[0] != self.y.shape[0]:
@@ -62,9 +98,55 @@ class ArraySource(DataSource):
                 f"x has {self.x.shape[0]} samples but y has {self.y.shape[0]}; "
                 "every input needs exactly one target"
             )
+        self._split()  # refuse a fraction that leaves nothing to train on, here and now
+
+    @classmethod
+    def from_csv(
+        cls, path: str | Path, *, targets: int = 1, validation: float = 0.0, seed: int | None = 0
+    ) -> ArraySource:
+        """Rows of a CSV file: the last ``targets`` columns are y, the others x.
+
+        A first line that is not all numbers is taken as a header and skipped.
+        """
+        path = Path(path)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise DataError(f"cannot read CSV file {path}: {error}") from None
+        rows = [line.split(",") for line in lines if line.strip()]
+        if rows and not all(_is_number(cell) for cell in rows[0]):
+            rows = rows[1:]  # a header
+        widths = {len(row) for row in rows}
+        if not rows or len(widths) != 1 or widths.pop() <= targets:
+            raise DataError(
+                f"CSV file {path} must have rows of one width with at least {targets + 1} "
+                f"columns (inputs, then {targets} target column(s)); found widths "
+                f"{sorted({len(row) for row in rows})} in {len(rows)} row(s)"
+            )
+        try:
+            table = np.array(rows, dtype=np.float64)
+        except ValueError as error:
+            raise DataError(
+                f"CSV file {path} holds something that is not a number: {error}"
+            ) from None
+        return cls(table[:, :-targets], table[:, -targets:], validation=validation, seed=seed)
+
+    def _split(self) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
+        return split(self.x, self.y, self.validation, np.random.default_rng(self.seed))
 
     def arrays(self) -> tuple[Array, Array]:
-        return self.x, self.y
+        return self._split()[0]
+
+    def validation_arrays(self) -> tuple[Array, Array] | None:
+        return self._split()[1]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _domain(value: tuple[float, float]) -> tuple[float, float]:
@@ -83,41 +165,72 @@ def _domain(value: tuple[float, float]) -> tuple[float, float]:
 
 @attrs.frozen
 class FunctionSource(DataSource):
-    """y = f(x) sampled at n evenly spaced x in [low, high], both ends included.
+    """y = f(x) sampled on [low, high]^d: an even grid or uniform random points.
 
-    ``f`` takes and returns arrays of shape (n, 1). The evaluation points are
-    the same x shifted right by half a step, (high - low) / (n - 1) / 2, so no
-    training point is reused (the last one lies just past the domain).
+    ``f`` maps x of shape (samples, d) to y of shape (samples, k). With
+    ``sampling="grid"`` there are n points per input axis, both ends included,
+    and the evaluation points are the grid shifted by half a step on every axis
+    (so no training point is reused; the last lies just past the domain), as the
+    blog does. With ``"uniform"`` there are n points drawn uniformly at random,
+    and n fresh ones to evaluate on. ``noise`` adds N(0, noise²) to the training
+    targets only; ``validation`` holds a random fraction of the training points
+    out. Every random number comes from ``seed``.
     """
 
     f: Callable[[Array], Array] = attrs.field(eq=False)
     domain: tuple[float, float] = attrs.field(default=(0.0, 1.0), converter=_domain)
     n: int = attrs.field(default=32, validator=integer(low=2))
+    inputs: int = attrs.field(default=1, kw_only=True, validator=integer(low=1))
+    sampling: Literal["grid", "uniform"] = attrs.field(
+        default="grid", kw_only=True, validator=one_of("grid", "uniform")
+    )
+    noise: float = attrs.field(default=0.0, kw_only=True, validator=number(low=0))
+    validation: float = attrs.field(default=0.0, kw_only=True, validator=_fraction)
+    seed: int | None = attrs.field(default=0, kw_only=True)
 
     @property
     def step(self) -> float:
-        """The distance between neighbouring sample points."""
+        """The distance between neighbouring grid points along each axis."""
         low, high = self.domain
         return (high - low) / (self.n - 1)
 
+    def _streams(self) -> list[np.random.Generator]:
+        # Independent generators for sampling, evaluation points, noise and the split, so
+        # turning one option on does not change the numbers another one draws.
+        return [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(4)]
+
+    def _points(self, rng: np.random.Generator, shift: float = 0.0) -> Array:
+        low, high = self.domain
+        if self.sampling == "uniform":
+            return rng.uniform(low, high, size=(self.n, self.inputs))
+        axis = np.linspace(low, high, num=self.n) + shift
+        grids = np.meshgrid(*[axis] * self.inputs, indexing="ij")
+        return np.stack([g.reshape(-1) for g in grids], axis=1)
+
     def _sample(self, x: Array) -> tuple[Array, Array]:
         y = real_array("f(x)", self.f(x))
-        if y.shape != x.shape:
+        if y.ndim != 2 or y.shape[0] != x.shape[0]:
             raise DataError(
-                f"the target function must return shape {x.shape} for x of shape {x.shape}; "
-                f"got shape {y.shape}"
+                f"the target function must return shape ({x.shape[0]}, outputs) for x of shape "
+                f"{x.shape}; got shape {y.shape}"
             )
         return x, as_matrix("f(x)", y, what="outputs")
 
-    def inputs(self) -> Array:
-        """The n training inputs, shape (n, 1)."""
-        return np.linspace(*self.domain, num=self.n).reshape(-1, 1)
+    def _training(self) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
+        sampling, _, noise, splitting = self._streams()
+        x, y = self._sample(self._points(sampling))
+        if self.noise:
+            y = y + noise.normal(0.0, self.noise, size=y.shape)
+        return split(x, y, self.validation, splitting)
 
     def arrays(self) -> tuple[Array, Array]:
-        return self._sample(self.inputs())
+        return self._training()[0]
+
+    def validation_arrays(self) -> tuple[Array, Array] | None:
+        return self._training()[1]
 
     def evaluation_arrays(self) -> tuple[Array, Array]:
-        return self._sample(self.inputs() + self.step / 2)
+        return self._sample(self._points(self._streams()[1], shift=self.step / 2))
 
 
 def _interval(name: str) -> Callable[[object], tuple[Array, Array]]:

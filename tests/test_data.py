@@ -62,11 +62,11 @@ def with_nan(x):
 @pytest.mark.parametrize(
     ("f", "message"),
     [
-        (lambda x: np.sin(x).ravel(), r"must return shape \(8, 1\).*got shape \(8,\)"),
-        (lambda x: np.hstack([x, x]), r"must return shape \(8, 1\).*got shape \(8, 2\)"),
+        (lambda x: np.sin(x).ravel(), r"must return shape \(8, outputs\).*got shape \(8,\)"),
+        (lambda x: np.sin(x)[:-1], r"must return shape \(8, outputs\).*got shape \(7, 1\)"),
         (with_nan, "f\\(x\\) must be finite; found nan at row 3, column 0"),
     ],
-    ids=["1-D", "two columns", "NaN"],
+    ids=["1-D", "a row short", "NaN"],
 )
 @pytest.mark.parametrize("method", ["arrays", "evaluation_arrays"])
 def test_function_source_rejects_a_bad_function(f, message, method):
