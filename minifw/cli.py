@@ -8,12 +8,19 @@ points, and writes the blog's three graphs to a PNG.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import presets
-from .errors import MinifwError
+from .activations import Activation
+from .errors import ConfigError, MinifwError
+from .initializers import Initializer
+from .losses import Loss
+from .optimizers import Optimizer
+from .targets import Target
 
 
 def _bounded(kind: type, low: float, *, strict: bool = False) -> Callable[[str], float]:
@@ -33,12 +40,26 @@ def _bounded(kind: type, low: float, *, strict: bool = False) -> Callable[[str],
     return parse
 
 
-def _activation(text: str) -> str:
-    if text.lower() not in presets.SETTINGS:
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
         raise argparse.ArgumentTypeError(
-            f"unknown activation {text!r}; choose from {', '.join(presets.SETTINGS)}"
-        )
-    return text.lower()
+            f"expected hidden layer sizes like 8,8; got {text!r}"
+        ) from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"every layer needs at least 1 unit; got {text!r}")
+    return sizes
+
+
+# The component families that `minifw list` shows and the flags take by name.
+FAMILIES = {
+    "activations": Activation,
+    "initializers": Initializer,
+    "losses": Loss,
+    "optimizers": Optimizer,
+    "targets": Target,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,56 +72,110 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser(
         "train",
-        help="train the blog's network and draw its graphs",
-        description="Train the blog's 2-5-1 network to learn sin(x) on [0, 6.28] from 32 "
-        "points, print its stats line and the evaluation error, and draw its three graphs. "
-        "Every flag turns one knob from the blog's list of things to try.",
+        help="train a network (by default the blog's) and draw its graphs",
+        description="Train a network and print the blog's stats line and the evaluation "
+        "error. With no flags: the blog's 2-5-1 sigmoid network learning sin(x) on [0, 6.28] "
+        "from 32 points. Components are named as in `minifw list`, with parameters after a "
+        "colon: --activation leaky_relu:alpha=0.1, --optimizer adam:beta1=0.8.",
     )
-    train.add_argument(
-        "--activation",
-        type=_activation,
-        default="sigmoid",
-        help="sigmoid, tanh or relu, each with the blog's normalisation range and step "
-        "(default: %(default)s)",
+    data = train.add_argument_group("data")
+    data.add_argument("--target", default="sin", help="function to learn (default: %(default)s)")
+    data.add_argument(
+        "--domain",
+        nargs=2,
+        type=_bounded(float, -math.inf),
+        metavar=("LOW", "HIGH"),
+        help="input interval, per axis (default: the target's own, [0, 6.28] for sin)",
     )
-    train.add_argument(
-        "--epochs",
-        type=_bounded(int, 0),
-        default=presets.EPOCHS,
-        help="passes over the 32 training points (default: %(default)s)",
+    data.add_argument(
+        "--samples",
+        type=_bounded(int, 2),
+        default=presets.SAMPLES,
+        help="training points per input axis (default: %(default)s)",
     )
-    train.add_argument(
-        "--batch-size",
-        type=_bounded(int, 1),
-        default=presets.BATCH_SIZE,
-        help="samples per weight update, taken in order (default: %(default)s)",
+    data.add_argument(
+        "--sampling",
+        choices=["grid", "uniform"],
+        default="grid",
+        help="evenly spaced points, or uniform random ones (default: %(default)s)",
     )
-    train.add_argument(
+    data.add_argument(
+        "--noise",
+        type=_bounded(float, 0),
+        default=0.0,
+        help="standard deviation of Gaussian noise on the training targets (default: 0)",
+    )
+    data.add_argument(
+        "--validation",
+        type=_bounded(float, 0),
+        default=0.0,
+        help="fraction of the points held out at random to report val_loss (default: 0)",
+    )
+    net = train.add_argument_group("network")
+    size = net.add_mutually_exclusive_group()
+    size.add_argument(
         "--hidden",
         type=_bounded(int, 1),
-        default=presets.HIDDEN,
-        help="units in the hidden layer (default: %(default)s)",
+        help=f"units in the one hidden layer (default: {presets.HIDDEN})",
     )
-    train.add_argument(
-        "--lr",
-        type=_bounded(float, 0, strict=True),
-        default=None,
-        help="SGD learning rate on the mean squared error (default: the blog's step L "
-        "as an MSE rate, L x batch size / 2: 0.9 for sigmoid, 0.01 for tanh, 0.001 for relu)",
+    size.add_argument(
+        "--layers", type=_sizes, help="hidden layer sizes, e.g. 8,8 for a 1-8-8-1 network"
     )
-    train.add_argument(
+    net.add_argument(
+        "--activation",
+        default="sigmoid",
+        help="hidden (and output) activation; sigmoid, tanh and relu bring the blog's "
+        "normalisation range and step (default: %(default)s)",
+    )
+    net.add_argument(
+        "--output-activation",
+        help="output layer's activation, if not the hidden one (e.g. identity)",
+    )
+    net.add_argument(
+        "--init",
+        help="weight initializer (default: the blog's, uniform in ±sqrt(2 / fan_in))",
+    )
+    net.add_argument(
         "--no-bias",
         dest="bias",
         action="store_false",
-        help="drop the bias unit from the hidden layer (the blog's input layer becomes 1)",
+        help="drop the bias unit from the hidden layers (the blog's input layer becomes 1)",
     )
-    train.add_argument(
+    fit = train.add_argument_group("training")
+    fit.add_argument("--loss", default="mse", help="loss to minimise (default: %(default)s)")
+    fit.add_argument("--optimizer", default="sgd", help="update rule (default: %(default)s)")
+    fit.add_argument(
+        "--lr",
+        type=_bounded(float, 0, strict=True),
+        help="learning rate (default: with sgd on mse and a blog activation, the blog's step "
+        "L as an MSE rate, L x batch size / 2: 0.9 for sigmoid, 0.01 for tanh, 0.001 for "
+        "relu; otherwise the optimizer's own default)",
+    )
+    fit.add_argument(
+        "--epochs",
+        type=_bounded(int, 0),
+        default=presets.EPOCHS,
+        help="passes over the training points (default: %(default)s)",
+    )
+    fit.add_argument(
+        "--batch-size",
+        type=_bounded(int, 1),
+        default=presets.BATCH_SIZE,
+        help="samples per weight update (default: %(default)s)",
+    )
+    fit.add_argument(
+        "--shuffle",
+        action="store_true",
+        help="reshuffle the samples every epoch (default: in order)",
+    )
+    fit.add_argument(
         "--seed",
         type=_bounded(int, 0),
         default=0,
-        help="seed of every random choice, here the initial weights (default: %(default)s)",
+        help="seed of every random choice: weights, shuffling, sampling (default: %(default)s)",
     )
-    plot = train.add_mutually_exclusive_group()
+    out = train.add_argument_group("output")
+    plot = out.add_mutually_exclusive_group()
     plot.add_argument(
         "--plot",
         metavar="PATH",
@@ -109,17 +184,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the three graphs, .png or .svg (default: %(default)s)",
     )
     plot.add_argument("--no-plot", action="store_true", help="draw no graphs")
+    out.add_argument(
+        "--plugin",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a Python file to import first, so the components it defines can be named",
+    )
+    commands.add_parser(
+        "list",
+        help="list every component by name",
+        description="List every activation, initializer, loss, optimizer and target by name.",
+    ).add_argument(
+        "--plugin",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a Python file to import first",
+    )
     return parser
+
+
+def load_plugin(path: Path) -> None:
+    """Import the Python file at ``path``; its component classes register themselves."""
+    spec = importlib.util.spec_from_file_location(f"minifw_plugin_{path.stem}", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ConfigError(f"cannot load plugin {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        raise ConfigError(f"cannot load plugin {path}: {type(error).__name__}: {error}") from None
+
+
+def list_components(args: argparse.Namespace) -> int:
+    """Run ``minifw list``: every registered component, a line each."""
+    for kind, base in FAMILIES.items():
+        print(f"{kind}:")
+        for name in base.registry.names():
+            doc = (base.registry.get(name).__doc__ or "").strip().splitlines()
+            print(f"  {name:<22} {doc[0] if doc else ''}")
+    return 0
 
 
 def train(args: argparse.Namespace) -> int:
     """Run ``minifw train`` with parsed ``args``; print the stats and return the exit code."""
-    run = presets.blog(
-        args.activation,
-        hidden=args.hidden,
-        batch_size=args.batch_size,
-        lr=args.lr,
+    run = presets.experiment(
+        target=args.target,
+        domain=args.domain,
+        samples=args.samples,
+        sampling=args.sampling,
+        noise=args.noise,
+        validation=args.validation,
+        layers=args.layers or (args.hidden or presets.HIDDEN,),
+        activation=args.activation,
+        output_activation=args.output_activation,
+        initializer=args.init,
         bias=args.bias,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        shuffle=args.shuffle,
         seed=args.seed,
     )
     result = run.fit(args.epochs)
@@ -127,14 +255,18 @@ def train(args: argparse.Namespace) -> int:
     x_eval, _ = run.source.evaluation_arrays()
     print(
         f"Evaluation MSE: {run.evaluation_mse():.6g} "
-        f"(in sin's units, at {len(x_eval)} points shifted by half a step)"
+        f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
     )
-    if not args.no_plot:
-        from .plotting import blog_figure, save_figure
+    if args.no_plot:
+        return 0
+    if run.network.n_inputs != 1:
+        print("Graphs are drawn for one input only; this target has", run.network.n_inputs)
+        return 0
+    from .plotting import blog_figure, save_figure
 
-        figure = blog_figure(run.network, run.source, result.loss, title=run.stats_line(result))
-        save_figure(figure, args.plot)
-        print(f"Graphs written to {args.plot}")
+    figure = blog_figure(run.network, run.source, result.loss, title=run.stats_line(result))
+    save_figure(figure, args.plot)
+    print(f"Graphs written to {args.plot}")
     return 0
 
 
@@ -143,7 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"train": train}[args.command](args)
+        for plugin in args.plugin:
+            load_plugin(plugin)
+        return {"train": train, "list": list_components}[args.command](args)
     except MinifwError as error:
         parser.exit(2, f"minifw: error: {error}\n")
     return 1  # unreachable: parser.exit raises SystemExit

@@ -6,12 +6,17 @@ x and a bias unit, and one output unit without bias. Targets are mapped from
 [-1, 1] into a range the activation can reach. Batches of 4 come in order,
 and each update descends half the batch's summed squared error with step L.
 
-``blog_loop`` keeps that loop as plain numpy, as ``seed/RECONSTRUCTION.md``
-restores it: the reference that the preset is tested and timed against.
+``experiment`` builds a run from named parts with the blog's choices as its
+defaults (what ``minifw train`` calls); ``blog`` is it with the blog's knobs.
+``blog_loop`` keeps the blog's loop as plain numpy, as
+``seed/RECONSTRUCTION.md`` restores it: the reference that the preset is
+tested and timed against.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import attrs
@@ -21,12 +26,14 @@ from .activations import Activation, ReLU, Sigmoid, Tanh
 from .callbacks import Callback
 from .data import FunctionSource, Normaliser
 from .errors import ConfigError
-from .initializers import HeUniform
+from .initializers import HeUniform, Initializer
 from .layers import Dense
-from .losses import MSE
+from .losses import MSE, Loss
 from .network import Network
-from .optimizers import SGD
+from .optimizers import Optimizer
+from .targets import Target
 from .trainer import FitResult, Trainer
+from .validation import check_count
 
 Array = np.ndarray
 
@@ -74,10 +81,9 @@ def mse_lr(blog_lr: float, batch_size: int, n_outputs: int = 1) -> float:
 
 
 @attrs.define(eq=False)
-class BlogRun:
-    """The blog's experiment: its network, trainer and data, and its printed stats."""
+class Experiment:
+    """One training run, ready to go: its network, trainer and data, and its printed stats."""
 
-    activation: str
     network: Network
     trainer: Trainer
     source: FunctionSource
@@ -87,19 +93,113 @@ class BlogRun:
         return self.trainer.fit(self.source, epochs)
 
     def evaluation_mse(self) -> float:
-        """Mean squared error on the shifted evaluation points, in the target's own units."""
+        """Mean squared error on the evaluation points, in the target's own units."""
         x, y = self.source.evaluation_arrays()
         return float(np.mean((self.network.predict(x) - y) ** 2))
 
     def stats_line(self, result: FitResult) -> str:
         """The blog's closing line; the input size counts the bias unit, as the blog's does."""
-        first, last = self.network.layers[0], self.network.layers[-1]
-        sizes = [first.n_in + first.use_bias, first.n_out, last.n_out]  # type: ignore[attr-defined]
+        layers = self.network.layers
+        sizes = [layers[0].n_in + layers[0].use_bias] + [layer.n_out for layer in layers]  # type: ignore[attr-defined]
+        names = dict.fromkeys(registered_name(layer.activation) for layer in layers)  # type: ignore[attr-defined]
         return (
-            f"[ {' '.join(map(str, sizes))} ] Activation: {self.activation} "
+            f"[ {' '.join(map(str, sizes))} ] Activation: {'/'.join(names)} "
             f"Iterations: {result.epochs} Learning rate: {self.trainer.optimizer.lr:g} "  # type: ignore[attr-defined]
             f"Final loss: {result.final_loss} Time: {result.seconds}"
         )
+
+
+def registered_name(component: object) -> str:
+    """The name a component's class is registered under (``ReLU()`` -> ``"relu"``)."""
+    return type(component).registry.name_of(type(component))  # type: ignore[attr-defined]
+
+
+def _normaliser(activation: Activation, target: object, y: Array) -> Normaliser | None:
+    """Targets -> a range the output activation reaches: the blog's for its three activations,
+    else the activation's own (a bounded side plus one where the other side is unbounded), and
+    none for an activation unbounded on both sides. Targets are mapped from their known range,
+    else from the sampled extremes."""
+    name = registered_name(activation)
+    low, high = SETTINGS[name].output_range if name in SETTINGS else activation.output_range
+    if math.isinf(low) and math.isinf(high):
+        return None
+    if math.isinf(low) or math.isinf(high):
+        low, high = (low, low + 1.0) if math.isfinite(low) else (high - 1.0, high)
+    known = getattr(target, "value_range", None)
+    if known is not None:
+        return Normaliser(known, (low, high))
+    return Normaliser.fit(y, (low, high))
+
+
+def experiment(
+    *,
+    target: Target | str = "sin",
+    domain: tuple[float, float] | None = None,
+    samples: int = SAMPLES,
+    sampling: str = "grid",
+    noise: float = 0.0,
+    validation: float = 0.0,
+    layers: Sequence[int] = (HIDDEN,),
+    activation: Activation | str = "sigmoid",
+    output_activation: Activation | str | None = None,
+    initializer: Initializer | str | None = None,
+    bias: bool = True,
+    loss: Loss | str = "mse",
+    optimizer: Optimizer | str = "sgd",
+    lr: float | None = None,
+    batch_size: int = BATCH_SIZE,
+    shuffle: bool = False,
+    seed: int = 0,
+    callbacks: Sequence[Callback] = (),
+) -> Experiment:
+    """A run built from named parts, every default the blog's.
+
+    Hidden layers of the sizes in ``layers`` use ``activation`` and a bias drawn
+    as a bias unit, as the blog's does; the output layer uses
+    ``output_activation`` (the hidden one if None) and no bias. Targets are
+    normalised into the output's range (see ``_normaliser``). With SGD on the
+    MSE and one of the blog's activations, the default learning rate is the
+    blog's step for that activation, ``mse_lr(L, batch_size, outputs)``; else
+    the optimizer's own default. ``seed`` seeds the weights, the shuffling and
+    any random sampling, noise or split.
+    """
+    chosen_target = Target.resolve(target)
+    source = chosen_target.source(
+        samples, domain, sampling=sampling, noise=noise, validation=validation, seed=seed
+    )
+    _, y = source.arrays()
+    hidden = Activation.resolve(activation)
+    output = hidden if output_activation is None else Activation.resolve(output_activation)
+    init = HeUniform(scale=HeUniform.BLOG_SCALE) if initializer is None else initializer
+    sizes = [check_count("layer size", size, low=1) for size in layers]
+    if not sizes:
+        raise ConfigError("layers must name at least one hidden layer size, e.g. (5,)")
+    dense = [
+        Dense(n_in, n_out, hidden, bias=bias, bias_unit=bias, initializer=init)
+        for n_in, n_out in itertools.pairwise([chosen_target.inputs, *sizes])
+    ]
+    dense.append(Dense(sizes[-1], y.shape[1], output, bias=False, initializer=init))
+    network = Network(dense, seed=seed, normaliser=_normaliser(output, chosen_target, y))
+
+    chosen_loss = Loss.resolve(loss)
+    name = registered_name(hidden)
+    if isinstance(optimizer, str):
+        blog_step = optimizer.lower() == "sgd" and isinstance(chosen_loss, MSE) and name in SETTINGS
+        if lr is None and blog_step:
+            lr = mse_lr(SETTINGS[name].blog_lr, batch_size, y.shape[1])
+        optimizer = Optimizer.resolve(optimizer, **({} if lr is None else {"lr": lr}))
+    elif lr is not None:
+        optimizer = attrs.evolve(optimizer, lr=lr)
+    trainer = Trainer(
+        network,
+        chosen_loss,
+        optimizer,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        callbacks=list(callbacks),
+    )
+    return Experiment(network, trainer, source)
 
 
 def blog(
@@ -111,7 +211,7 @@ def blog(
     bias: bool = True,
     seed: int = 0,
     callbacks: Sequence[Callback] = (),
-) -> BlogRun:
+) -> Experiment:
     """The blog's setup for ``activation``, with the knobs its closing list invites you to turn.
 
     ``lr`` is the SGD learning rate on the mean squared error; by default the
@@ -120,27 +220,16 @@ def blog(
     sqrt(2 / fan_in), the fan-in counting the bias unit, from ``seed``: the
     same network built by hand with ``Network(..., seed=seed)`` starts the same.
     """
-    chosen = setting(activation)
-    init = HeUniform(scale=HeUniform.BLOG_SCALE)
-    network = Network(
-        [
-            Dense(1, hidden, chosen.activation, bias=bias, bias_unit=bias, initializer=init),
-            Dense(hidden, 1, chosen.activation, bias=False, initializer=init),
-        ],
-        seed=seed,
-        normaliser=Normaliser(TARGET_RANGE, chosen.output_range),
-    )
-    trainer = Trainer(
-        network,
-        MSE(),
-        SGD(lr=mse_lr(chosen.blog_lr, batch_size) if lr is None else lr),
+    setting(activation)  # refuse anything but the blog's three, naming them
+    return experiment(
+        activation=activation,
+        layers=(hidden,),
         batch_size=batch_size,
-        shuffle=False,
+        lr=lr,
+        bias=bias,
         seed=seed,
-        callbacks=list(callbacks),
+        callbacks=callbacks,
     )
-    source = FunctionSource(np.sin, DOMAIN, SAMPLES)
-    return BlogRun(activation.lower(), network, trainer, source)
 
 
 _BLOG_FUNCS = {  # the blog's lambdas, unchanged: act(v) and act_prime(y), y the output

@@ -22,6 +22,42 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"name:a=1,b=x"`` -> ``("name", {"a": 1, "b": "x"})``; values are numbers or text.
+
+    Values are read with ``int``/``float`` (and true/false/none), never evaluated.
+    """
+    name, _, rest = spec.partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, equals, text = item.partition("=")
+        if not equals or not key.strip().isidentifier():
+            raise ConfigError(f"cannot read {item!r} in {spec!r}; expected name:key=value,...")
+        params[key.strip()] = _value(text.strip())
+    return name.strip(), params
+
+
+def _value(text: str) -> Any:
+    special = {"true": True, "false": False, "none": None}
+    if text.lower() in special:
+        return special[text.lower()]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parameter_names(cls: type) -> list[str]:
+    """The keyword parameters ``cls(...)`` takes."""
+    return [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
 class Registry(Generic[T]):
     """The concrete classes of one kind of component, by name."""
 
@@ -47,6 +83,13 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """The names of the concrete (non-abstract) classes, sorted."""
         return sorted(n for n, c in self._classes.items() if not inspect.isabstract(c))
+
+    def name_of(self, cls: type) -> str:
+        """The name ``cls`` is registered under."""
+        for name, registered in self._classes.items():
+            if registered is cls:
+                return name
+        raise ConfigError(f"{cls.__qualname__} is not a registered {self.kind}")
 
     def get(self, name: str) -> type[T]:
         """The class registered as ``name`` (case-insensitive)."""
@@ -74,9 +117,21 @@ class Registered:
 
     @classmethod
     def resolve(cls: type[T], spec: T | str, **params: Any) -> T:
-        """An instance from a registered name (built with ``params``) or an instance as is."""
+        """An instance from a spec string, built with ``params`` too, or an instance as is.
+
+        A spec is a registered name, optionally with parameters after a colon:
+        ``"leaky_relu"``, ``"leaky_relu:alpha=0.1"``, ``"adam:lr=0.01,beta1=0.8"``.
+        """
         if isinstance(spec, str):
-            return cls.registry.get(spec)(**params)  # type: ignore[attr-defined]
+            name, spec_params = parse_spec(spec)
+            component = cls.registry.get(name)  # type: ignore[attr-defined]
+            try:
+                return component(**spec_params, **params)
+            except TypeError as error:
+                raise ConfigError(
+                    f"bad parameters for {cls.registry.kind} {name!r}: {error}; "  # type: ignore[attr-defined]
+                    f"it takes: {', '.join(parameter_names(component)) or 'no parameters'}"
+                ) from None
         if not isinstance(spec, cls):
             raise ConfigError(
                 f"expected a {cls.registry.kind} name or a {cls.__name__} instance; "  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ import struct
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from minifw.cli import build_parser, main
@@ -29,7 +30,7 @@ def test_train_with_no_flags_is_the_blog(tmp_path, monkeypatch, capsys):
     assert (inputs, hidden, activation, epochs, lr) == ("2", "5", "sigmoid", "3000", "0.9")
     assert 0 < float(loss) < 0.05 and float(seconds) > 0
     error = float(
-        re.match(r"Evaluation MSE: ([\d.e-]+) \(in sin's units, at 32 points", lines[1])[1]
+        re.match(r"Evaluation MSE: ([\d.e-]+) \(in the target's units, at 32 points", lines[1])[1]
     )
     assert 0 < error < 0.2
     assert png_size(tmp_path / "minifw-blog.png") == (1200, 900)
@@ -72,7 +73,15 @@ def test_no_plot_writes_nothing(tmp_path, monkeypatch, capsys):
         (["--epochs", "2.5"], "expected int, got '2.5'"),
         (["--batch-size", "0"], "argument --batch-size: must be >= 1"),
         (["--hidden", "0"], "argument --hidden: must be >= 1"),
-        (["--activation", "swish"], "unknown activation 'swish'; choose from sigmoid, tanh, relu"),
+        (["--activation", "swish"], "unknown activation 'swish'; expected one of: identity,"),
+        (["--optimizer", "sgd:nesterov=maybe"], "optimizer 'sgd'"),
+        (["--target", "nope"], "unknown target 'nope'; expected one of: abs, cos"),
+        (["--layers", "8,0"], "every layer needs at least 1 unit"),
+        (["--layers", "8,x"], "expected hidden layer sizes like 8,8"),
+        (["--hidden", "3", "--layers", "4"], "not allowed with argument"),
+        (["--domain", "2", "1"], "domain must be two finite numbers (low, high) with low < high"),
+        (["--validation", "1"], "validation must be below 1"),
+        (["--plugin", "missing.py"], "cannot load plugin missing.py"),
         (["--plot", "a.png", "--no-plot"], "not allowed with argument"),
     ],
 )
@@ -106,3 +115,57 @@ def test_python_dash_m_and_import_without_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'import minifw pulled in matplotlib'\n"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_components_by_name_with_parameters(tmp_path, capsys):
+    args = ["train", "--target", "gauss", "--layers", "6,4", "--activation", "tanh"]
+    args += ["--output-activation", "identity", "--init", "variance_scaling:scale=1,mode=fan_avg"]
+    args += ["--optimizer", "sgd:lr=0.05", "--epochs", "200", "--batch-size", "8", "--shuffle"]
+    assert main([*args, "--no-plot"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[ 2 6 4 1 ] Activation: tanh/identity Iterations: 200 ")
+    assert "Learning rate: 0.05 " in lines[0]
+    # The gauss bump is learned: much better than predicting its mean everywhere.
+    x = np.linspace(-3, 3, 32)
+    assert float(re.match(r"Evaluation MSE: ([\d.e-]+)", lines[1])[1]) < np.var(np.exp(-(x**2))) / 4
+
+
+def test_two_input_target_trains_and_skips_the_graphs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--target", "ripple", "--samples", "6", "--epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[ 3 5 1 ] Activation: sigmoid Iterations: 3 ")
+    assert "at 36 points" in out and "Graphs are drawn for one input only" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_names_every_component_with_its_formula(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for heading in ["activations:", "initializers:", "losses:", "optimizers:", "targets:"]:
+        assert heading in out
+    assert re.search(r"^  sigmoid +y = 1 / \(1 \+ e\^\(-x\)\)", out, re.MULTILINE)
+    assert re.search(r"^  ripple +z = sinc\(r\)", out, re.MULTILINE)
+
+
+def test_plugin_components_are_selectable_by_name(tmp_path, capsys):
+    plugin = tmp_path / "cube.py"
+    plugin.write_text(
+        "import attrs, math\n"
+        "from typing import ClassVar\n"
+        "from minifw import Activation\n\n"
+        "@attrs.frozen\n"
+        "class PluginCube(Activation):\n"
+        "    '''y = x³.'''\n"
+        "    output_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)\n"
+        "    def forward(self, x):\n"
+        "        return x**3\n"
+        "    def derivative(self, x, y):\n"
+        "        return 3 * x**2\n"
+    )
+    assert main(["list", "--plugin", str(plugin)]) == 0
+    assert "plugin_cube" in capsys.readouterr().out
+    args = ["train", "--plugin", str(plugin), "--activation", "tanh"]
+    args += ["--output-activation", "plugin_cube", "--epochs", "2", "--no-plot"]
+    assert main(args) == 0
+    assert "Activation: tanh/plugin_cube" in capsys.readouterr().out
