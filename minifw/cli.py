@@ -280,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"train": train, "list": list_components}[args.command](args)
     except MinifwError as error:
         parser.exit(2, f"minifw: error: {error}\n")
+    except OSError as error:  # a file that cannot be read or written: say which, no traceback
+        parser.exit(1, f"minifw: error: {error}\n")
     return 1  # unreachable: parser.exit raises SystemExit
 
 

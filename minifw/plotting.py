@@ -63,8 +63,12 @@ def blog_figure(
 
 
 def save_figure(figure: Figure, path: str | Path, *, dpi: int = 100) -> Path:
-    """Write ``figure`` to ``path`` atomically; the format follows the suffix (.png, .svg, .pdf)."""
+    """Write ``figure`` to ``path`` atomically; the format follows the suffix (.png, .svg, .pdf).
+
+    Missing parent directories are made, as ``--plot results/fig.png`` leads a user to expect.
+    """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".").lower() or "png"
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format=fmt, dpi=dpi)

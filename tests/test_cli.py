@@ -169,3 +169,16 @@ def test_plugin_components_are_selectable_by_name(tmp_path, capsys):
     args += ["--output-activation", "plugin_cube", "--epochs", "2", "--no-plot"]
     assert main(args) == 0
     assert "Activation: tanh/plugin_cube" in capsys.readouterr().out
+
+
+def test_plot_path_directories_are_made_and_unwritable_paths_reported(tmp_path, capsys):
+    plot = tmp_path / "results" / "deep" / "blog.png"
+    assert main(["train", "--epochs", "2", "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--epochs", "2", "--plot", str(blocker / "blog.png")])
+    assert exit_info.value.code == 1
+    assert "minifw: error:" in capsys.readouterr().err
+    assert blocker.read_text() == "not a directory"

@@ -87,7 +87,47 @@ def test_make_docs_images_writes_where_told(tmp_path):
     assert (docs_image.stat().st_mtime_ns if docs_image.exists() else None) == before
 
 
-RUN_TESTS = {"blog.py", "compare_activations.py", "blog_by_hand.py", "make_docs_images.py"}
+def test_xor(tmp_path):
+    out = run_example("xor.py", tmp_path, "--epochs", "1000")
+    rows = re.findall(rf"^ ([01])  ([01])     ([01])     ({NUMBER})$", out, re.MULTILINE)
+    assert [(a, b, t) for a, b, t, _ in rows] == [
+        ("0", "0", "0"),
+        ("0", "1", "1"),
+        ("1", "0", "1"),
+        ("1", "1", "0"),
+    ]
+    assert all(abs(float(got) - int(t)) < 0.2 for _, _, t, got in rows)
+    assert "after 1000 epochs; XOR learned: True" in out
+
+
+def test_custom_activation_is_used_by_name_from_the_command_line(tmp_path):
+    out = run_example("custom_activation.py", tmp_path, "--epochs", "300")
+    assert "$ minifw train --plugin" in out and "--activation wave" in out
+    assert re.search(r"^\[ 2 8 1 \] Activation: wave/identity Iterations: 300 ", out, re.MULTILINE)
+    assert float(re.search(rf"Evaluation MSE: ({NUMBER})", out)[1]) < 0.01
+    assert png_size(tmp_path / "out" / "wave.png") == (1200, 900)
+
+
+def test_custom_target_is_used_by_name_from_the_command_line(tmp_path):
+    out = run_example("custom_target.py", tmp_path)
+    assert "--target peaks" in out
+    stats = rf"^\[ 3 16 16 1 \] Activation: tanh/identity Iterations: {EPOCHS} "
+    assert re.search(stats, out, re.MULTILINE)
+    assert "at 225 points" in out  # a 15 x 15 grid
+    error = float(re.search(rf"Evaluation MSE: ({NUMBER})", out)[1])
+    variance = float(re.search(rf"variance over the grid is ({NUMBER})", out)[1])
+    assert error < variance / 2  # learned something of the surface in 50 epochs
+
+
+RUN_TESTS = {
+    "blog.py",
+    "compare_activations.py",
+    "blog_by_hand.py",
+    "make_docs_images.py",
+    "xor.py",
+    "custom_activation.py",
+    "custom_target.py",
+}
 
 
 def test_every_example_is_run_here():
