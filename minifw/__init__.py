@@ -5,7 +5,7 @@ loop, ``layers.py`` does each layer's forward and backward arithmetic,
 ``losses.py`` scores the output, ``optimizers.py`` moves the weights.
 """
 
-from . import presets
+from . import presets, targets
 from .activations import Activation, Identity, ReLU, Sigmoid, Tanh
 from .callbacks import Callback, LossHistory, Plotter, Timer
 from .data import ArraySource, DataSource, FunctionSource, Normaliser
@@ -15,6 +15,7 @@ from .layers import Dense, Layer, Parameter
 from .losses import MSE, Loss
 from .network import Network
 from .optimizers import SGD, Optimizer
+from .targets import Target
 from .trainer import FitResult, Trainer
 
 __version__ = "0.1.0"
@@ -46,10 +47,12 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "Tanh",
+    "Target",
     "Timer",
     "Trainer",
     "VarianceScaling",
     "Zeros",
     "__version__",
     "presets",
+    "targets",
 ]

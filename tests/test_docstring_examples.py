@@ -102,3 +102,13 @@ def test_callback_example():
     lines = out.getvalue().splitlines()
     assert [line.split()[0] for line in lines] == ["0", "100", "200"]
     assert float(lines[-1].split()[1]) == result.loss[200]
+
+
+def test_target_example():
+    from minifw.targets import Target
+
+    saddle = example_class(Target)()
+    x, y = saddle.source(5).arrays()
+    assert x.shape == (25, 2)
+    np.testing.assert_allclose(y[:, 0], x[:, 0] ** 2 - x[:, 1] ** 2)
+    assert isinstance(Target.resolve("saddle"), type(saddle))
