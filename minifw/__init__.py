@@ -6,50 +6,103 @@ loop, ``layers.py`` does each layer's forward and backward arithmetic,
 """
 
 from . import presets, targets
-from .activations import Activation, Identity, ReLU, Sigmoid, Tanh
-from .callbacks import Callback, LossHistory, Plotter, Timer
+from .activations import ELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from .callbacks import (
+    Callback,
+    CSVLogger,
+    Divergence,
+    EarlyStopping,
+    LambdaCallback,
+    LossHistory,
+    Plotter,
+    ProgressBar,
+    TerminateOnNaN,
+    Timer,
+)
 from .data import ArraySource, DataSource, FunctionSource, Normaliser
-from .errors import ConfigError, DataError, MinifwError
-from .initializers import HeUniform, Initializer, VarianceScaling, Zeros
+from .errors import ConfigError, DataError, MinifwError, TrainingDiverged
+from .initializers import (
+    BlogUniform,
+    Constant,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    Initializer,
+    LecunNormal,
+    LecunUniform,
+    VarianceScaling,
+    Zeros,
+)
 from .layers import Dense, Layer, Parameter
-from .losses import MSE, Loss
+from .losses import MAE, MSE, BinaryCrossEntropy, Huber, Loss, MeanLoss
 from .network import Network
-from .optimizers import SGD, Optimizer
+from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay
 from .targets import Target
 from .trainer import FitResult, Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ELU",
+    "MAE",
     "MSE",
     "SGD",
     "Activation",
+    "Adam",
     "ArraySource",
+    "BinaryCrossEntropy",
+    "BlogUniform",
+    "CSVLogger",
     "Callback",
     "ConfigError",
+    "Constant",
+    "CosineDecay",
     "DataError",
     "DataSource",
     "Dense",
+    "Divergence",
+    "EarlyStopping",
+    "ExponentialDecay",
     "FitResult",
     "FunctionSource",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
     "HeUniform",
+    "Huber",
     "Identity",
     "Initializer",
+    "InverseTimeDecay",
+    "LambdaCallback",
     "Layer",
+    "LeakyReLU",
+    "LecunNormal",
+    "LecunUniform",
     "Loss",
     "LossHistory",
+    "MeanLoss",
     "MinifwError",
     "Network",
     "Normaliser",
     "Optimizer",
     "Parameter",
     "Plotter",
+    "ProgressBar",
+    "RMSProp",
     "ReLU",
+    "Schedule",
+    "SiLU",
     "Sigmoid",
+    "Softplus",
+    "StepDecay",
     "Tanh",
     "Target",
+    "TerminateOnNaN",
     "Timer",
     "Trainer",
+    "TrainingDiverged",
     "VarianceScaling",
     "Zeros",
     "__version__",

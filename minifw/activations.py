@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import DataError
 from .registry import Registered, Registry
+from .validation import number
 
 Array = np.ndarray
 
@@ -39,9 +40,48 @@ def _exp_limit(dtype: np.dtype) -> float:
     return math.floor(-math.log(np.finfo(dtype).smallest_normal))
 
 
+def _floor(dtype: np.dtype) -> float:
+    """The smallest output size kept: 4x the smallest normal float (8.9e-308 in float64).
+
+    A product that rounds to a subnormal or to 0 raises numpy's underflow flag, so
+    LeakyReLU, ELU and SiLU give 0 for inputs whose output would be smaller than
+    this (an error below the floor). The factor of 4 leaves room for rounding.
+    """
+    return 4.0 * float(np.finfo(dtype).smallest_normal)
+
+
 _ONE = _per_dtype(lambda t: 1.0)
 _EXP_LOW = _per_dtype(lambda t: -_exp_limit(t))
 _EXP_HIGH = _per_dtype(_exp_limit)
+# Below this size, SiLU's x·sigmoid(x) ≈ x/2 and its derivative's y·(1 - s) ≈ x/4
+# would fall under _floor.
+_SILU_TINY = _per_dtype(lambda t: 2.0 * _floor(t))
+
+
+def _float_dtype(x: Array, who: Activation) -> np.dtype:
+    """``x.dtype`` if float32 or float64, the dtypes the constant tables hold; else DataError."""
+    if x.dtype not in _ONE:
+        raise DataError(f"{type(who).__name__} takes float32 or float64 arrays; got {x.dtype}")
+    return x.dtype
+
+
+def _sigmoid(x: Array, who: Activation) -> Array:
+    """1 / (1 + e^(-x)) for any finite x without a floating-point warning; see ``Sigmoid``."""
+    t = _float_dtype(x, who)
+    u = np.exp(np.minimum(np.maximum(x, _EXP_LOW[t]), _EXP_HIGH[t]))
+    return u / (u + _ONE[t])
+
+
+def _silu_minimum() -> float:
+    """min over x of x·sigmoid(x): -W(1/e) = -0.27846..., with W the Lambert W function.
+
+    At the minimum 1 + x(1 - s) = 0, so s = 1 + 1/x and y = x s = x + 1, and
+    x = -1 - W(1/e). Newton's method on w e^w = 1/e from 0.3 settles in 4 steps.
+    """
+    w = 0.3
+    for _ in range(6):
+        w -= (w * math.exp(w) - math.exp(-1.0)) / (math.exp(w) * (1.0 + w))
+    return -w
 
 
 class Activation(Registered, ABC):
@@ -49,6 +89,8 @@ class Activation(Registered, ABC):
 
     ``output_range`` is the interval the outputs can reach, ``(low, high)``, with
     ``math.inf`` where a side is unbounded: where a ``Normaliser`` may put targets.
+    Read it from an instance: most activations set it as a class attribute, but
+    one whose range depends on a hyperparameter (``ELU``'s alpha) makes it a property.
 
     How to subclass (it is registered under its snake-case name at once)::
 
@@ -66,7 +108,9 @@ class Activation(Registered, ABC):
     """
 
     registry = Registry["Activation"]("activation")
-    output_range: ClassVar[tuple[float, float]]
+    # Not a ClassVar: an instance attribute as far as readers know, so that a class
+    # attribute (the usual case) and a property (a parameterised range) both fit.
+    output_range: tuple[float, float]
 
     @abstractmethod
     def forward(self, x: Array) -> Array:
@@ -104,12 +148,7 @@ class Sigmoid(Activation):
     output_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     def forward(self, x: Array) -> Array:
-        try:
-            low, high, one = _EXP_LOW[x.dtype], _EXP_HIGH[x.dtype], _ONE[x.dtype]
-        except KeyError:
-            raise DataError(f"Sigmoid takes float32 or float64 arrays; got {x.dtype}") from None
-        u = np.exp(np.minimum(np.maximum(x, low), high))
-        return u / (u + one)
+        return _sigmoid(x, self)
 
     def derivative(self, x: Array, y: Array) -> Array:
         return y * (_ONE[y.dtype] - y)
@@ -117,7 +156,11 @@ class Sigmoid(Activation):
 
 @attrs.frozen
 class Tanh(Activation):
-    """y = tanh(x) = (e^x - e^(-x)) / (e^x + e^(-x)),  dy/dx = 1 - y²."""
+    """y = tanh(x) = (e^x - e^(-x)) / (e^x + e^(-x)),  dy/dx = 1 - y² = (1 - y)(1 + y).
+
+    The derivative is computed as (1 - y)(1 + y): y·y underflows for |y| < 1e-154,
+    the factored form does not, and it is the more accurate of the two near |y| = 1.
+    """
 
     output_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
 
@@ -125,7 +168,8 @@ class Tanh(Activation):
         return np.tanh(x)
 
     def derivative(self, x: Array, y: Array) -> Array:
-        return _ONE[y.dtype] - y * y
+        one = _ONE[y.dtype]
+        return (one - y) * (one + y)
 
 
 @attrs.frozen
@@ -140,3 +184,160 @@ class ReLU(Activation):
 
     def derivative(self, x: Array, y: Array) -> Array:
         return (x > 0).astype(x.dtype)
+
+
+@attrs.frozen
+class _AlphaBelowZero(Activation):
+    """y = x if x > 0 else α·g(x), g increasing with g(0) = 0: the base of LeakyReLU and ELU.
+
+    A subclass declares its ``alpha`` field and says what g and g's inverse are.
+    For each float dtype this keeps α and a cut, as 0-d arrays: the input below
+    which |α·g(x)| is at least ``_floor``. Between the cut and 0 the output is 0,
+    where α·g(x) would underflow. With α = 0, or so small that α·g never reaches
+    the floor, the cut is the most negative float and no finite input is below it.
+    """
+
+    _constants: dict[np.dtype, tuple[Array, Array]] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Here rather than as a default, so that a bad alpha fails its validator first
+        # (validators run after defaults). The class is frozen, hence object.__setattr__.
+        object.__setattr__(self, "_constants", {t: self._alpha_and_cut(t) for t in _FLOATS})
+
+    def _alpha_and_cut(self, t: np.dtype) -> tuple[Array, Array]:
+        a = np.array(self.alpha, dtype=t)  # type: ignore[attr-defined]  # α as t holds it
+        cut = self._g_inverse(-_floor(t) / float(a)) if a > 0 else -math.inf
+        return a, np.array(max(cut, -float(np.finfo(t).max)), dtype=t)
+
+    @staticmethod
+    @abstractmethod
+    def _g(v: Array) -> Array:
+        """g(v), elementwise, for v <= the cut."""
+
+    @staticmethod
+    @abstractmethod
+    def _g_inverse(v: float) -> float:
+        """The u with g(u) = v; -inf where g never gets as low as v."""
+
+    def forward(self, x: Array) -> Array:
+        alpha, cut = self._constants[_float_dtype(x, self)]
+        # g sees min(x, cut), never more: it cannot underflow (nor, for ELU, overflow)
+        # on the inputs whose value np.where throws away.
+        return np.where(x < cut, alpha * self._g(np.minimum(x, cut)), np.maximum(x, 0.0))
+
+
+@attrs.frozen
+class LeakyReLU(_AlphaBelowZero):
+    """y = x if x > 0 else α·x,  dy/dx = 1 if x > 0 else α (the kink at 0 takes α).
+
+    ``alpha`` (α, default 0.01) is the slope for negative inputs; 0 gives ReLU.
+    Inputs just below 0 whose α·x would be under 4x the smallest normal float
+    (|x| < 8.9e-306 for α = 0.01) give 0, so no input underflows. With α > 1,
+    inputs below -1.8e308 / α overflow: their true output is beyond the float range.
+    Takes float32 or float64 arrays and keeps their dtype.
+    """
+
+    name = "leaky_relu"
+
+    alpha: float = attrs.field(default=0.01, validator=number(low=0))
+
+    @property
+    def output_range(self) -> tuple[float, float]:  # type: ignore[override]
+        """(-inf, inf); (0, inf) when alpha is 0."""
+        return (-math.inf if self.alpha > 0 else 0.0, math.inf)
+
+    @staticmethod
+    def _g(v: Array) -> Array:
+        return v
+
+    @staticmethod
+    def _g_inverse(v: float) -> float:
+        return v
+
+    def derivative(self, x: Array, y: Array) -> Array:
+        alpha, _ = self._constants[_float_dtype(x, self)]
+        return np.where(x > 0, _ONE[x.dtype], alpha)
+
+
+@attrs.frozen
+class ELU(_AlphaBelowZero):
+    """y = x if x > 0 else α(e^x - 1),  dy/dx = 1 if x > 0 else y + α. Clevert et al. 2015.
+
+    ``alpha`` (α, default 1) is the value approached as x -> -inf, so outputs lie in
+    (-α, inf). e^x - 1 is ``expm1`` of min(x, 0): exact near 0, and -1 without
+    overflow or underflow for any negative input (y is -α to double precision
+    below x = -37, where dy/dx becomes 0 instead of α e^x < 1e-16). Inputs just
+    below 0 whose α(e^x - 1) would be under 4x the smallest normal float give 0.
+    Takes float32 or float64 arrays and keeps their dtype.
+    """
+
+    alpha: float = attrs.field(default=1.0, validator=number(low=0))
+
+    @property
+    def output_range(self) -> tuple[float, float]:  # type: ignore[override]
+        """(-alpha, inf)."""
+        return (-self.alpha, math.inf)
+
+    @staticmethod
+    def _g(v: Array) -> Array:
+        return np.expm1(v)
+
+    @staticmethod
+    def _g_inverse(v: float) -> float:
+        return math.log1p(v) if v > -1 else -math.inf
+
+    def derivative(self, x: Array, y: Array) -> Array:
+        alpha, _ = self._constants[_float_dtype(x, self)]
+        return np.where(x > 0, _ONE[x.dtype], y + alpha)
+
+
+@attrs.frozen
+class Softplus(Activation):
+    """y = log(1 + e^x),  dy/dx = sigmoid(x). A smooth ReLU.
+
+    Computed as max(x, 0) + log1p(e^(-|x|)), which never takes e^x of a large x,
+    with |x| held to 708 (87 in float32) inside the exponent so that e^(-|x|) stays
+    a normal float: for x < -708 the output is e^(-708) = 3.3e-308 instead of a
+    smaller positive number, and for x > 708 it is x, exactly as it should be.
+    Takes float32 or float64 arrays and keeps their dtype.
+    """
+
+    output_range: ClassVar[tuple[float, float]] = (0.0, math.inf)
+
+    def forward(self, x: Array) -> Array:
+        t = _float_dtype(x, self)
+        tail = np.exp(np.maximum(-np.abs(x), _EXP_LOW[t]))
+        return np.maximum(x, 0.0) + np.log1p(tail)
+
+    def derivative(self, x: Array, y: Array) -> Array:
+        return _sigmoid(x, self)
+
+
+@attrs.frozen
+class SiLU(Activation):
+    """y = x·sigmoid(x),  dy/dx = s(1 + x(1 - s)) with s = sigmoid(x). Also called swish.
+
+    Bounded below by its minimum, -W(1/e) = -0.27846 at x = -1.27846 (W is the
+    Lambert W function). The input is held to x >= -708 (-87 in float32), where
+    sigmoid(x) is still a normal float, so every x below gives -708·e^(-708) =
+    -2.3e-305; Sigmoid's own bound alone would give x·sigmoid(x) = -3e-8 at
+    x = -1e300. Inputs with |x| < 1.8e-307 give 0, where x/2 would underflow.
+    The derivative is computed from the output as s + y(1 - s), the same number.
+    Takes float32 or float64 arrays and keeps their dtype.
+    """
+
+    name = "silu"
+    # Rounding puts some computed outputs a step or two below the true minimum (float32:
+    # up to 1.5 of its steps, 4e-8), so the range starts a millionth of it lower.
+    output_range: ClassVar[tuple[float, float]] = (_silu_minimum() * (1 + 1e-6), math.inf)
+
+    def forward(self, x: Array) -> Array:
+        t = _float_dtype(x, self)
+        held = np.where(np.abs(x) < _SILU_TINY[t], 0.0, np.maximum(x, _EXP_LOW[t]))
+        return held * _sigmoid(held, self)
+
+    def derivative(self, x: Array, y: Array) -> Array:
+        # Sigmoid of x and of the held input are the same number (held inputs change it by
+        # less than a rounding step), and y, held, keeps y·(1 - s) clear of underflow.
+        s = _sigmoid(x, self)
+        return s + y * (_ONE[s.dtype] - s)

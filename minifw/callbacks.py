@@ -1,29 +1,42 @@
 """Callbacks: code that runs at fixed points of training, without touching the loop.
 
 The trainer calls each hook with what it needs as arguments; ``logs`` holds
-plain floats (``{"loss": 0.012}``). A callback stops training by setting
+plain floats (``{"loss": 0.012}``, plus ``"val_loss"`` when the source has
+validation data). A callback stops training by setting
 ``trainer.stop_training = True``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
+import numpy as np
+
+from .errors import ConfigError, TrainingDiverged
+from .validation import integer, number
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from .trainer import Trainer
 
 Logs = dict[str, float]
+Array = np.ndarray
 
 
 class Callback:
     """Base of every callback: each hook does nothing until a subclass overrides it.
 
-    The trainer only calls ``on_batch_end`` for callbacks that override it, so
-    the per-batch loop stays free when nobody listens.
+    The trainer only calls ``on_batch_end`` (and ``on_epoch_begin``) for
+    callbacks whose ``listens_to`` says so (by default: those that override
+    it), so the per-batch loop stays free when nobody listens.
 
     How to subclass (print the loss every 100 epochs)::
 
@@ -32,6 +45,10 @@ class Callback:
                 if epoch % 100 == 0:
                     print(epoch, logs["loss"])
     """
+
+    def listens_to(self, hook: str) -> bool:
+        """Whether ``hook`` (a method name) does anything; by default, whether it is overridden."""
+        return getattr(type(self), hook) is not getattr(Callback, hook)
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Before the first epoch."""
@@ -62,6 +79,11 @@ class LossHistory(Callback):
     def loss(self) -> list[float]:
         """The per-epoch training loss."""
         return self.history.get("loss", [])
+
+    @property
+    def val_loss(self) -> list[float]:
+        """The per-epoch validation loss; empty without validation data."""
+        return self.history.get("val_loss", [])
 
     def on_train_begin(self, trainer: Trainer) -> None:
         self.history = {}
@@ -104,3 +126,351 @@ class Plotter(Callback):
             trainer.network, trainer.source, trainer.history.loss, title=self.title
         )
         save_figure(figure, self.path)
+
+
+def _logs_key(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(
+            f"{type(instance).__name__}.{attribute.name} must name a logs key such as "
+            f"'val_loss' or 'loss'; got {value!r}"
+        )
+
+
+@attrs.define(eq=False)
+class EarlyStopping(Callback):
+    """Stop once logs[monitor] has not dropped below best - min_delta for ``patience`` epochs.
+
+    Lower is better (a loss). ``best`` and ``best_epoch`` hold the lowest value
+    seen and its epoch (counted from 0), ``stopped_epoch`` the epoch training
+    stopped at, or None if it ran to the end; all are reset at each ``fit``.
+    With ``restore_best`` the network's weights at the best epoch are kept
+    aside and put back when training ends, however it ends: list this callback
+    before any that read the weights at train end (a ``Plotter``). The
+    history keeps every epoch's loss, including those after the best one.
+
+    A ``monitor`` key the logs lack (``"val_loss"`` from a source without
+    validation data) raises ConfigError at the end of the first epoch.
+    """
+
+    monitor: str = attrs.field(default="val_loss", validator=_logs_key)
+    patience: int = attrs.field(default=10, validator=integer(low=0))
+    min_delta: float = attrs.field(default=0.0, validator=number(low=0))
+    restore_best: bool = False
+    best: float = attrs.field(default=math.inf, init=False)
+    best_epoch: int | None = attrs.field(default=None, init=False)
+    stopped_epoch: int | None = attrs.field(default=None, init=False)
+    _wait: int = attrs.field(default=0, init=False, repr=False)
+    _best_weights: Array | None = attrs.field(default=None, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.best, self.best_epoch, self.stopped_epoch, self._wait = math.inf, None, None, 0
+        # One buffer per fit: each improvement copies into it instead of allocating.
+        weights = trainer.network.packed.value
+        self._best_weights = np.empty_like(weights) if self.restore_best else None
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+        if self.monitor not in logs:
+            hint = ""
+            if self.monitor == "val_loss":
+                hint = (
+                    "; val_loss needs a data source with validation data, "
+                    "such as FunctionSource(..., validation=0.2)"
+                )
+            raise ConfigError(
+                f"EarlyStopping.monitor is {self.monitor!r}, but the logs have no such key; "
+                f"they have: {', '.join(map(repr, logs))}{hint}"
+            )
+        value = logs[self.monitor]
+        if value < self.best - self.min_delta:  # False for nan: a nan epoch is no improvement
+            self.best, self.best_epoch, self._wait = value, epoch, 0
+            if self._best_weights is not None:
+                np.copyto(self._best_weights, trainer.network.packed.value)
+            return
+        self._wait += 1
+        if self._wait >= self.patience:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+
+    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+        if self._best_weights is not None and self.best_epoch is not None:
+            np.copyto(trainer.network.packed.value, self._best_weights)
+
+
+@attrs.frozen
+class Divergence:
+    """Where training diverged and what to try: epoch, batch, lr, largest |z| per layer.
+
+    ``largest_pre_activation[i]`` is max |z| (NaNs ignored) of layer i in the
+    forward pass of the failing batch, None for a layer that does not expose
+    ``pre_activation``. ``weights_finite`` is False when the batch's loss was
+    finite but its update made some weight non-finite (or astronomically large).
+    ``str()`` gives a readable report.
+    """
+
+    epoch: int
+    batch: int
+    loss: float
+    weights_finite: bool
+    lr: float
+    layers: tuple[str, ...]
+    largest_pre_activation: tuple[float | None, ...]
+    suggestion: str
+
+    def __str__(self) -> str:
+        if self.weights_finite:
+            cause = f"the batch loss is {self.loss}"
+        else:
+            cause = f"its update made the weights non-finite (batch loss {self.loss:.4g})"
+        lines = [
+            f"training diverged at epoch {self.epoch}, batch {self.batch} "
+            f"(learning rate {self.lr:g}): {cause}",
+            "largest |pre-activation| per layer in that batch's forward pass:",
+        ]
+        for i, (layer, z) in enumerate(zip(self.layers, self.largest_pre_activation, strict=True)):
+            lines.append(f"  layer {i} ({layer}): {'unknown' if z is None else f'{z:.3g}'}")
+        lines += [
+            "the weights are back to those after the previous batch",
+            f"suggestion: {self.suggestion}",
+        ]
+        return "\n".join(lines)
+
+
+def _largest_magnitude(z: Array | None) -> float | None:
+    if z is None:
+        return None
+    magnitude = np.abs(z[~np.isnan(z)])
+    return float(magnitude.max()) if magnitude.size else math.nan
+
+
+def _describe(layer: Any) -> str:
+    activation = getattr(layer, "activation", None)
+    kind = "" if activation is None else f", {type(activation).__name__}"
+    return f"{type(layer).__name__} {layer.n_in}->{layer.n_out}{kind}"
+
+
+def _suggestion(lr: float, layers: list[Any]) -> str:
+    advice = (
+        f"lower the learning rate (now {lr:g}) by 10x, to {lr / 10:g}"
+        if math.isfinite(lr)
+        else "lower the learning rate by 10x"
+    )
+    # Hidden layers only: the output layer's activation is set by the targets' range.
+    unbounded = [
+        str(i)
+        for i, layer in enumerate(layers[:-1])
+        if not all(map(math.isfinite, getattr(layer.activation, "output_range", (0, 0))))
+    ]
+    if unbounded:
+        advice += (
+            f", or use a bounded activation (tanh, sigmoid) in hidden layer {', '.join(unbounded)} "
+            "so that its outputs cannot grow without limit"
+        )
+    return advice
+
+
+def _diagnose(
+    trainer: Trainer, epoch: int, batch: int, loss: float, weights_finite: bool
+) -> Divergence:
+    optimizer, layers = trainer.optimizer, trainer.network.layers
+    # current_lr is the rate of the latest step (schedules); plain optimizers have only lr.
+    lr = float(getattr(optimizer, "current_lr", getattr(optimizer, "lr", math.nan)))
+    return Divergence(
+        epoch=epoch,
+        batch=batch,
+        loss=float(loss),
+        weights_finite=weights_finite,
+        lr=lr,
+        layers=tuple(_describe(layer) for layer in layers),
+        largest_pre_activation=tuple(
+            _largest_magnitude(getattr(layer, "pre_activation", None)) for layer in layers
+        ),
+        suggestion=_suggestion(lr, layers),
+    )
+
+
+@attrs.define(eq=False)
+class TerminateOnNaN(Callback):
+    """Stop at the first batch with a non-finite loss or weights; put the last finite weights back.
+
+    After every good batch the network's packed weights are copied into one
+    buffer (kept from the start of training, so a failing first batch restores
+    the initial weights). At the first bad one, the weights are restored from
+    it, ``trainer.stop_training`` is set and ``diagnosis`` (a ``Divergence``)
+    says where it happened, the learning rate, how large each layer's
+    pre-activations had grown, and what to try. With ``raise_error`` it then
+    raises ``TrainingDiverged`` out of ``fit``, so later hooks (on_epoch_end,
+    on_train_end) do not run.
+    """
+
+    raise_error: bool = False
+    diagnosis: Divergence | None = attrs.field(default=None, init=False)
+    _epoch: int = attrs.field(default=0, init=False, repr=False)
+    _weights: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
+    _last_finite: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.diagnosis, self._epoch = None, 0
+        self._weights = trainer.network.packed.value
+        self._last_finite = self._weights.copy()
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        self._epoch = epoch
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: Logs) -> None:
+        # Per batch: two float checks and one copy into the buffer, no attribute assignment.
+        # The weights' sum is non-finite if any weight is (or if they are all past ~1e308 /
+        # size, diverged by any measure): one reduction, cheaper than isfinite().all(). The
+        # check keeps an inf weight that leaves the loss finite (a dead ReLU) out of the buffer.
+        weights = self._weights
+        loss = logs["loss"]
+        weights_finite = math.isfinite(np.add.reduce(weights))
+        if weights_finite and math.isfinite(loss):
+            np.copyto(self._last_finite, weights)
+            return
+        self.diagnosis = _diagnose(trainer, self._epoch, batch, loss, weights_finite)
+        np.copyto(weights, self._last_finite)
+        trainer.stop_training = True
+        if self.raise_error:
+            raise TrainingDiverged(self.diagnosis)
+
+
+@attrs.define(eq=False)
+class ProgressBar(Callback):
+    """A tqdm bar over the epochs, showing each epoch's logs (loss, val_loss); closed at train end.
+
+    Silent when ``enabled`` is False, and when ``file`` (stderr by default) is
+    not a terminal (tqdm's ``disable=None``), so logs and CI output stay clean.
+    """
+
+    enabled: bool = True
+    file: TextIO | None = attrs.field(default=None, kw_only=True, repr=False)
+    _bar: tqdm | None = attrs.field(default=None, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        from tqdm import tqdm  # here, so that `import minifw` does not pay for it
+
+        self._bar = tqdm(
+            total=trainer.epochs,
+            unit="epoch",
+            file=self.file,
+            disable=None if self.enabled else True,
+        )
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix(logs, refresh=False)
+            self._bar.update()
+
+    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _csv_line(cells: list[Any]) -> str:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(cells)
+    return text.getvalue()
+
+
+@attrs.define(eq=False)
+class CSVLogger(Callback):
+    """One CSV row per epoch at ``path``: epoch, then each logs key in sorted order.
+
+    The header is written before the first row (not again when ``append``ing to
+    a file that has one; its columns are then kept). The columns are fixed by the
+    first epoch: a key that turns up later is left out, a missing one is left
+    empty. Every line is one ``write`` followed by a flush, so a crash leaves
+    only complete lines. Epochs count from 0 at each ``fit``.
+    """
+
+    path: str | Path
+    append: bool = False
+    _file: TextIO | None = attrs.field(default=None, init=False, repr=False)
+    _keys: list[str] | None = attrs.field(default=None, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        path = Path(self.path)
+        self._keys = None
+        if self.append and path.exists() and path.stat().st_size > 0:
+            with path.open(newline="", encoding="utf-8") as existing:
+                self._keys = next(csv.reader(existing))[1:]
+        self._file = path.open("a" if self.append else "w", newline="", encoding="utf-8")
+
+    def _write(self, cells: list[Any]) -> None:
+        assert self._file is not None
+        self._file.write(_csv_line(cells))
+        self._file.flush()
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+        if self._keys is None:
+            self._keys = sorted(logs)
+            self._write(["epoch", *self._keys])
+        # float(): csv writes a numpy float64 through its repr, "np.float64(...)".
+        self._write([epoch, *(float(logs[k]) if k in logs else "" for k in self._keys)])
+
+    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _function_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not callable(value):
+        raise ConfigError(
+            f"{type(instance).__name__}.{attribute.alias} must be a function or None; got {value!r}"
+        )
+
+
+@attrs.define(eq=False)
+class LambdaCallback(Callback):
+    """A callback made of plain functions: each one given is called as its hook, with its arguments.
+
+    Keras's ``LambdaCallback``, with minifw's hook arguments::
+
+        LambdaCallback(on_epoch_end=lambda trainer, epoch, logs: print(epoch, logs["loss"]))
+
+    A hook left None does nothing; for ``on_batch_end`` it also costs nothing,
+    because ``listens_to`` tells the trainer which functions were given.
+    """
+
+    _on_train_begin: Callable[[Trainer], None] | None = attrs.field(
+        default=None, validator=_function_or_none
+    )
+    _on_epoch_begin: Callable[[Trainer, int], None] | None = attrs.field(
+        default=None, validator=_function_or_none
+    )
+    _on_batch_end: Callable[[Trainer, int, Logs], None] | None = attrs.field(
+        default=None, validator=_function_or_none
+    )
+    _on_epoch_end: Callable[[Trainer, int, Logs], None] | None = attrs.field(
+        default=None, validator=_function_or_none
+    )
+    _on_train_end: Callable[[Trainer, Logs], None] | None = attrs.field(
+        default=None, validator=_function_or_none
+    )
+
+    def listens_to(self, hook: str) -> bool:
+        # A subclass may still override a hook method itself.
+        overridden = getattr(type(self), hook) is not getattr(LambdaCallback, hook)
+        return overridden or getattr(self, f"_{hook}") is not None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        if self._on_train_begin is not None:
+            self._on_train_begin(trainer)
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        if self._on_epoch_begin is not None:
+            self._on_epoch_begin(trainer, epoch)
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: Logs) -> None:
+        if self._on_batch_end is not None:
+            self._on_batch_end(trainer, batch, logs)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+        if self._on_epoch_end is not None:
+            self._on_epoch_end(trainer, epoch, logs)
+
+    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+        if self._on_train_end is not None:
+            self._on_train_end(trainer, logs)

@@ -22,3 +22,21 @@ class DataError(MinifwError, ValueError):
 
     Raised before any weight, buffer or history changes.
     """
+
+
+# Named for what happened, as the brief asks, rather than with an Error suffix.
+class TrainingDiverged(MinifwError, ArithmeticError):  # noqa: N818
+    """Training produced a non-finite loss or weights; ``diagnosis`` says where and what to try.
+
+    Raised by ``TerminateOnNaN(raise_error=True)`` after it has put back the
+    last finite weights. An ``ArithmeticError`` rather than a ``ValueError``:
+    no input was wrong, the arithmetic ran away.
+    """
+
+    def __init__(self, diagnosis: object) -> None:
+        # The diagnosis is the only argument, so the exception pickles and str() reads it.
+        super().__init__(diagnosis)
+        self.diagnosis = diagnosis
+
+    def __str__(self) -> str:
+        return str(self.diagnosis)

@@ -165,6 +165,11 @@ class Dense(Layer):
     def bias(self, value: Array) -> None:
         self._assign(self._b, value)
 
+    @property
+    def pre_activation(self) -> Array | None:
+        """z = x W + b from the last forward (before the activation), or None before any."""
+        return self._cache[1]
+
     def _assign(self, parameter: Parameter | None, value: Array) -> None:
         if parameter is None:
             raise ConfigError("this Dense layer has no bias (bias=False); it cannot be assigned")

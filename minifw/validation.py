@@ -21,7 +21,7 @@ Array = np.ndarray
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
-def _where(instance: Any, attribute: attrs.Attribute[Any]) -> str:
+def where(instance: Any, attribute: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{attribute.name}"
 
 
@@ -37,7 +37,7 @@ def number(*, low: float | None = None, strict: bool = False) -> Validator:
             or (low is not None and (value <= low if strict else value < low))
         ):
             raise ConfigError(
-                f"{_where(instance, attribute)} must be a finite number{bound}; got {value!r}"
+                f"{where(instance, attribute)} must be a finite number{bound}; got {value!r}"
             )
 
     return check
@@ -49,7 +49,23 @@ def integer(*, low: int) -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
             raise ConfigError(
-                f"{_where(instance, attribute)} must be a whole number >= {low}; got {value!r}"
+                f"{where(instance, attribute)} must be a whole number >= {low}; got {value!r}"
+            )
+
+    return check
+
+
+def at_most(high: float, *, strict: bool = False) -> Validator:
+    """An attrs validator: at most ``high`` (below it if ``strict``); pair it with ``number``.
+
+    ``number`` checks the type and the lower bound first, so this only compares.
+    """
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value >= high if strict else value > high:
+            raise ConfigError(
+                f"{where(instance, attribute)} must be {'<' if strict else '<='} {high:g}; "
+                f"got {value!r}"
             )
 
     return check
@@ -61,7 +77,7 @@ def one_of(*choices: str) -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value not in choices:
             raise ConfigError(
-                f"{_where(instance, attribute)} must be one of {', '.join(map(repr, choices))}; "
+                f"{where(instance, attribute)} must be one of {', '.join(map(repr, choices))}; "
                 f"got {value!r}"
             )
 
