@@ -20,6 +20,7 @@ from .errors import ConfigError, MinifwError
 from .initializers import Initializer
 from .losses import Loss
 from .optimizers import Optimizer
+from .schedules import Schedule
 from .targets import Target
 
 
@@ -58,6 +59,7 @@ FAMILIES = {
     "initializers": Initializer,
     "losses": Loss,
     "optimizers": Optimizer,
+    "schedules": Schedule,
     "targets": Target,
 }
 
@@ -152,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         "relu; otherwise the optimizer's own default)",
     )
     fit.add_argument(
+        "--schedule",
+        help="learning-rate schedule over the updates, e.g. cosine:decay_steps=24000 "
+        "(default: constant)",
+    )
+    fit.add_argument(
         "--epochs",
         type=_bounded(int, 0),
         default=presets.EPOCHS,
@@ -185,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--no-plot", action="store_true", help="draw no graphs")
     out.add_argument(
+        "--describe",
+        action="store_true",
+        help="before training, print each layer's shape, initializer and expected variances",
+    )
+    out.add_argument(
         "--plugin",
         metavar="FILE",
         type=Path,
@@ -195,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "list",
         help="list every component by name",
-        description="List every activation, initializer, loss, optimizer and target by name.",
+        description="List every activation, initializer, loss, optimizer, schedule and target.",
     ).add_argument(
         "--plugin",
         metavar="FILE",
@@ -246,12 +258,17 @@ def train(args: argparse.Namespace) -> int:
         loss=args.loss,
         optimizer=args.optimizer,
         lr=args.lr,
+        schedule=args.schedule,
         batch_size=args.batch_size,
         shuffle=args.shuffle,
         seed=args.seed,
     )
+    if args.describe:
+        print(run.network.describe())
     result = run.fit(args.epochs)
     print(run.stats_line(result))
+    if result.val_loss:
+        print(f"Final validation loss: {result.val_loss[-1]:.6g} (normalised, like the final loss)")
     x_eval, _ = run.source.evaluation_arrays()
     print(
         f"Evaluation MSE: {run.evaluation_mse():.6g} "

@@ -26,11 +26,13 @@ from .activations import Activation, ReLU, Sigmoid, Tanh
 from .callbacks import Callback
 from .data import FunctionSource, Normaliser
 from .errors import ConfigError
-from .initializers import HeUniform, Initializer
+from .initializers import BlogUniform, Initializer
 from .layers import Dense
 from .losses import MSE, Loss
 from .network import Network
 from .optimizers import Optimizer
+from .registry import parse_spec
+from .schedules import Schedule
 from .targets import Target
 from .trainer import FitResult, Trainer
 from .validation import check_count
@@ -147,6 +149,7 @@ def experiment(
     loss: Loss | str = "mse",
     optimizer: Optimizer | str = "sgd",
     lr: float | None = None,
+    schedule: Schedule | str | None = None,
     batch_size: int = BATCH_SIZE,
     shuffle: bool = False,
     seed: int = 0,
@@ -160,7 +163,8 @@ def experiment(
     normalised into the output's range (see ``_normaliser``). With SGD on the
     MSE and one of the blog's activations, the default learning rate is the
     blog's step for that activation, ``mse_lr(L, batch_size, outputs)``; else
-    the optimizer's own default. ``seed`` seeds the weights, the shuffling and
+    the optimizer's own default. ``schedule`` varies the learning rate over the
+    updates. ``seed`` seeds the weights, the shuffling and
     any random sampling, noise or split.
     """
     chosen_target = Target.resolve(target)
@@ -170,7 +174,7 @@ def experiment(
     _, y = source.arrays()
     hidden = Activation.resolve(activation)
     output = hidden if output_activation is None else Activation.resolve(output_activation)
-    init = HeUniform(scale=HeUniform.BLOG_SCALE) if initializer is None else initializer
+    init = BlogUniform() if initializer is None else initializer
     sizes = [check_count("layer size", size, low=1) for size in layers]
     if not sizes:
         raise ConfigError("layers must name at least one hidden layer size, e.g. (5,)")
@@ -184,12 +188,15 @@ def experiment(
     chosen_loss = Loss.resolve(loss)
     name = registered_name(hidden)
     if isinstance(optimizer, str):
-        blog_step = optimizer.lower() == "sgd" and isinstance(chosen_loss, MSE) and name in SETTINGS
-        if lr is None and blog_step:
+        spec_name, spec_params = parse_spec(optimizer)
+        blog_step = spec_name.lower() == "sgd" and isinstance(chosen_loss, MSE) and name in SETTINGS
+        if lr is None and "lr" not in spec_params and blog_step:
             lr = mse_lr(SETTINGS[name].blog_lr, batch_size, y.shape[1])
-        optimizer = Optimizer.resolve(optimizer, **({} if lr is None else {"lr": lr}))
-    elif lr is not None:
-        optimizer = attrs.evolve(optimizer, lr=lr)
+        optimizer = Optimizer.resolve(optimizer)
+    changes = {"lr": lr} if lr is not None else {}
+    if schedule is not None:
+        changes["schedule"] = Schedule.resolve(schedule)
+    optimizer = attrs.evolve(optimizer, **changes) if changes else optimizer
     trainer = Trainer(
         network,
         chosen_loss,

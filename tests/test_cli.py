@@ -182,3 +182,25 @@ def test_plot_path_directories_are_made_and_unwritable_paths_reported(tmp_path, 
     assert exit_info.value.code == 1
     assert "minifw: error:" in capsys.readouterr().err
     assert blocker.read_text() == "not a directory"
+
+
+def test_schedule_validation_and_describe(capsys):
+    args = ["train", "--epochs", "20", "--no-plot", "--validation", "0.25", "--describe"]
+    args += ["--optimizer", "adam", "--lr", "0.01", "--schedule", "step:step_size=40,gamma=0.5"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Dense 1→5" in out and "incl. bias unit" in out  # the describe() table
+    assert "Learning rate: 0.01 " in out
+    assert re.search(r"^Final validation loss: [\d.e-]+ \(normalised", out, re.MULTILINE)
+    with pytest.raises(SystemExit):
+        main(["train", "--schedule", "warmup", "--no-plot"])
+    assert "unknown schedule 'warmup'; expected one of: cosine" in capsys.readouterr().err
+
+
+def test_schedule_reaches_the_optimizer():
+    from minifw import presets
+
+    run = presets.experiment(optimizer="sgd", lr=0.4, schedule="step:step_size=8,gamma=0.5")
+    run.fit(2)  # 16 updates: the rate halved after 8 and again after 16
+    assert run.trainer.optimizer.current_lr == pytest.approx(0.2)
+    assert run.trainer.optimizer.iterations == 16

@@ -119,6 +119,14 @@ def test_custom_target_is_used_by_name_from_the_command_line(tmp_path):
     assert error < variance / 2  # learned something of the surface in 50 epochs
 
 
+def test_sine_better_beats_the_blog_within_its_budget(tmp_path):
+    out = run_example("sine_better.py", tmp_path, "--seeds", "2", "--epochs", "1000")
+    blog = re.search(rf"blog \(2-5-1 sigmoid, SGD\)  ({NUMBER})  \((\d+) updates\)", out)
+    better = re.search(rf"better \(layers=\(8, 8\).*\)  ({NUMBER})  \((\d+) updates\)", out)
+    assert blog[2] == better[2] == str(1000 * 8)  # the same number of updates
+    assert float(better[1]) < float(blog[1]) / 10
+
+
 RUN_TESTS = {
     "blog.py",
     "compare_activations.py",
@@ -127,6 +135,7 @@ RUN_TESTS = {
     "xor.py",
     "custom_activation.py",
     "custom_target.py",
+    "sine_better.py",
 }
 
 
