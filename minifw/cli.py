@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import presets
 from .activations import Activation
+from .callbacks import TerminateOnNaN
 from .errors import ConfigError, MinifwError
 from .initializers import Initializer
 from .losses import Loss
@@ -262,11 +263,14 @@ def train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         shuffle=args.shuffle,
         seed=args.seed,
+        callbacks=[guard := TerminateOnNaN()],
     )
     if args.describe:
         print(run.network.describe())
     result = run.fit(args.epochs)
     print(run.stats_line(result))
+    if guard.diagnosis is not None:
+        print(f"Training stopped: {guard.diagnosis}")
     if result.val_loss:
         print(f"Final validation loss: {result.val_loss[-1]:.6g} (normalised, like the final loss)")
     x_eval, _ = run.source.evaluation_arrays()

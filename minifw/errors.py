@@ -1,7 +1,9 @@
 """The exceptions minifw raises, one per kind of mistake.
 
-Each is also a ``ValueError`` so that code written against plain numpy or
-scikit-learn habits (``except ValueError``) still catches it.
+The two for bad input, ``ConfigError`` and ``DataError``, are also
+``ValueError``s, so code written against plain numpy or scikit-learn habits
+(``except ValueError``) still catches them; ``TrainingDiverged`` is also an
+``ArithmeticError``.
 """
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from minifw.cli import build_parser, main
 
+STATS_ITERATIONS = re.compile(r"Iterations: (\d+) ")
 STATS = re.compile(
     r"^\[ (\d+) (\d+) 1 \] Activation: (\w+) Iterations: (\d+) Learning rate: ([\d.e-]+) "
     r"Final loss: ([\d.e-]+) Time: ([\d.e-]+)$"
@@ -204,3 +205,14 @@ def test_schedule_reaches_the_optimizer():
     run.fit(2)  # 16 updates: the rate halved after 8 and again after 16
     assert run.trainer.optimizer.current_lr == pytest.approx(0.2)
     assert run.trainer.optimizer.iterations == 16
+
+
+def test_a_diverging_run_stops_with_a_diagnosis(capsys):
+    args = ["train", "--activation", "tanh", "--output-activation", "identity"]
+    args += ["--hidden", "8", "--lr", "5", "--no-plot"]
+    with np.errstate(all="ignore"):
+        assert main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^Training stopped: training diverged at epoch \d+, batch \d+", out, re.M)
+    assert "suggestion: lower the learning rate (now 5)" in out
+    assert int(STATS_ITERATIONS.search(out)[1]) < 3000  # it stopped early
