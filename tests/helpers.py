@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from minifw import DataSource
+
 Array = np.ndarray
 
 
@@ -33,3 +35,16 @@ def numerical_gradient(f: Callable[[Array], float], x: Array, h: float = 1e-6) -
         x[i] = original
         grad[i] = (f_plus - f_minus) / (x_plus - x_minus)
     return grad
+
+
+class HeldOut(DataSource):
+    """Trains on ``train`` and reports ``held_out`` (x, y) as its validation data."""
+
+    def __init__(self, train, held_out):
+        self.train, self.held_out = train, held_out
+
+    def arrays(self):
+        return self.train
+
+    def validation_arrays(self):
+        return self.held_out

@@ -8,6 +8,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from helpers import HeldOut
 
 import minifw
 from minifw import (
@@ -16,7 +17,6 @@ from minifw import (
     Callback,
     ConfigError,
     CSVLogger,
-    DataSource,
     Dense,
     EarlyStopping,
     LambdaCallback,
@@ -26,19 +26,6 @@ from minifw import (
     Trainer,
     TrainingDiverged,
 )
-
-
-class HeldOut(DataSource):
-    """Trains on ``train`` and reports ``held_out`` (x, y) as its validation data."""
-
-    def __init__(self, train, held_out):
-        self.train, self.held_out = train, held_out
-
-    def arrays(self):
-        return self.train
-
-    def validation_arrays(self):
-        return self.held_out
 
 
 def line(n=20):

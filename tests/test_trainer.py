@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import HeldOut
 
 import minifw
 from minifw import (
@@ -9,7 +10,6 @@ from minifw import (
     SGD,
     ArraySource,
     Callback,
-    DataSource,
     Dense,
     LossHistory,
     Network,
@@ -197,19 +197,6 @@ def test_stop_mid_epoch_reports_the_mean_over_the_samples_seen():
 
 
 # --- validation loss ----------------------------------------------------------------------
-
-
-class HeldOut(DataSource):
-    """Trains on ``train`` and reports ``held_out`` (x, y) as its validation data."""
-
-    def __init__(self, train, held_out):
-        self.train, self.held_out = train, held_out
-
-    def arrays(self):
-        return self.train
-
-    def validation_arrays(self):
-        return self.held_out
 
 
 def line_with_held_out():
