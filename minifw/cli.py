@@ -14,9 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import attrs
+
 from . import presets
 from .activations import Activation
 from .callbacks import TerminateOnNaN
+from .config import RunConfig
 from .errors import ConfigError, MinifwError
 from .initializers import Initializer
 from .losses import Loss
@@ -81,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         "from 32 points. Components are named as in `minifw list`, with parameters after a "
         "colon: --activation leaky_relu:alpha=0.1, --optimizer adam:beta1=0.8.",
     )
+    D = RunConfig()  # the defaults, shown in the help; flags left out keep the config's value
     data = train.add_argument_group("data")
-    data.add_argument("--target", default="sin", help="function to learn (default: %(default)s)")
+    data.add_argument(
+        "--target", help=f"function to learn, see `minifw list` (default: {D.target})"
+    )
     data.add_argument(
         "--domain",
         nargs=2,
@@ -93,42 +99,39 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--samples",
         type=_bounded(int, 2),
-        default=presets.SAMPLES,
-        help="training points per input axis (default: %(default)s)",
+        help=f"training points per input axis (default: {D.samples})",
     )
     data.add_argument(
         "--sampling",
         choices=["grid", "uniform"],
-        default="grid",
-        help="evenly spaced points, or uniform random ones (default: %(default)s)",
+        help=f"evenly spaced points, or uniform random ones (default: {D.sampling})",
     )
     data.add_argument(
         "--noise",
         type=_bounded(float, 0),
-        default=0.0,
         help="standard deviation of Gaussian noise on the training targets (default: 0)",
     )
     data.add_argument(
         "--validation",
         type=_bounded(float, 0),
-        default=0.0,
         help="fraction of the points held out at random to report val_loss (default: 0)",
     )
     net = train.add_argument_group("network")
     size = net.add_mutually_exclusive_group()
     size.add_argument(
         "--hidden",
-        type=_bounded(int, 1),
-        help=f"units in the one hidden layer (default: {presets.HIDDEN})",
+        type=lambda text: (_bounded(int, 1)(text),),
+        dest="layers",
+        metavar="N",
+        help=f"units in the one hidden layer (default: {D.layers[0]})",
     )
     size.add_argument(
         "--layers", type=_sizes, help="hidden layer sizes, e.g. 8,8 for a 1-8-8-1 network"
     )
     net.add_argument(
         "--activation",
-        default="sigmoid",
         help="hidden (and output) activation; sigmoid, tanh and relu bring the blog's "
-        "normalisation range and step (default: %(default)s)",
+        f"normalisation range and step (default: {D.activation})",
     )
     net.add_argument(
         "--output-activation",
@@ -145,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="drop the bias unit from the hidden layers (the blog's input layer becomes 1)",
     )
     fit = train.add_argument_group("training")
-    fit.add_argument("--loss", default="mse", help="loss to minimise (default: %(default)s)")
-    fit.add_argument("--optimizer", default="sgd", help="update rule (default: %(default)s)")
+    fit.add_argument("--loss", help=f"loss to minimise (default: {D.loss})")
+    fit.add_argument("--optimizer", help=f"update rule (default: {D.optimizer})")
     fit.add_argument(
         "--lr",
         type=_bounded(float, 0, strict=True),
@@ -162,14 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--epochs",
         type=_bounded(int, 0),
-        default=presets.EPOCHS,
-        help="passes over the training points (default: %(default)s)",
+        help=f"passes over the training points (default: {D.epochs})",
     )
     fit.add_argument(
         "--batch-size",
         type=_bounded(int, 1),
-        default=presets.BATCH_SIZE,
-        help="samples per weight update (default: %(default)s)",
+        help=f"samples per weight update (default: {D.batch_size})",
     )
     fit.add_argument(
         "--shuffle",
@@ -179,17 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--seed",
         type=_bounded(int, 0),
-        default=0,
-        help="seed of every random choice: weights, shuffling, sampling (default: %(default)s)",
+        help=f"seed of every random choice: weights, shuffling, sampling (default: {D.seed})",
     )
     out = train.add_argument_group("output")
     plot = out.add_mutually_exclusive_group()
     plot.add_argument(
         "--plot",
         metavar="PATH",
-        type=Path,
-        default=Path("minifw-blog.png"),
-        help="where to write the three graphs, .png or .svg (default: %(default)s)",
+        help=f"where to write the three graphs, .png or .svg (default: {D.plot})",
     )
     plot.add_argument("--no-plot", action="store_true", help="draw no graphs")
     out.add_argument(
@@ -200,11 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--plugin",
         metavar="FILE",
-        type=Path,
+        dest="plugins",
         action="append",
-        default=[],
         help="a Python file to import first, so the components it defines can be named",
     )
+    files = train.add_argument_group("configuration files")
+    files.add_argument(
+        "--config",
+        metavar="FILE",
+        help="start from this TOML configuration; flags given as well override it",
+    )
+    files.add_argument(
+        "--save-config",
+        metavar="FILE",
+        help="write the configuration this command line implies to a TOML file, then train",
+    )
+    for action in train._actions:  # a flag not given leaves the configuration's value alone
+        if action.dest != "help":
+            action.default = argparse.SUPPRESS
     commands.add_parser(
         "list",
         help="list every component by name",
@@ -212,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).add_argument(
         "--plugin",
         metavar="FILE",
-        type=Path,
+        dest="plugins",
         action="append",
         default=[],
         help="a Python file to import first",
@@ -234,6 +245,8 @@ def load_plugin(path: Path) -> None:
 
 def list_components(args: argparse.Namespace) -> int:
     """Run ``minifw list``: every registered component, a line each."""
+    for plugin in args.plugins:
+        load_plugin(Path(plugin))
     for kind, base in FAMILIES.items():
         print(f"{kind}:")
         for name in base.registry.names():
@@ -242,32 +255,28 @@ def list_components(args: argparse.Namespace) -> int:
     return 0
 
 
+def configuration(args: argparse.Namespace) -> RunConfig:
+    """The run a ``minifw train`` command line asks for: its --config file, then its flags."""
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "save_config")}
+    if "plugins" in flags:
+        flags["plugins"] = tuple(flags["plugins"])
+    if "domain" in flags:
+        flags["domain"] = tuple(flags["domain"])
+    base = RunConfig.load(args.config) if "config" in args else RunConfig()
+    return attrs.evolve(base, **flags)
+
+
 def train(args: argparse.Namespace) -> int:
     """Run ``minifw train`` with parsed ``args``; print the stats and return the exit code."""
-    run = presets.experiment(
-        target=args.target,
-        domain=args.domain,
-        samples=args.samples,
-        sampling=args.sampling,
-        noise=args.noise,
-        validation=args.validation,
-        layers=args.layers or (args.hidden or presets.HIDDEN,),
-        activation=args.activation,
-        output_activation=args.output_activation,
-        initializer=args.init,
-        bias=args.bias,
-        loss=args.loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        schedule=args.schedule,
-        batch_size=args.batch_size,
-        shuffle=args.shuffle,
-        seed=args.seed,
-        callbacks=[guard := TerminateOnNaN()],
-    )
-    if args.describe:
+    config = configuration(args)
+    if "save_config" in args:
+        print(f"Configuration written to {config.save(args.save_config)}")
+    for plugin in config.plugins:
+        load_plugin(Path(plugin))
+    run = presets.experiment(**config.experiment_settings(), callbacks=[guard := TerminateOnNaN()])
+    if config.describe:
         print(run.network.describe())
-    result = run.fit(args.epochs)
+    result = run.fit(config.epochs)
     print(run.stats_line(result))
     if guard.diagnosis is not None:
         print(f"Training stopped: {guard.diagnosis}")
@@ -278,7 +287,7 @@ def train(args: argparse.Namespace) -> int:
         f"Evaluation MSE: {run.evaluation_mse():.6g} "
         f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
     )
-    if args.no_plot:
+    if config.no_plot:
         return 0
     if run.network.n_inputs != 1:
         print("Graphs are drawn for one input only; this target has", run.network.n_inputs)
@@ -286,8 +295,7 @@ def train(args: argparse.Namespace) -> int:
     from .plotting import blog_figure, save_figure
 
     figure = blog_figure(run.network, run.source, result.loss, title=run.stats_line(result))
-    save_figure(figure, args.plot)
-    print(f"Graphs written to {args.plot}")
+    print(f"Graphs written to {save_figure(figure, config.plot)}")
     return 0
 
 
@@ -296,8 +304,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        for plugin in args.plugin:
-            load_plugin(plugin)
         return {"train": train, "list": list_components}[args.command](args)
     except MinifwError as error:
         parser.exit(2, f"minifw: error: {error}\n")
