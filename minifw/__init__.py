@@ -20,7 +20,15 @@ from .callbacks import (
     Timer,
 )
 from .data import ArraySource, DataSource, FunctionSource, Normaliser
-from .errors import ConfigError, DataError, MinifwError, TrainingDiverged
+from .errors import (
+    ConfigError,
+    DataError,
+    LedgerError,
+    MinifwError,
+    ModelFileError,
+    TrainingDiverged,
+)
+from .expressions import Expression
 from .initializers import (
     BlogUniform,
     Constant,
@@ -35,11 +43,13 @@ from .initializers import (
     Zeros,
 )
 from .layers import Dense, Layer, Parameter
+from .ledger import Ledger, RunRecord
 from .losses import MAE, MSE, BinaryCrossEntropy, Huber, Loss, MeanLoss
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .saving import Checkpoint, load, load_checkpoint, load_optimizer, load_weights
 from .schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay
-from .targets import Target
+from .targets import ExpressionTarget, Target, target_from
 from .trainer import FitResult, Trainer
 
 __version__ = "0.1.0"
@@ -56,6 +66,7 @@ __all__ = [
     "BlogUniform",
     "CSVLogger",
     "Callback",
+    "Checkpoint",
     "ConfigError",
     "Constant",
     "CosineDecay",
@@ -65,6 +76,8 @@ __all__ = [
     "Divergence",
     "EarlyStopping",
     "ExponentialDecay",
+    "Expression",
+    "ExpressionTarget",
     "FitResult",
     "FunctionSource",
     "GlorotNormal",
@@ -80,10 +93,13 @@ __all__ = [
     "LeakyReLU",
     "LecunNormal",
     "LecunUniform",
+    "Ledger",
+    "LedgerError",
     "Loss",
     "LossHistory",
     "MeanLoss",
     "MinifwError",
+    "ModelFileError",
     "Network",
     "Normaliser",
     "Optimizer",
@@ -92,6 +108,7 @@ __all__ = [
     "ProgressBar",
     "RMSProp",
     "ReLU",
+    "RunRecord",
     "Schedule",
     "SiLU",
     "Sigmoid",
@@ -106,6 +123,11 @@ __all__ = [
     "VarianceScaling",
     "Zeros",
     "__version__",
+    "load",
+    "load_checkpoint",
+    "load_optimizer",
+    "load_weights",
     "presets",
+    "target_from",
     "targets",
 ]

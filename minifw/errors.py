@@ -26,6 +26,15 @@ class DataError(MinifwError, ValueError):
     """
 
 
+class ModelFileError(MinifwError):
+    """A model or checkpoint file cannot be loaded: missing, damaged, not minifw's, or unsound.
+
+    The message names the file and the problem (for arrays, every problem found).
+    Raised before anything outside the loader changes: a failed load leaves an
+    existing network as it was.
+    """
+
+
 # Named for what happened, as the brief asks, rather than with an Error suffix.
 class TrainingDiverged(MinifwError, ArithmeticError):  # noqa: N818
     """Training produced a non-finite loss or weights; ``diagnosis`` says where and what to try.
@@ -42,3 +51,10 @@ class TrainingDiverged(MinifwError, ArithmeticError):  # noqa: N818
 
     def __str__(self) -> str:
         return str(self.diagnosis)
+
+
+class LedgerError(MinifwError):
+    """The run ledger cannot be read or written: a line that is not a record, an unknown run id.
+
+    The message names the ledger file and, for a bad line, its line number.
+    """

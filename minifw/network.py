@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import math
 import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -19,6 +21,9 @@ from .data import Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
 from .validation import as_matrix
+
+if TYPE_CHECKING:
+    from .optimizers import Optimizer
 
 Array = np.ndarray
 
@@ -108,6 +113,18 @@ class Network:
     def parameters(self) -> list[Parameter]:
         """Every trainable parameter, layer by layer, by reference."""
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def save(self, path: str | Path, *, optimizer: Optimizer | None = None) -> None:
+        """Write this network to the .npz file ``path``; ``minifw.load(path)`` rebuilds it.
+
+        Kept: each layer's class and arguments (Dense layers only), the weights
+        and biases, the normaliser, and with ``optimizer`` its hyperparameters and
+        state (``minifw.load_optimizer``). The file is replaced in one step: if
+        the save fails, an existing file keeps its old contents.
+        """
+        from .saving import save  # here: saving imports this module
+
+        save(self, path, optimizer=optimizer)
 
     def describe(self) -> str:
         """A table, one row per layer: its initializer and the variances it implies.

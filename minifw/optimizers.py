@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import weakref
 from abc import ABC
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import attrs
@@ -47,6 +48,11 @@ def _schedule_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any
             f"{where(instance, attribute)} must be a Schedule, such as StepDecay(1000), "
             f"or None; got {value!r}"
         )
+
+
+def _copied(value: Any) -> Any:
+    """An array's copy (state arrays change in place as the optimizer steps); else ``value``."""
+    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
 
 class _Progress:
@@ -168,6 +174,56 @@ class Optimizer(Registered, ABC):
         if self.weight_decay:
             grad = grad + self.weight_decay * p.value
         return grad
+
+    def export_state(self, parameters: Mapping[str, Parameter]) -> dict[str, Any]:
+        """What this optimizer has learned while stepping, as plain data, for saving.
+
+        ``{"iterations": updates done, "lr": the latest update's rate (nan before
+        any), "states": {name: {key: value}}}`` with a copy of the state of each of
+        the named ``parameters`` that this optimizer has stepped (the others are left
+        out). Hyperparameters are not included: ``serialize.to_spec`` gives those.
+        """
+        progress = self._progress
+        states = {}
+        for name, parameter in parameters.items():
+            state = progress.states.get(id(parameter))
+            if state is not None:
+                states[name] = {key: _copied(value) for key, value in state.items()}
+        return {"iterations": progress.iterations, "lr": progress.lr, "states": states}
+
+    def import_state(self, state: Mapping[str, Any], parameters: Mapping[str, Parameter]) -> None:
+        """Continue from ``state`` (``export_state``'s form), for ``parameters`` by the same names.
+
+        The update count, the latest rate and each named parameter's state become
+        copies of those in ``state``; the next ``step`` is then the one the exporting
+        optimizer would have made. States of other parameters are kept. Everything
+        is checked first: on a ConfigError nothing has changed.
+        """
+        iterations, lr, states = (state.get(key) for key in ("iterations", "lr", "states"))
+        if not isinstance(iterations, Integral) or isinstance(iterations, bool) or iterations < 0:
+            raise ConfigError(f"optimizer state 'iterations' must be a count; got {iterations!r}")
+        if not isinstance(lr, Real) or isinstance(lr, bool):
+            raise ConfigError(f"optimizer state 'lr' must be a number; got {lr!r}")
+        if not isinstance(states, Mapping) or not all(
+            isinstance(s, Mapping) for s in states.values()
+        ):
+            raise ConfigError("optimizer state 'states' must map parameter names to dicts")
+        unknown = [name for name in states if name not in parameters]
+        if unknown:
+            raise ConfigError(
+                f"optimizer state for unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                f"the parameters given are: {', '.join(map(repr, parameters))}"
+            )
+        progress = self._progress
+        progress.iterations, progress.lr = int(iterations), float(lr)
+        progress.lr_array = np.array(progress.lr, dtype=np.float64)
+        for name, entries in states.items():
+            parameter = parameters[name]
+            target = progress.states.get(id(parameter))
+            if target is None:
+                target = progress.start(parameter)
+            target.clear()
+            target.update({key: _copied(value) for key, value in entries.items()})
 
     # Not abstract, so that a subclass which overrides ``step`` instead is complete.
     def update(self, value: Array, grad: Array, state: dict[str, Any], lr: Array) -> None:

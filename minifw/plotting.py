@@ -73,3 +73,24 @@ def save_figure(figure: Figure, path: str | Path, *, dpi: int = 100) -> Path:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format=fmt, dpi=dpi)
     return path
+
+
+def loss_curves_figure(curves: dict[str, Sequence[float]], *, title: str | None = None) -> Figure:
+    """The loss per epoch of several runs on one graph (log scale), a labelled line each.
+
+    ``curves`` maps a label (a run id, say) to its loss history, as
+    ``minifw runs compare A B --plot out.png`` draws two runs.
+    """
+    figure = Figure(figsize=(9, 5), layout="constrained")
+    axes = figure.add_subplot()
+    for label, loss in curves.items():
+        axes.plot(np.arange(1, len(loss) + 1), loss, label=label)
+    values = np.concatenate([np.asarray(loss, dtype=float) for loss in curves.values()] or [[]])
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() > 0:  # as in blog_figure: a log scale needs positive losses
+        axes.set_yscale("log")
+    axes.set(title=title or "Loss history", xlabel="epoch", ylabel="mean training loss")
+    axes.grid(True, which="both", alpha=0.3)
+    if curves:
+        axes.legend(loc="best")
+    return figure

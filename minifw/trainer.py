@@ -9,12 +9,17 @@ the first epoch, so the loop itself does only arithmetic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
 import attrs
 import numpy as np
 
 from .callbacks import Callback, LossHistory, Timer
 from .data import DataSource
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .losses import Loss
 from .network import Network
 from .optimizers import Optimizer
@@ -52,6 +57,16 @@ class Trainer:
     validation data, each epoch's logs also hold ``val_loss``: the loss of the
     network on it, with no update. ``epochs`` is the count the current (or
     last) ``fit`` was asked for, for callbacks that show progress.
+
+    Successive fits continue one run: the weights, the optimizer, the shuffling
+    generator and the shuffled order carry on, so ``fit(s, 100)`` then
+    ``fit(s, 200)`` trains exactly as ``fit(s, 300)`` does. Each ``FitResult`` (and
+    ``history``) holds its own fit's epochs; ``run_history`` holds every epoch's
+    logs since the run began, and ``epochs_done`` counts them. A checkpoint
+    (``save_checkpoint``) keeps all of this, and ``Trainer.resume`` rebuilds the
+    run as it was: its ``run_history`` is the checkpoint's, its next fit's
+    result holds the new epochs only, and the two end to end are the loss history
+    of the run that was never interrupted.
     """
 
     network: Network
@@ -64,7 +79,11 @@ class Trainer:
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
+    run_history: dict[str, list[float]] = attrs.field(factory=dict, init=False, repr=False)
     _rng: np.random.Generator = attrs.field(init=False, repr=False)
+    # The run's shuffled order, kept across fits: epoch k trains on data[order_k], with
+    # order_k = order_(k-1)[permutation_k]. None until a shuffled fit starts.
+    _order: Array | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -83,6 +102,86 @@ class Trainer:
         """The attached timer."""
         return next(c for c in self.callbacks if isinstance(c, Timer))
 
+    @property
+    def epochs_done(self) -> int:
+        """Epochs completed in this run, over every fit (and before the checkpoint resumed)."""
+        return len(self.run_history.get("loss", []))
+
+    def export_state(self) -> dict[str, Any]:
+        """What the trainer itself changes as it trains, as plain data, copied.
+
+        ``{"rng": the shuffling generator's bit_generator.state, "order": the run's
+        shuffled order (an int array) or None, "history": run_history}``. The
+        network and the optimizer keep their own state.
+        """
+        return {
+            "rng": self._rng.bit_generator.state,
+            "order": None if self._order is None else self._order.copy(),
+            "history": {key: list(values) for key, values in self.run_history.items()},
+        }
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``state``, ``export_state``'s form: generator, order and run history.
+
+        Everything is checked first: on a ConfigError nothing has changed.
+        """
+        rng = np.random.default_rng()
+        try:
+            rng.bit_generator.state = state["rng"]
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
+            raise ConfigError(
+                f"trainer state 'rng' is not a PCG64 generator state: {error}"
+            ) from None
+        order = state.get("order")
+        if order is not None:
+            order = np.asarray(order)
+            if (
+                order.ndim != 1
+                or order.dtype.kind not in "iu"
+                or not np.array_equal(np.sort(order), np.arange(order.size))
+            ):
+                raise ConfigError("trainer state 'order' must be a permutation of 0, 1, ..., n - 1")
+        history = state.get("history")
+        if not isinstance(history, Mapping) or not all(
+            isinstance(v, list | tuple) and all(isinstance(x, Real) for x in v)
+            for v in history.values()
+        ):
+            raise ConfigError("trainer state 'history' must map log keys to lists of numbers")
+        self._rng = rng
+        self._order = None if order is None else order.astype(np.intp)
+        self.run_history = {str(key): [float(x) for x in v] for key, v in history.items()}
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Write everything ``Trainer.resume`` needs to continue this run to ``path`` (atomic).
+
+        The network, the loss, the optimizer (hyperparameters and state), the
+        settings, the generator, the shuffled order, the run history and, when
+        it can be written down (a ``FunctionSource`` of a registered target, an
+        ``ArraySource``), the data source of the latest fit. See ``minifw.saving``.
+        """
+        from .saving import save_checkpoint  # here: saving imports this module
+
+        save_checkpoint(self, path)
+
+    @classmethod
+    def resume(
+        cls,
+        path: str | Path,
+        source: DataSource | None = None,
+        *,
+        callbacks: Sequence[Callback] = (),
+    ) -> Trainer:
+        """The trainer saved at ``path`` by ``save_checkpoint``, ready to ``fit`` on.
+
+        ``source`` (if given) becomes ``trainer.source``, else the checkpoint's own
+        source if it holds one; ``trainer.fit(trainer.source, more)`` then continues
+        exactly where the saved run stopped. ``callbacks`` are attached (callbacks
+        are not saved). Raises ModelFileError if the file is not a usable checkpoint.
+        """
+        from .saving import load_checkpoint  # here: saving imports this module
+
+        return load_checkpoint(path, source, callbacks=callbacks)
+
     def _checked(self, x: Array, y: Array, suffix: str = "") -> tuple[Array, Array]:
         """(x, y) checked against the network, y normalised as the network is trained on it."""
         net, x_name, y_name = self.network, f"x{suffix}", f"y{suffix}"
@@ -100,7 +199,8 @@ class Trainer:
         """Train for ``epochs`` passes over ``source``; return the loss history and time."""
         epochs = check_count("epochs", epochs)
         # Own copies: shuffling rewrites them in place, and the caller's arrays stay as they were.
-        x, y = (np.array(a) for a in self._checked(*source.arrays()))
+        x_data, y_data = self._checked(*source.arrays())  # only read: may be the caller's
+        x, y = np.array(x_data), np.array(y_data)
         held_out = source.validation_arrays()
         # Checked here, with the training data, so that bad validation data changes nothing.
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")
@@ -115,7 +215,10 @@ class Trainer:
         step, parameters = self.optimizer.step, [self.network.packed]
         epoch_begin = [c for c in self.callbacks if c.listens_to("on_epoch_begin")]
         batch_end = [c for c in self.callbacks if c.listens_to("on_batch_end")]
-        shuffle, rng = self.shuffle, self._rng
+        shuffle, rng, order = self.shuffle, self._rng, self._order
+        if shuffle and (order is None or order.size != n):  # a new run, or new data: start over
+            order = self._order = np.arange(n)
+        history = self.run_history
 
         self.source, self.stop_training, self.epochs = source, False, epochs
         for callback in self.callbacks:
@@ -123,9 +226,11 @@ class Trainer:
         logs: dict[str, float] = {}
         for epoch in range(epochs):
             if shuffle:
-                order = rng.permutation(n)
-                x[...] = x[order]
-                y[...] = y[order]
+                # The permutations compose: the same batches as permuting x in place each
+                # epoch, but kept as one index array, which a checkpoint can save.
+                order[...] = order[rng.permutation(n)]
+                x[...] = x_data[order]
+                y[...] = y_data[order]
             for callback in epoch_begin:
                 callback.on_epoch_begin(self, epoch)
             total, seen = 0.0, 0  # an epoch's loss is the mean over the samples it saw
@@ -143,6 +248,8 @@ class Trainer:
             logs = {"loss": total / seen}
             if validation is not None:
                 logs["val_loss"] = float(self.loss.value(forward(validation[0]), validation[1]))
+            for key, value in logs.items():  # before the callbacks: a checkpoint includes it
+                history.setdefault(key, []).append(value)
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch, logs)
             if self.stop_training:

@@ -1,0 +1,614 @@
+"""Saving and loading: a trained network, or a whole training run, in one .npz file.
+
+``network.save("model.npz")`` and ``minifw.load("model.npz")`` keep what the
+network computes: each layer's class and arguments, its weights and biases, and
+the normaliser. ``trainer.save_checkpoint("run.npz")`` and
+``Trainer.resume("run.npz")`` keep a run, so that it continues exactly as if it
+had never stopped; ``Checkpoint`` writes one every so many epochs.
+
+The file is a numpy .npz archive: each array stored by name (``layers.0.weights``,
+``normaliser.source``, ``optimizer.packed.m``, ``history.loss``, ...), and one
+more, ``header``, the UTF-8 bytes (a uint8 array) of a JSON object::
+
+    {"format": "minifw", "version": 1, "kind": "model" or "checkpoint",
+     "network": {"seed": 0, "layers": [{"class": "dense", "n_in": 1, ...}], "normaliser": true},
+     "optimizer": null or {"spec": {"name": "adam", ...}, "iterations": 24000, "lr": 0.001,
+                           "states": {"packed": {"values": {"t": 24000}, "arrays": ["m", "v"]}}},
+     "trainer": {...}}                                          (checkpoints only)
+
+Components are written as specs (``serialize.to_spec``) and rebuilt through
+the registry. Reading uses ``np.load(path, allow_pickle=False)`` and
+``json.loads`` only, so loading a file never runs code from it. Writing goes
+to a temporary file beside the target that replaces it in one step: a failed
+save leaves the old file as it was. Every problem with a file, from a missing
+file to a weight array of the wrong shape, raises one ``ModelFileError`` that
+names the file and, for arrays, every problem found; it is raised before
+anything outside the loader has changed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from .callbacks import Callback, Logs
+from .data import ArraySource, DataSource, FunctionSource, Normaliser
+from .errors import ConfigError, ModelFileError
+from .files import atomic_path
+from .layers import Dense, Parameter
+from .losses import Loss
+from .network import Network
+from .optimizers import Optimizer
+from .serialize import arguments, build, from_spec, plain, to_spec
+from .targets import Target
+from .trainer import Trainer
+from .validation import integer
+
+if TYPE_CHECKING:
+    from .registry import Registered
+
+Array = np.ndarray
+Shape = tuple[int | None, ...]  # None: any length on that axis
+
+FORMAT = "minifw"
+VERSION = 1
+HEADER = "header"
+# What a file starts with: a zip archive (.npz), a single .npy array, a pickle (protocol 2+).
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+_PICKLE_MAGIC = b"\x80"
+
+
+def named_parameters(network: Network) -> dict[str, Parameter]:
+    """The network's parameters by the names a file gives them.
+
+    ``"packed"`` for the packed vector the Trainer steps, and ``"layers.<i>.<name>"``
+    (``layers.0.weights``, ``layers.0.bias``) for each layer's own.
+    """
+    named = {"packed": network.packed}
+    for i, layer in enumerate(network.layers):
+        named.update({f"layers.{i}.{p.name}": p for p in layer.parameters()})
+    return named
+
+
+# Writing ---------------------------------------------------------------------------
+
+
+def _network_record(network: Network) -> tuple[dict[str, Any], dict[str, Array]]:
+    """The header's "network" table and the arrays it refers to."""
+    layers, arrays = [], {}
+    for i, layer in enumerate(network.layers):
+        # Exactly Dense: a subclass may hold more than Dense's arguments say.
+        if type(layer) is not Dense:
+            raise ConfigError(
+                f"cannot save layer {i}, a {type(layer).__name__}: minifw saves Dense layers only"
+            )
+        layers.append({"class": "dense", **arguments(layer)})
+        arrays.update({f"layers.{i}.{p.name}": p.value for p in layer.parameters()})
+    normaliser = network.normaliser
+    if normaliser is not None:
+        for side in ("source", "target"):
+            # (low, high) as one (2, ...) array; broadcast first, in case one is a scalar.
+            arrays[f"normaliser.{side}"] = np.stack(np.broadcast_arrays(*getattr(normaliser, side)))
+    seed = network.seed if isinstance(network.seed, int) else None  # a SeedSequence is not data
+    record = {"seed": seed, "layers": layers, "normaliser": normaliser is not None}
+    return record, arrays
+
+
+def _optimizer_record(
+    optimizer: Optimizer, network: Network
+) -> tuple[dict[str, Any], dict[str, Array]]:
+    """The header's "optimizer" table and the state arrays it refers to."""
+    exported = optimizer.export_state(named_parameters(network))
+    states, arrays = {}, {}
+    for name, entries in exported["states"].items():
+        values, array_keys = {}, []
+        for key, value in entries.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"optimizer.{name}.{key}"] = value
+                array_keys.append(key)
+            else:
+                values[key] = plain(value, f"optimizer state {name}.{key}")
+        states[name] = {"values": values, "arrays": array_keys}
+    lr = exported["lr"]
+    record = {
+        "spec": to_spec(optimizer),
+        "iterations": exported["iterations"],
+        "lr": lr if math.isfinite(lr) else None,  # nan before the first step; JSON has none
+        "states": states,
+    }
+    return record, arrays
+
+
+def _model_tables(
+    network: Network, optimizer: Optimizer | None
+) -> tuple[dict[str, Any], dict[str, Array]]:
+    """The header's "network" and "optimizer" tables (None without one), and their arrays."""
+    network_table, arrays = _network_record(network)
+    optimizer_table = None
+    if optimizer is not None:
+        optimizer_table, state_arrays = _optimizer_record(optimizer, network)
+        arrays.update(state_arrays)
+    return {"network": network_table, "optimizer": optimizer_table}, arrays
+
+
+def _source_record(source: DataSource | None) -> tuple[dict[str, Any] | None, dict[str, Array]]:
+    """The header's "source" table and arrays, or None for a source that cannot be written.
+
+    A ``FunctionSource`` of a registered target is written as its arguments, an
+    ``ArraySource`` as its arrays; any other source must be handed to ``resume``.
+    """
+    if type(source) is FunctionSource and isinstance(source.f, Target):
+        try:
+            return {"class": "function_source", **arguments(source)}, {}
+        except ConfigError:  # a value with no plain form (a SeedSequence seed): not written
+            return None, {}
+    if type(source) is ArraySource and (source.seed is None or isinstance(source.seed, int)):
+        record = {"class": "array_source", "validation": source.validation, "seed": source.seed}
+        return record, {"source.x": source.x, "source.y": source.y}
+    return None, {}
+
+
+def _write(path: str | Path, kind: str, tables: dict[str, Any], arrays: dict[str, Array]) -> None:
+    """Write the header and ``arrays`` to ``path`` through a temporary file (see module doc)."""
+    header = {"format": FORMAT, "version": VERSION, "kind": kind, **tables}
+    # Encoded before the file is touched: a value JSON cannot hold fails with nothing written.
+    try:
+        payload = json.dumps(header, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"cannot write {path}: {error}") from None
+    for name, array in arrays.items():  # what load would refuse, refused before writing
+        if array.dtype.kind not in "biuf":
+            raise ConfigError(f"cannot write {path}: array {name!r} holds {array.dtype}")
+    entries = {HEADER: np.frombuffer(payload, dtype=np.uint8), **arrays}
+    with atomic_path(path) as temporary, temporary.open("wb") as file:
+        np.savez(file, **entries)  # a file object, not a name: savez would add ".npz" to a name
+        file.flush()
+        os.fsync(file.fileno())  # on disk before it replaces the old file
+
+
+def save(network: Network, path: str | Path, *, optimizer: Optimizer | None = None) -> None:
+    """Write ``network`` (architecture, weights, normaliser) to the .npz file ``path``.
+
+    With ``optimizer``, its hyperparameters and its state for this network's
+    parameters are written too (``load_optimizer`` reads them back). The file is
+    replaced in one step: if anything fails, an existing file is left as it was.
+    Raises ConfigError for a network that cannot be saved (a layer that is not Dense).
+    """
+    tables, arrays = _model_tables(network, optimizer)
+    _write(path, "model", tables, arrays)
+
+
+def save_checkpoint(trainer: Trainer, path: str | Path) -> None:
+    """Write all that is needed to continue ``trainer``'s run to ``path``: see ``Trainer.resume``.
+
+    The network and optimizer as ``save`` writes them, the loss, the settings
+    (batch_size, shuffle, seed), the trainer's generator, shuffled order and run
+    history (every epoch's logs, as float64 arrays ``history.<key>``), and the
+    latest fit's data source if it can be written (see ``_source_record``).
+    """
+    tables, arrays = _model_tables(trainer.network, trainer.optimizer)
+    state = trainer.export_state()
+    source, source_arrays = _source_record(trainer.source)
+    arrays.update(source_arrays)
+    if state["order"] is not None:
+        arrays["trainer.order"] = state["order"]
+    history = state["history"]
+    arrays.update({f"history.{key}": np.array(v, dtype=np.float64) for key, v in history.items()})
+    seed = trainer.seed if isinstance(trainer.seed, int) else None
+    tables["trainer"] = {
+        "loss": to_spec(trainer.loss),
+        "batch_size": trainer.batch_size,
+        "shuffle": bool(trainer.shuffle),
+        "seed": seed,
+        "rng": state["rng"],
+        "order": state["order"] is not None,
+        "history": list(history),
+        "source": source,
+    }
+    _write(path, "checkpoint", tables, arrays)
+
+
+# Reading ---------------------------------------------------------------------------
+
+
+def _what_it_is(start: bytes) -> str:
+    """Why a file that is not a zip archive is not a minifw file, from its first bytes."""
+    if not start:
+        return "the file is empty"
+    if start.startswith(_NPY_MAGIC):
+        return "it is a single .npy array, not a minifw .npz file"
+    if start.startswith(_PICKLE_MAGIC):
+        return "it looks like a Python pickle, which minifw never loads (unpickling can run code)"
+    return "it is not a minifw file (not a .npz archive)"
+
+
+def _fits(shape: tuple[int, ...], pattern: Shape) -> bool:
+    """Whether ``shape`` matches ``pattern``, None in the pattern matching any length."""
+    if len(shape) != len(pattern):
+        return False
+    return all(p is None or p == n for n, p in zip(shape, pattern, strict=True))
+
+
+def _shape_text(pattern: Shape) -> str:
+    """``(2, 1)``, or ``(n,)`` for a pattern with None."""
+    return str(tuple("n" if p is None else p for p in pattern)).replace("'", "")
+
+
+class _Reader:
+    """A whole file read, checked and built: ``network``, ``optimizer`` (or None) and, for a
+    checkpoint, ``trainer`` (else None), with ``callbacks`` attached to the trainer.
+
+    Every part is checked whichever part the caller wants, so that any loader
+    refuses any unsound file. Every problem is a ModelFileError.
+    """
+
+    def __init__(self, path: str | Path, callbacks: Sequence[Callback] = ()) -> None:
+        self.path = Path(path)
+        self.arrays = self._arrays()
+        self.header = self._header(self.arrays.pop(HEADER))
+        self.network = self._network()
+        self.optimizer = self._optimizer(self.network)
+        self.trainer = None
+        if self.header["kind"] == "checkpoint":
+            self.trainer = self._trainer(callbacks)
+
+    def error(self, problem: str) -> ModelFileError:
+        """The exception for ``problem`` with this file."""
+        return ModelFileError(f"cannot load {self.path}: {problem}")
+
+    def _arrays(self) -> dict[str, Array]:
+        try:
+            with self.path.open("rb") as file:
+                start = file.read(len(_NPY_MAGIC))
+        except FileNotFoundError:
+            raise self.error("no such file") from None
+        except OSError as error:
+            raise self.error(error.strerror or str(error)) from None
+        if start[:4] not in _ZIP_MAGIC:
+            raise self.error(_what_it_is(start))
+        # Anything numpy or zipfile raise here means a damaged archive: truncation, bad
+        # CRCs, a member that is not an array. One exception type is the contract.
+        try:
+            archive = np.load(self.path, allow_pickle=False)
+        except Exception as error:
+            raise self.error(
+                f"the archive is damaged or cut short ({type(error).__name__}: {error})"
+            ) from None
+        arrays = {}
+        with archive:
+            if HEADER not in archive.files:
+                found = ", ".join(archive.files[:5]) or "nothing"
+                raise self.error(
+                    f"it is not a minifw file: it has no '{HEADER}' (it holds {found})"
+                )
+            for name in archive.files:
+                try:
+                    arrays[name] = archive[name]
+                except ValueError as error:
+                    if "allow_pickle" in str(error):
+                        raise self.error(
+                            f"array {name!r} holds Python objects, which only unpickling could "
+                            "load; minifw never unpickles (it can run code)"
+                        ) from None
+                    raise self.error(f"array {name!r} is damaged ({error})") from None
+                except Exception as error:
+                    raise self.error(
+                        f"array {name!r} is damaged ({type(error).__name__}: {error})"
+                    ) from None
+        return arrays
+
+    def _header(self, raw: Array) -> dict[str, Any]:
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise self.error(f"its header is not UTF-8 bytes (a {raw.dtype} array of {raw.shape})")
+
+        def refuse(constant: str) -> None:
+            raise ValueError(f"{constant} is not JSON")
+
+        try:
+            header = json.loads(raw.tobytes().decode("utf-8"), parse_constant=refuse)
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+            raise self.error(f"its header is not valid JSON ({error})") from None
+        if not isinstance(header, dict):
+            raise self.error("its header is not a JSON object")
+        if header.get("format") != FORMAT:
+            raise self.error(f"unknown format {header.get('format')!r}; expected {FORMAT!r}")
+        version = header.get("version")
+        if type(version) is not int or not 1 <= version <= VERSION:
+            raise self.error(
+                f"format version {version!r} is not one this minifw reads (version {VERSION} "
+                "and older); a newer minifw may have written it"
+            )
+        if header.get("kind") not in ("model", "checkpoint"):
+            raise self.error(
+                f"unknown kind {header.get('kind')!r}; expected 'model' or 'checkpoint'"
+            )
+        return header
+
+    def field(self, table: Any, key: str, kinds: type | tuple[type, ...], where: str) -> Any:
+        """``table[key]``, checked to be of ``kinds`` (a bool is not an int); ``where`` names it."""
+        if not isinstance(table, dict) or key not in table:
+            raise self.error(f"its header lacks '{where}'")
+        value = table[key]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise self.error(f"header '{where}' must be {names}; got {value!r}")
+        return value
+
+    def built(self, make: Callable[[], Any], where: str) -> Any:
+        """``make()``, with a refusal of a value turned into a ModelFileError.
+
+        ConfigError and DataError are ValueErrors; numpy refuses with ValueError and
+        TypeError too (``default_rng(-1)``).
+        """
+        try:
+            return make()
+        except (ValueError, TypeError) as error:
+            raise self.error(f"{where}: {error}") from None
+
+    def component(self, base: type[Registered], spec: Any, where: str) -> Any:
+        """The component of family ``base`` that the header's spec ``spec`` describes."""
+        return self.built(lambda: from_spec(base, spec), where)
+
+    def checked_arrays(
+        self, expected: Mapping[str, Sequence[Shape] | None], *, finite: bool = True
+    ) -> None:
+        """Check that each named array exists, holds real numbers, finite ones if ``finite``,
+        and has one of the shapes ``expected`` lists for it (None: any shape; None in a
+        shape: any length on that axis).
+
+        Raises one ModelFileError listing every array that fails.
+        """
+        problems = []
+        for name, shapes in expected.items():
+            array = self.arrays.get(name)
+            if array is None:
+                problems.append(f"array {name!r} is missing")
+            elif array.dtype.kind not in "biuf":
+                problems.append(f"array {name!r} holds {array.dtype}, not real numbers")
+            elif shapes is not None and not any(_fits(array.shape, s) for s in shapes):
+                wanted = " or ".join(_shape_text(s) for s in shapes)
+                problems.append(f"array {name!r} has shape {array.shape}; expected {wanted}")
+            elif finite and not np.isfinite(array).all():
+                bad = int(np.count_nonzero(~np.isfinite(array)))
+                problems.append(f"array {name!r} has {bad} non-finite value(s)")
+        if problems:
+            raise self.error("; ".join(problems))
+
+    def _network(self) -> Network:
+        """A new network as the file describes it, with the file's weights and normaliser."""
+        record = self.field(self.header, "network", dict, "network")
+        specs = self.field(record, "layers", list, "network.layers")
+        seed = self.field(record, "seed", (int, type(None)), "network.seed")
+        has_normaliser = self.field(record, "normaliser", bool, "network.normaliser")
+        layers = [self._layer(spec, f"network.layers[{i}]") for i, spec in enumerate(specs)]
+        network = self.built(lambda: Network(layers, seed=seed), "network")
+        named = {k: p for k, p in named_parameters(network).items() if k != "packed"}
+        expected: dict[str, Sequence[Shape] | None] = {
+            name: [p.value.shape] for name, p in named.items()
+        }
+        if has_normaliser:  # (low, high) of one range for every column, or of each column's
+            for side in ("source", "target"):
+                expected[f"normaliser.{side}"] = [(2,), (2, network.n_outputs)]
+        self.checked_arrays(expected)
+        for name, parameter in named.items():
+            parameter.value[...] = self.arrays[name]
+        if has_normaliser:
+            source, target = (self.arrays[f"normaliser.{side}"] for side in ("source", "target"))
+            network.normaliser = self.built(
+                lambda: Normaliser((source[0], source[1]), (target[0], target[1])), "normaliser"
+            )
+        return network
+
+    def _layer(self, spec: Any, where: str) -> Dense:
+        kind = self.field(spec, "class", str, f"{where}.class")
+        if kind != "dense":
+            raise self.error(f"{where}: unknown layer class {kind!r}; this minifw reads 'dense'")
+        params = {key: value for key, value in spec.items() if key != "class"}
+        return self.built(lambda: build(Dense, params, "Dense"), where)
+
+    def _optimizer(self, network: Network) -> Optimizer | None:
+        """The file's optimizer with its state bound to ``network``'s parameters; None if none."""
+        record = self.field(self.header, "optimizer", (dict, type(None)), "optimizer")
+        if record is None:
+            return None
+        optimizer = self.component(Optimizer, record.get("spec"), "optimizer.spec")
+        iterations = self.field(record, "iterations", int, "optimizer.iterations")
+        lr = self.field(record, "lr", (float, int, type(None)), "optimizer.lr")
+        table = self.field(record, "states", dict, "optimizer.states")
+        values, array_keys = {}, {}
+        for name, entry in table.items():
+            where = f"optimizer.states.{name}"
+            values[name] = self.field(entry, "values", dict, f"{where}.values")
+            array_keys[name] = self.field(entry, "arrays", list, f"{where}.arrays")
+        # Any shape: a rule keeps whatever arrays it needs. Non-finite values are kept as
+        # they were saved (moments after a diverged batch), as the history's are.
+        self.checked_arrays(
+            {f"optimizer.{name}.{key}": None for name, keys in array_keys.items() for key in keys},
+            finite=False,
+        )
+        states = {
+            name: {
+                **values[name],
+                **{key: self.arrays[f"optimizer.{name}.{key}"] for key in array_keys[name]},
+            }
+            for name in table
+        }
+        exported = {
+            "iterations": iterations,
+            "lr": math.nan if lr is None else float(lr),
+            "states": states,
+        }
+        named = named_parameters(network)
+        self.built(lambda: optimizer.import_state(exported, named), "optimizer")
+        return optimizer
+
+    def _source(self, record: Any) -> DataSource | None:
+        """The data source the checkpoint's "trainer.source" table describes, or None."""
+        if record is None:
+            return None
+        kind = self.field(record, "class", str, "trainer.source.class")
+        params = {key: value for key, value in record.items() if key != "class"}
+        if kind == "function_source":
+            return self.built(
+                lambda: build(FunctionSource, params, "FunctionSource", {"f": Target}),
+                "trainer.source",
+            )
+        if kind == "array_source":
+            self.checked_arrays({"source.x": [(None, None)], "source.y": [(None, None)]})
+            params.update(x=self.arrays["source.x"], y=self.arrays["source.y"])
+            return self.built(lambda: build(ArraySource, params, "ArraySource"), "trainer.source")
+        raise self.error(f"trainer.source: unknown source class {kind!r}")
+
+    def _trainer(self, callbacks: Sequence[Callback]) -> Trainer:
+        """The checkpoint's trainer, its network, optimizer and progress as they were saved."""
+        network, optimizer = self.network, self.optimizer
+        if optimizer is None:
+            raise self.error("the checkpoint holds no optimizer")
+        record = self.field(self.header, "trainer", dict, "trainer")
+        loss = self.component(Loss, record.get("loss"), "trainer.loss")
+        settings = {
+            "batch_size": self.field(record, "batch_size", int, "trainer.batch_size"),
+            "shuffle": self.field(record, "shuffle", bool, "trainer.shuffle"),
+            "seed": self.field(record, "seed", (int, type(None)), "trainer.seed"),
+        }
+        keys = self.field(record, "history", list, "trainer.history")
+        has_order = self.field(record, "order", bool, "trainer.order")
+        # A diverged epoch's loss is nan or inf: the history keeps it.
+        self.checked_arrays({f"history.{key}": [(None,)] for key in keys}, finite=False)
+        if has_order:
+            self.checked_arrays({"trainer.order": [(None,)]})
+        state = {
+            "rng": self.field(record, "rng", dict, "trainer.rng"),
+            "order": self.arrays["trainer.order"] if has_order else None,
+            "history": {str(key): self.arrays[f"history.{key}"].tolist() for key in keys},
+        }
+        source = self._source(self.field(record, "source", (dict, type(None)), "trainer.source"))
+        trainer = self.built(
+            lambda: Trainer(network, loss, optimizer, callbacks=list(callbacks), **settings),
+            "trainer",
+        )
+        self.built(lambda: trainer.import_state(state), "trainer")
+        trainer.source = source
+        return trainer
+
+
+def _check_fits(loaded: Network, network: Network, path: str | Path) -> None:
+    """ModelFileError listing every way ``network`` differs from the file's ``loaded`` one:
+    the number of layers, each layer's parameter shapes and its activation."""
+    problems = []
+    if len(loaded.layers) != len(network.layers):
+        problems.append(
+            f"the file has {len(loaded.layers)} layers, the network {len(network.layers)}"
+        )
+    for i, (theirs, mine) in enumerate(zip(loaded.layers, network.layers, strict=False)):
+        shapes = [[(p.name, p.value.shape) for p in layer.parameters()] for layer in (theirs, mine)]
+        if shapes[0] != shapes[1]:
+            problems.append(f"layer {i} has parameters {shapes[0]} in the file, {shapes[1]} here")
+        activation = getattr(mine, "activation", None)
+        if activation is not None and theirs.activation != activation:
+            problems.append(
+                f"layer {i} has activation {theirs.activation!r} in the file, {activation!r} here"
+            )
+    if problems:
+        raise ModelFileError(f"cannot load {path} into this network: {'; '.join(problems)}")
+
+
+def load(path: str | Path) -> Network:
+    """The network saved at ``path`` (by ``network.save``, or in a checkpoint), weights and all.
+
+    Its predictions are bit for bit those of the network that was saved. Raises
+    ModelFileError, naming the file and the problem, for anything but a sound
+    minifw file; nothing is built from a file that fails any check.
+    """
+    return _Reader(path).network
+
+
+def load_weights(network: Network, path: str | Path) -> None:
+    """Put the weights, biases and normaliser saved at ``path`` into ``network``, in place.
+
+    The file's network must match ``network`` layer by layer: the same
+    parameters with the same shapes, and the same activations. Otherwise, or if
+    the file is unsound, ModelFileError lists every difference and ``network``
+    is left as it was.
+    """
+    loaded = load(path)
+    _check_fits(loaded, network, path)
+    # Equal parameter shapes in the same order: the packed vectors line up entry for entry.
+    np.copyto(network.packed.value, loaded.packed.value)
+    network.normaliser = loaded.normaliser
+
+
+def load_optimizer(path: str | Path, network: Network) -> Optimizer:
+    """The optimizer saved with the network at ``path``, its state bound to ``network``.
+
+    ``network`` is the one ``load(path)`` gave (or one with the same layers):
+    its parameters take the places of the saved network's, by name. Raises
+    ModelFileError if the file holds no optimizer or is unsound.
+    """
+    reader = _Reader(path)
+    optimizer = reader.optimizer
+    if optimizer is None:
+        raise reader.error(
+            "it holds no optimizer (save one with network.save(path, optimizer=...))"
+        )
+    _check_fits(reader.network, network, path)
+    # The state, bound to the file's network as it was read, moves to the same names in
+    # ``network``; the file network's entries go when it does.
+    optimizer.import_state(
+        optimizer.export_state(named_parameters(reader.network)), named_parameters(network)
+    )
+    return optimizer
+
+
+def load_checkpoint(
+    path: str | Path, source: DataSource | None = None, *, callbacks: Sequence[Callback] = ()
+) -> Trainer:
+    """The trainer a checkpoint at ``path`` holds, as ``Trainer.resume`` describes."""
+    reader = _Reader(path, callbacks)
+    if reader.trainer is None:
+        raise reader.error(
+            f"it is a {reader.header['kind']!r} file, not a checkpoint: it holds no trainer "
+            "to resume (write one with trainer.save_checkpoint)"
+        )
+    if source is not None:
+        reader.trainer.source = source
+    return reader.trainer
+
+
+@attrs.define(eq=False)
+class Checkpoint(Callback):
+    """Write ``trainer.save_checkpoint(path)`` every ``every`` epochs and when training ends.
+
+    Epochs are counted over the whole run (``trainer.epochs_done``), so a resumed
+    run checkpoints at the same epochs as one never interrupted. ``{epoch}`` in
+    ``path`` is replaced by that count, to keep one file per checkpoint
+    (``"run-{epoch}.npz"``); otherwise each write replaces the last, in one step.
+    List it after callbacks that change the weights when training ends
+    (``EarlyStopping(restore_best=True)``), so that it saves their result.
+    """
+
+    path: str | Path
+    every: int = attrs.field(default=100, validator=integer(low=1))
+    _saved_at: int | None = attrs.field(default=None, init=False, repr=False)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+        if trainer.epochs_done % self.every == 0:
+            self._save(trainer)
+
+    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+        if self._saved_at != trainer.epochs_done:  # not twice for the same epoch
+            self._save(trainer)
+
+    def _save(self, trainer: Trainer) -> None:
+        done = trainer.epochs_done
+        trainer.save_checkpoint(str(self.path).replace("{epoch}", str(done)))
+        self._saved_at = done

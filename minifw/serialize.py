@@ -1,0 +1,197 @@
+"""Components as plain data: ``to_spec(Adam(lr=0.01))`` -> ``{"name": "adam", "lr": 0.01, ...}``.
+
+A spec is a dict holding the registered ``name`` of a component's class and
+every argument it was built with (all of them, defaults included: a file
+written today then means the same thing to a later minifw whose defaults have
+changed). Values are JSON- and TOML-safe: finite floats, ints, bools, strings,
+None, lists of those, and nested specs for components held by components (an
+optimizer's schedule). ``from_spec(Optimizer, spec)`` rebuilds the component
+through its family's registry, so nothing but a registered class is ever built.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import Any, TypeVar
+
+import attrs
+import numpy as np
+
+from .errors import ConfigError
+from .registry import Registered, parameter_names
+
+R = TypeVar("R", bound=Registered)
+
+
+def to_spec(component: Registered) -> dict[str, Any]:
+    """``{"name": registered name, **every constructor argument}`` of a registered component.
+
+    For an attrs class (every built-in one) the arguments are its ``init`` fields,
+    read from the instance; for another class, the attributes named like its
+    constructor's parameters. Raises ConfigError for a class that is not
+    registered, or a value that has no plain-data form (an array, say).
+    """
+    cls = type(component)
+    registry = getattr(cls, "registry", None)
+    if registry is None:
+        raise ConfigError(f"{cls.__qualname__} is not a registered component; it has no spec")
+    return {"name": registry.name_of(cls), **arguments(component)}
+
+
+def arguments(obj: object) -> dict[str, Any]:
+    """The constructor arguments that rebuild ``obj``, as plain data, by parameter name.
+
+    Also for objects that are not registered (a ``Dense`` layer), whose class
+    the caller records by other means.
+    """
+    cls = type(obj)
+    where = cls.__qualname__
+    if attrs.has(cls):
+        # alias: the parameter's name (Dense stores ``bias=`` as ``use_bias``, attrs
+        # strips the underscore of a private field).
+        fields = [(a.alias, a.name) for a in attrs.fields(cls) if a.init]
+    else:
+        fields = [(name, name) for name in parameter_names(cls)]
+    params = {}
+    for key, attribute in fields:
+        if not hasattr(obj, attribute):
+            raise ConfigError(
+                f"{where} takes {key!r} but keeps no attribute of that name, so it has no spec; "
+                "make it an attrs class, or store each argument under its own name"
+            )
+        params[key] = plain(getattr(obj, attribute), f"{where}.{key}")
+    return params
+
+
+def plain(value: Any, where: str) -> Any:
+    """``value`` as data a spec can hold: finite numbers, text, booleans, None, lists of them,
+    and registered components as their specs. Anything else is a ConfigError naming ``where``.
+    """
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} is {value!r}; a spec holds finite numbers only")
+        return float(value)
+    if isinstance(value, Registered):
+        return to_spec(value)
+    if isinstance(value, list | tuple):
+        return [plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise ConfigError(
+        f"{where} is {value!r}, which a spec cannot hold: only numbers, text, booleans, "
+        "None, lists of them and registered components"
+    )
+
+
+def from_spec(base: type[R], spec: Mapping[str, Any]) -> R:
+    """The component of family ``base`` that ``spec`` describes: ``registry.get(name)(**rest)``.
+
+    Nested specs (dicts with a ``name``) are built too, in the family their
+    parameter's annotation names (``schedule: Schedule | None`` -> ``Schedule``);
+    lists become tuples. Raises ConfigError naming the bad key: a missing or
+    unknown name, an unknown or missing parameter, or a value a validator refuses.
+    """
+    kind = base.registry.kind
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"a {kind} spec must be a table with a 'name' key; got {spec!r}")
+    name = spec.get("name")
+    if not isinstance(name, str):
+        raise ConfigError(f"a {kind} spec needs 'name', the {kind}'s registered name; got {spec!r}")
+    cls = base.registry.get(name)
+    params = {k: v for k, v in spec.items() if k != "name"}
+    return build(cls, params, f"{kind} {name!r}")
+
+
+def build(
+    cls: type[Any],
+    params: Mapping[str, Any],
+    where: str,
+    families: Mapping[str, type[Registered]] | None = None,
+) -> Any:
+    """``cls(**params)`` with nested specs built first, or ConfigError naming ``where`` and the key.
+
+    ``families`` names the family of a parameter whose annotation does not
+    (``{"f": Target}`` for a FunctionSource's function).
+    """
+    accepted = parameter_names(cls)
+    unknown = [key for key in params if key not in accepted]
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
+            f"it takes: {', '.join(accepted) or 'no parameters'}"
+        )
+    signature = inspect.signature(cls).parameters
+    missing = [
+        key
+        for key, p in signature.items()
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and key not in params
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing parameter(s) {', '.join(map(repr, missing))}")
+    values = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            family = (families or {}).get(key) or _family(
+                _annotation(cls, key), f"{where}: {key!r}"
+            )
+            try:
+                value = from_spec(family, value)
+            except ConfigError as error:
+                raise ConfigError(f"{where}: {key!r}: {error}") from None
+        values[key] = _tuples(value)
+    try:
+        return cls(**values)
+    except TypeError as error:  # what a class's own checks raise for a wrong kind of value
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def _tuples(value: Any) -> Any:
+    """Lists, at any depth, as tuples: value objects hold tuples (and stay hashable)."""
+    return tuple(map(_tuples, value)) if isinstance(value, list) else value
+
+
+def component_families() -> list[type[Registered]]:
+    """Every component family: the classes that open a registry (Activation, Optimizer, ...)."""
+    found, todo = [], [Registered]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls is not Registered and "registry" in cls.__dict__:
+            found.append(cls)
+    return found
+
+
+def _annotation(cls: type, key: str) -> Any:
+    """The annotation of ``cls``'s parameter ``key``: an attrs field's own type, if attrs.
+
+    (attrs gives a parameter with a converter the converter's annotation instead.)
+    """
+    if attrs.has(cls):
+        return next(a.type for a in attrs.fields(cls) if a.init and a.alias == key)
+    return inspect.signature(cls).parameters[key].annotation
+
+
+def _family(annotation: Any, where: str) -> type[Registered]:
+    """The one family whose base class ``annotation`` names, or ConfigError.
+
+    Annotations are often strings (``from __future__ import annotations``); the
+    family is found by the words in them, so no annotation is ever evaluated.
+    """
+    words = set(re.findall(r"\w+", str(annotation)))
+    matches = [f for f in component_families() if f.__name__ in words]
+    if len(matches) != 1:
+        raise ConfigError(
+            f"{where} is a table, but its parameter's annotation ({annotation}) names "
+            f"{'no' if not matches else 'more than one'} component family to build it in"
+        )
+    return matches[0]
