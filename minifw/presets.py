@@ -33,7 +33,7 @@ from .network import Network
 from .optimizers import Optimizer
 from .registry import parse_spec
 from .schedules import Schedule
-from .targets import Target
+from .targets import Target, target_from
 from .trainer import FitResult, Trainer
 from .validation import check_count
 
@@ -167,7 +167,7 @@ def experiment(
     updates. ``seed`` seeds the weights, the shuffling and
     any random sampling, noise or split.
     """
-    chosen_target = Target.resolve(target)
+    chosen_target = target_from(target)
     source = chosen_target.source(
         samples, domain, sampling=sampling, noise=noise, validation=validation, seed=seed
     )
