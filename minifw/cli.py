@@ -15,17 +15,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
+import numpy as np
 
 from . import presets
 from .activations import Activation
-from .callbacks import TerminateOnNaN
+from .callbacks import Callback, TerminateOnNaN
 from .config import RunConfig
-from .errors import ConfigError, MinifwError
+from .data import read_csv
+from .errors import ConfigError, LedgerError, MinifwError
+from .files import atomic_path
 from .initializers import Initializer
+from .ledger import Ledger, compare, table
 from .losses import Loss
 from .optimizers import Optimizer
+from .saving import Checkpoint, load, load_checkpoint
 from .schedules import Schedule
 from .targets import Target
+from .trainer import FitResult
 
 
 def _bounded(kind: type, low: float, *, strict: bool = False) -> Callable[[str], float]:
@@ -202,6 +208,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="a Python file to import first, so the components it defines can be named",
     )
+    out.add_argument(
+        "--save", dest="save_model", metavar="FILE", help="save the trained network to FILE (.npz)"
+    )
+    out.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="write a checkpoint to FILE every --checkpoint-every epochs and at the end",
+    )
+    out.add_argument(
+        "--checkpoint-every",
+        type=_bounded(int, 1),
+        metavar="N",
+        help=f"epochs between checkpoints (default: {D.checkpoint_every})",
+    )
+    out.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the run a checkpoint holds, up to --epochs in all (its settings win)",
+    )
+    out.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        help=f"where the ledger of runs is kept, one record per train (default: {D.runs_dir})",
+    )
     files = train.add_argument_group("configuration files")
     files.add_argument(
         "--config",
@@ -228,6 +258,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a Python file to import first",
     )
+    guess = commands.add_parser(
+        "predict",
+        help="a saved network's predictions, in the target's own units",
+        description="Predict with a network saved by `minifw train --save`.",
+    )
+    guess.add_argument("model", help="the saved network (.npz)")
+    given = guess.add_mutually_exclusive_group(required=True)
+    given.add_argument("--x", nargs="+", type=_bounded(float, -math.inf), help="input values")
+    given.add_argument("--input", metavar="CSV", help="a CSV file of input rows")
+    guess.add_argument("--output", metavar="CSV", help="write the predictions here, not stdout")
+    ledger = commands.add_parser(
+        "runs",
+        help="list the runs recorded in the ledger, or compare two",
+        description="Every `minifw train` adds a record to DIR/ledger.jsonl.",
+    )
+    ledger.add_argument("--runs-dir", default="runs", metavar="DIR", help="(default: runs)")
+    which = ledger.add_subparsers(dest="runs_command", metavar="compare")
+    pair = which.add_parser("compare", help="configuration differences and loss curves of two")
+    pair.add_argument("a", help="a run id or unique prefix")
+    pair.add_argument("b", help="another")
+    pair.add_argument("--plot", metavar="PATH", help="overlay their loss curves in a PNG")
     return parser
 
 
@@ -273,20 +324,35 @@ def train(args: argparse.Namespace) -> int:
         print(f"Configuration written to {config.save(args.save_config)}")
     for plugin in config.plugins:
         load_plugin(Path(plugin))
-    run = presets.experiment(**config.experiment_settings(), callbacks=[guard := TerminateOnNaN()])
+    callbacks: list[Callback] = [guard := TerminateOnNaN()]
+    if config.checkpoint:
+        callbacks.append(Checkpoint(config.checkpoint, every=config.checkpoint_every))
+    if config.resume:
+        trainer = load_checkpoint(config.resume, callbacks=callbacks)
+        run = presets.Experiment(trainer.network, trainer, trainer.source)  # type: ignore[arg-type]
+        epochs = max(config.epochs - trainer.epochs_done, 0)
+        print(f"Resuming {config.resume} after {trainer.epochs_done} epochs: {epochs} more")
+    else:
+        run = presets.experiment(**config.experiment_settings(), callbacks=callbacks)
+        epochs = config.epochs
     if config.describe:
         print(run.network.describe())
-    result = run.fit(config.epochs)
+    result = run.fit(epochs)
     print(run.stats_line(result))
     if guard.diagnosis is not None:
         print(f"Training stopped: {guard.diagnosis}")
     if result.val_loss:
         print(f"Final validation loss: {result.val_loss[-1]:.6g} (normalised, like the final loss)")
     x_eval, _ = run.source.evaluation_arrays()
+    error = run.evaluation_mse()
     print(
-        f"Evaluation MSE: {run.evaluation_mse():.6g} "
+        f"Evaluation MSE: {error:.6g} "
         f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
     )
+    if config.save_model:
+        run.network.save(config.save_model, optimizer=run.trainer.optimizer)
+        print(f"Network saved to {config.save_model}")
+    record_run(config, run, result, error)
     if config.no_plot:
         return 0
     if run.network.n_inputs != 1:
@@ -299,12 +365,76 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def record_run(config: RunConfig, run: presets.Experiment, result: FitResult, error: float) -> None:
+    """Add this run to the ledger; a ledger that cannot be written only warns."""
+    settings = attrs.evolve(config, lr=run.trainer.optimizer.lr).to_dict()  # type: ignore[attr-defined]
+    settings.pop("output", None)  # where files went is not part of what was tried
+    ledger = Ledger(config.runs_dir)
+    try:
+        record = ledger.append(
+            {
+                "config": settings,
+                "seed": config.seed,
+                "final_loss": result.final_loss,
+                "evaluation_error": error,
+                "seconds": result.seconds,
+                "loss_history": result.loss,
+                "model_path": config.save_model,
+            }
+        )
+    except (LedgerError, OSError) as problem:
+        print(f"warning: run not recorded: {problem}", file=sys.stderr)
+        return
+    print(f"Run recorded as {record.id} in {ledger.path}")
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Run ``minifw predict``: a saved network's answers, in the target's own units."""
+    network = load(args.model)
+    if args.input is not None:
+        x = read_csv(args.input)
+    else:
+        x = np.asarray(args.x, dtype=np.float64).reshape(-1, network.n_inputs)
+    y = network.predict(x)
+    header = [f"x{i}" for i in range(x.shape[1])] + [f"y{i}" for i in range(y.shape[1])]
+    lines = [",".join(header)] + [
+        ",".join(repr(float(v)) for v in row) for row in np.hstack([x, y])
+    ]
+    text = "\n".join(lines) + "\n"
+    if args.output is None:
+        print(text, end="")
+        return 0
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    print(f"{len(y)} predictions written to {args.output}")
+    return 0
+
+
+def runs(args: argparse.Namespace) -> int:
+    """Run ``minifw runs``: the ledger as a table, or two runs compared."""
+    ledger = Ledger(args.runs_dir)
+    if args.runs_command == "compare":
+        a, b = ledger.find(args.a), ledger.find(args.b)
+        print(compare(a, b))
+        if args.plot:
+            from .plotting import loss_curves_figure, save_figure
+
+            curves = {a.id: a.loss_history, b.id: b.loss_history}
+            figure = loss_curves_figure(curves, title=f"{a.id} against {b.id}")
+            print(f"Loss curves written to {save_figure(figure, args.plot)}")
+        return 0
+    records = ledger.records()
+    print(table(records) if records else f"No runs recorded in {ledger.path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``minifw`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"train": train, "list": list_components}[args.command](args)
+        commands = {"train": train, "list": list_components, "predict": predict, "runs": runs}
+        return commands[args.command](args)
     except MinifwError as error:
         parser.exit(2, f"minifw: error: {error}\n")
     except OSError as error:  # a file that cannot be read or written: say which, no traceback

@@ -62,6 +62,11 @@ class RunConfig:
     no_plot: bool = _field("output", False, (bool,))
     describe: bool = _field("output", False, (bool,))
     plugins: tuple[str, ...] = _field("output", (), (list,))
+    save_model: str | None = _field("output", None, (str,), optional=True)
+    checkpoint: str | None = _field("output", None, (str,), optional=True)
+    checkpoint_every: int = _field("output", 100, (int,))
+    resume: str | None = _field("output", None, (str,), optional=True)
+    runs_dir: str = _field("output", "runs", (str,))
 
     def experiment_settings(self) -> dict[str, Any]:
         """The keyword arguments of ``presets.experiment`` this configuration implies."""

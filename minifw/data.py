@@ -108,27 +108,7 @@ class ArraySource(DataSource):
 
         A first line that is not all numbers is taken as a header and skipped.
         """
-        path = Path(path)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as error:
-            raise DataError(f"cannot read CSV file {path}: {error}") from None
-        rows = [line.split(",") for line in lines if line.strip()]
-        if rows and not all(_is_number(cell) for cell in rows[0]):
-            rows = rows[1:]  # a header
-        widths = {len(row) for row in rows}
-        if not rows or len(widths) != 1 or widths.pop() <= targets:
-            raise DataError(
-                f"CSV file {path} must have rows of one width with at least {targets + 1} "
-                f"columns (inputs, then {targets} target column(s)); found widths "
-                f"{sorted({len(row) for row in rows})} in {len(rows)} row(s)"
-            )
-        try:
-            table = np.array(rows, dtype=np.float64)
-        except ValueError as error:
-            raise DataError(
-                f"CSV file {path} holds something that is not a number: {error}"
-            ) from None
+        table = read_csv(path, columns=targets + 1)
         return cls(table[:, :-targets], table[:, -targets:], validation=validation, seed=seed)
 
     def _split(self) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
@@ -139,6 +119,33 @@ class ArraySource(DataSource):
 
     def validation_arrays(self) -> tuple[Array, Array] | None:
         return self._split()[1]
+
+
+def read_csv(path: str | Path, *, columns: int = 1) -> Array:
+    """The numbers in a CSV file as a 2-D float array of at least ``columns`` columns.
+
+    A first line that is not all numbers is taken as a header and skipped; any
+    other problem is a DataError naming the file.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read CSV file {path}: {error}") from None
+    rows = [line.split(",") for line in lines if line.strip()]
+    if rows and not all(_is_number(cell) for cell in rows[0]):
+        rows = rows[1:]  # a header
+    widths = {len(row) for row in rows}
+    if not rows or len(widths) != 1 or widths.pop() < columns:
+        raise DataError(
+            f"CSV file {path} must have rows of one width with at least {columns} "
+            f"column(s) (inputs, then any target columns); found widths "
+            f"{sorted({len(row) for row in rows})} in {len(rows)} row(s)"
+        )
+    try:
+        return np.array(rows, dtype=np.float64)
+    except ValueError as error:
+        raise DataError(f"CSV file {path} holds something that is not a number: {error}") from None
 
 
 def _is_number(text: str) -> bool:

@@ -57,10 +57,10 @@ def test_seed_sets_the_result(tmp_path, capsys):
     assert final_loss(1) == final_loss(1) != final_loss(2)
 
 
-def test_no_plot_writes_nothing(tmp_path, monkeypatch, capsys):
+def test_no_plot_writes_no_graphs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     main(["train", "--epochs", "5", "--no-plot"])
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]  # only the ledger
     assert "Graphs written" not in capsys.readouterr().out
 
 
@@ -76,7 +76,7 @@ def test_no_plot_writes_nothing(tmp_path, monkeypatch, capsys):
         (["--hidden", "0"], "argument --hidden: must be >= 1"),
         (["--activation", "swish"], "unknown activation 'swish'; expected one of: elu, identity,"),
         (["--optimizer", "sgd:nesterov=maybe"], "SGD.nesterov must be True or False"),
-        (["--target", "nope"], "unknown target 'nope'; expected one of: abs, cos"),
+        (["--target", "nope"], "target 'nope' is neither a registered target (abs, cos"),
         (["--layers", "8,0"], "every layer needs at least 1 unit"),
         (["--layers", "8,x"], "expected hidden layer sizes like 8,8"),
         (["--hidden", "3", "--layers", "4"], "not allowed with argument"),
@@ -137,7 +137,7 @@ def test_two_input_target_trains_and_skips_the_graphs(tmp_path, monkeypatch, cap
     out = capsys.readouterr().out
     assert out.startswith("[ 3 5 1 ] Activation: sigmoid Iterations: 3 ")
     assert "at 36 points" in out and "Graphs are drawn for one input only" in out
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]
 
 
 def test_list_names_every_component_with_its_formula(capsys):
@@ -216,3 +216,48 @@ def test_a_diverging_run_stops_with_a_diagnosis(capsys):
     assert re.search(r"^Training stopped: training diverged at epoch \d+, batch \d+", out, re.M)
     assert "suggestion: lower the learning rate (now 5)" in out
     assert int(STATS_ITERATIONS.search(out)[1]) < 3000  # it stopped early
+
+
+def test_save_predict_and_the_ledger(tmp_path, capsys):
+    assert main(["train", "--epochs", "300", "--no-plot", "--save", "model.npz"]) == 0
+    out = capsys.readouterr().out
+    assert "Network saved to model.npz" in out
+    first = re.search(r"Run recorded as (\S+) in runs/ledger.jsonl", out)[1]
+    assert main(["predict", "model.npz", "--x", "0.5", "1.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "x0,y0"
+    from minifw import load
+
+    expected = load("model.npz").predict([[0.5], [1.5]])[:, 0]
+    assert [float(line.split(",")[1]) for line in lines[1:]] == list(expected)
+    (tmp_path / "points.csv").write_text("x\n0.25\n3.0\n")
+    assert main(["predict", "model.npz", "--input", "points.csv", "--output", "out.csv"]) == 0
+    assert (tmp_path / "out.csv").read_text().splitlines()[0] == "x0,y0"
+    assert main(["train", "--epochs", "20", "--no-plot", "--activation", "tanh"]) == 0
+    second = re.search(r"Run recorded as (\S+)", capsys.readouterr().out)[1]
+    assert main(["runs"]) == 0
+    listing = capsys.readouterr().out
+    assert first in listing and second in listing
+    assert main(["runs", "compare", first[:20], second, "--plot", "cmp.png"]) == 0
+    diff = capsys.readouterr().out
+    assert "activation" in diff and "sigmoid" in diff and "tanh" in diff
+    assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_checkpoint_then_resume_equals_one_run(tmp_path, capsys):
+    assert main(["train", "--epochs", "200", "--no-plot", "--shuffle"]) == 0
+    whole = re.search(r"Final loss: (\S+)", capsys.readouterr().out)[1]
+    flags = ["--no-plot", "--shuffle", "--checkpoint", "ck.npz", "--checkpoint-every", "50"]
+    assert main(["train", "--epochs", "100", *flags]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", "ck.npz", "--epochs", "200", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert "Resuming ck.npz after 100 epochs: 100 more" in out
+    assert re.search(r"Final loss: (\S+)", out)[1] == whole
+
+
+def test_predict_refuses_a_corrupt_model(tmp_path, capsys):
+    (tmp_path / "bad.npz").write_bytes(b"not a model")
+    with pytest.raises(SystemExit) as info:
+        main(["predict", "bad.npz", "--x", "1"])
+    assert info.value.code == 2 and "bad.npz" in capsys.readouterr().err

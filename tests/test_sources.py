@@ -110,7 +110,7 @@ def test_csv_with_header_and_two_targets(tmp_path):
         ("1,2\n3\n", "rows of one width"),
         ("1,2\n3,abc\n", "not a number"),
         ("", "rows of one width"),
-        ("1\n2\n", "at least 2 columns"),
+        ("1\n2\n", "at least 2 column"),
         ("1,nan\n2,3\n", "must be finite"),
     ],
 )
