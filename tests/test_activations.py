@@ -140,14 +140,16 @@ def test_sigmoid_extremes_raise_no_floating_point_warning(dtype):
     np.testing.assert_array_less(y[x < -100], 1e-30)
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    x=hnp.arrays(
-        np.float64,
-        hnp.array_shapes(min_dims=1, max_dims=2, max_side=8),
-        elements=st.floats(allow_nan=False, allow_infinity=False),
-    )
+# Arrays of any finite float64 values, subnormals and the extremes included.
+FINITE_ARRAYS = hnp.arrays(
+    np.float64,
+    hnp.array_shapes(min_dims=1, max_dims=2, max_side=8),
+    elements=st.floats(allow_nan=False, allow_infinity=False),
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=FINITE_ARRAYS)
 def test_sigmoid_of_any_finite_float_is_in_unit_interval_without_warning(x):
     with np.errstate(all="raise"):
         y = Sigmoid().forward(x)
@@ -220,13 +222,7 @@ def test_no_floating_point_warning_anywhere_on_the_float64_range(name):
 
 @pytest.mark.parametrize("name", BUILT_IN_NAMES)
 @settings(max_examples=100, deadline=None)
-@given(
-    x=hnp.arrays(
-        np.float64,
-        hnp.array_shapes(min_dims=1, max_dims=2, max_side=8),
-        elements=st.floats(allow_nan=False, allow_infinity=False),
-    )
-)
+@given(x=FINITE_ARRAYS)
 def test_no_floating_point_warning_for_any_finite_float64(name, x):
     activation = make(name)
     with np.errstate(all="raise"):
