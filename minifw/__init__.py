@@ -47,7 +47,15 @@ from .ledger import Ledger, RunRecord
 from .losses import MAE, MSE, BinaryCrossEntropy, Huber, Loss, MeanLoss
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
-from .saving import Checkpoint, load, load_checkpoint, load_optimizer, load_weights
+from .saving import (
+    Checkpoint,
+    SavedNetwork,
+    load,
+    load_checkpoint,
+    load_optimizer,
+    load_saved,
+    load_weights,
+)
 from .schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay
 from .targets import ExpressionTarget, Target, target_from
 from .trainer import FitResult, Trainer
@@ -109,6 +117,7 @@ __all__ = [
     "RMSProp",
     "ReLU",
     "RunRecord",
+    "SavedNetwork",
     "Schedule",
     "SiLU",
     "Sigmoid",
@@ -126,6 +135,7 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_optimizer",
+    "load_saved",
     "load_weights",
     "presets",
     "target_from",

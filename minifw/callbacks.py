@@ -20,7 +20,19 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError, TrainingDiverged
-from .validation import integer, number
+from .validation import integer, number, one_of
+
+# The figures minifw.plotting draws; listed here so that callbacks need not import matplotlib.
+FIGURE_KINDS = ("blog", "overview", "loss", "hidden", "fit", "error", "heatmap")
+
+
+def figures_for(inputs: int) -> tuple[str, ...]:
+    """The figure kinds drawn for a network of ``inputs`` inputs: curves for one, heat maps
+    for two, only the loss beyond."""
+    if inputs == 1:
+        return tuple(kind for kind in FIGURE_KINDS if kind != "heatmap")
+    return ("overview", "loss", "heatmap") if inputs == 2 else ("loss",)
+
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -109,21 +121,32 @@ class Timer(Callback):
 
 @attrs.define(eq=False)
 class Plotter(Callback):
-    """Draws the blog's three graphs into one image at ``path`` when training ends.
+    """Draws a figure of the run into ``path`` (.png or .svg) when training ends.
 
-    Loss history, the hidden layer on the evaluation inputs, and the target
-    against the learned function. Works without a display; matplotlib is only
-    imported when drawing.
+    ``kind`` is one of ``minifw.plotting.FIGURE_KINDS``: by default "blog",
+    the blog's three graphs (loss history, the hidden layer on the evaluation
+    inputs, target against learned); "overview" adds the error and draws the
+    curves across ``domain``, which may reach past the training domain. Works
+    without a display; matplotlib is only imported when drawing.
     """
 
     path: str | Path = "minifw-blog.png"
     title: str | None = None
+    kind: str = attrs.field(default="blog", validator=one_of(*FIGURE_KINDS))
+    domain: tuple[float, float] | None = None
 
     def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
-        from .plotting import blog_figure, save_figure
+        from .plotting import make_figure, save_figure
 
-        figure = blog_figure(
-            trainer.network, trainer.source, trainer.history.loss, title=self.title
+        assert trainer.source is not None
+        history = trainer.history.history
+        figure = make_figure(
+            self.kind,
+            trainer.network,
+            trainer.source,
+            history,
+            domain=self.domain,
+            title=self.title,
         )
         save_figure(figure, self.path)
 

@@ -19,8 +19,9 @@ import numpy as np
 
 from . import presets
 from .activations import Activation
-from .callbacks import Callback, TerminateOnNaN
+from .callbacks import FIGURE_KINDS, Callback, TerminateOnNaN, figures_for
 from .config import RunConfig
+from .data import _domain as plot_domain
 from .data import read_csv
 from .errors import ConfigError, LedgerError, MinifwError
 from .files import atomic_path
@@ -28,9 +29,9 @@ from .initializers import Initializer
 from .ledger import Ledger, compare, table
 from .losses import Loss
 from .optimizers import Optimizer
-from .saving import Checkpoint, load, load_checkpoint
+from .saving import Checkpoint, load, load_checkpoint, load_saved
 from .schedules import Schedule
-from .targets import Target
+from .targets import Target, target_from
 from .trainer import FitResult
 
 
@@ -193,9 +194,36 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument(
         "--plot",
         metavar="PATH",
-        help=f"where to write the three graphs, .png or .svg (default: {D.plot})",
+        help=f"where to write the --figure, .png or .svg (default: {D.plot})",
     )
     plot.add_argument("--no-plot", action="store_true", help="draw no graphs")
+    out.add_argument(
+        "--figure",
+        choices=FIGURE_KINDS,
+        help="which figure --plot draws: the blog's three graphs, an overview of loss, hidden "
+        "units, fit and error, or one of them alone; heatmap is for two inputs, and for two "
+        f"inputs blog means overview (default: {D.figure})",
+    )
+    out.add_argument(
+        "--plot-domain",
+        nargs=2,
+        type=_bounded(float, -math.inf),
+        metavar=("LOW", "HIGH"),
+        help="draw the curves over this interval; past the training domain is shaded as "
+        "extrapolation, its error reported apart (default: the data's own span)",
+    )
+    out.add_argument(
+        "--animate",
+        metavar="FILM",
+        help="write a film of training, .gif (or .mp4 with ffmpeg): loss, hidden units and "
+        "learned curve evolving together",
+    )
+    out.add_argument(
+        "--frames",
+        type=_bounded(int, 2),
+        metavar="N",
+        help=f"frames in the --animate film, evenly spaced over the epochs (default: {D.frames})",
+    )
     out.add_argument(
         "--describe",
         action="store_true",
@@ -209,7 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a Python file to import first, so the components it defines can be named",
     )
     out.add_argument(
-        "--save", dest="save_model", metavar="FILE", help="save the trained network to FILE (.npz)"
+        "--save",
+        dest="save_model",
+        metavar="FILE",
+        help="save the trained network to FILE (.npz), with its data and loss history for "
+        "`minifw plot`",
     )
     out.add_argument(
         "--checkpoint",
@@ -279,6 +311,33 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("a", help="a run id or unique prefix")
     pair.add_argument("b", help="another")
     pair.add_argument("--plot", metavar="PATH", help="overlay their loss curves in a PNG")
+    draw = commands.add_parser(
+        "plot",
+        help="draw the figures of a saved network",
+        description="Draw a figure of a network saved by `minifw train --save` (or a "
+        "checkpoint): with the data and loss history the file holds, or --target's.",
+    )
+    draw.add_argument("model", help="the saved network or checkpoint (.npz)")
+    draw.add_argument(
+        "--domain",
+        nargs=2,
+        type=_bounded(float, -math.inf),
+        metavar=("LOW", "HIGH"),
+        help="draw over this interval; past the training domain is shaded as extrapolation",
+    )
+    draw.add_argument(
+        "--figure",
+        choices=FIGURE_KINDS,
+        default="overview",
+        help="which figure (default: overview)",
+    )
+    draw.add_argument(
+        "--target",
+        help="the function to compare with, by name or formula, if not the file's own data",
+    )
+    draw.add_argument(
+        "--out", metavar="PATH", help="where to write it, .png or .svg (default: MODEL.png)"
+    )
     return parser
 
 
@@ -325,6 +384,12 @@ def train(args: argparse.Namespace) -> int:
     for plugin in config.plugins:
         load_plugin(Path(plugin))
     callbacks: list[Callback] = [guard := TerminateOnNaN()]
+    film = None
+    if config.animate:
+        from .plotting import TrainingFilm
+
+        film = TrainingFilm(config.animate, frames=config.frames, domain=config.plot_domain)
+        callbacks.append(film)
     if config.checkpoint:
         callbacks.append(Checkpoint(config.checkpoint, every=config.checkpoint_every))
     if config.resume:
@@ -337,6 +402,14 @@ def train(args: argparse.Namespace) -> int:
         epochs = config.epochs
     if config.describe:
         print(run.network.describe())
+    # What would fail after training is refused before it: a figure or domain that cannot be drawn.
+    figure = None if config.no_plot else figure_kind(config.figure, run.network.n_inputs)
+    if config.plot_domain is not None:
+        plot_domain(config.plot_domain)
+    if film is not None and run.network.n_inputs > 2:
+        raise ConfigError(
+            f"a film is drawn for 1 or 2 inputs; this target has {run.network.n_inputs}"
+        )
     result = run.fit(epochs)
     print(run.stats_line(result))
     if guard.diagnosis is not None:
@@ -350,18 +423,66 @@ def train(args: argparse.Namespace) -> int:
         f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
     )
     if config.save_model:
-        run.network.save(config.save_model, optimizer=run.trainer.optimizer)
+        run.network.save(
+            config.save_model,
+            optimizer=run.trainer.optimizer,
+            source=run.source,
+            history=run.trainer.run_history,
+        )
         print(f"Network saved to {config.save_model}")
     record_run(config, run, result, error)
-    if config.no_plot:
+    if film is not None:
+        print(
+            f"Film of {len(film.snapshots)} frames written to {film.path} in "
+            f"{film.seconds:.2f} s (training took {result.seconds:.2f} s)"
+        )
+    if figure is None:
         return 0
-    if run.network.n_inputs != 1:
-        print("Graphs are drawn for one input only; this target has", run.network.n_inputs)
-        return 0
-    from .plotting import blog_figure, save_figure
+    from .plotting import make_figure, save_figure
 
-    figure = blog_figure(run.network, run.source, result.loss, title=run.stats_line(result))
-    print(f"Graphs written to {save_figure(figure, config.plot)}")
+    title = run.stats_line(result)
+    drawn = make_figure(
+        figure, run.network, run.source, result, domain=config.plot_domain, title=title
+    )
+    print(f"Graphs written to {save_figure(drawn, config.plot)}")
+    return 0
+
+
+def figure_kind(kind: str, inputs: int) -> str:
+    """The figure to draw for ``inputs`` inputs when ``kind`` is asked for; ConfigError if it
+    cannot be drawn. The blog's figure, the default, becomes the overview for two inputs."""
+    drawable = figures_for(inputs)
+    if kind == "blog" and "blog" not in drawable and "overview" in drawable:
+        return "overview"
+    if kind not in drawable:
+        raise ConfigError(
+            f"the {kind} figure cannot be drawn for {inputs} inputs; "
+            f"for {inputs} inputs choose {', '.join(drawable)} (or --no-plot)"
+        )
+    return kind
+
+
+def plot(args: argparse.Namespace) -> int:
+    """Run ``minifw plot``: a figure of a saved network, from the data the file holds."""
+    saved = load_saved(args.model)
+    source = saved.source
+    if args.target is not None:
+        source = target_from(args.target).source()
+    if source is None:
+        raise ConfigError(
+            f"{args.model} holds no data to compare with (it was saved without it); "
+            "name the target with --target, e.g. --target sin"
+        )
+    kind = figure_kind(args.figure, saved.network.n_inputs)
+    if kind == "loss" and not saved.history:
+        raise ConfigError(f"{args.model} holds no loss history to draw")
+    from .plotting import make_figure, save_figure
+
+    figure = make_figure(
+        kind, saved.network, source, saved.history, domain=args.domain, title=args.model
+    )
+    out = args.out or Path(args.model).with_suffix(".png")
+    print(f"Figure written to {save_figure(figure, out)}")
     return 0
 
 
@@ -417,10 +538,10 @@ def runs(args: argparse.Namespace) -> int:
         a, b = ledger.find(args.a), ledger.find(args.b)
         print(compare(a, b))
         if args.plot:
-            from .plotting import loss_curves_figure, save_figure
+            from .plotting import loss_figure, save_figure
 
             curves = {a.id: a.loss_history, b.id: b.loss_history}
-            figure = loss_curves_figure(curves, title=f"{a.id} against {b.id}")
+            figure = loss_figure(curves, title=f"{a.id} against {b.id}")
             print(f"Loss curves written to {save_figure(figure, args.plot)}")
         return 0
     records = ledger.records()
@@ -433,7 +554,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        commands = {"train": train, "list": list_components, "predict": predict, "runs": runs}
+        commands = {
+            "train": train,
+            "list": list_components,
+            "predict": predict,
+            "runs": runs,
+            "plot": plot,
+        }
         return commands[args.command](args)
     except MinifwError as error:
         parser.exit(2, f"minifw: error: {error}\n")

@@ -60,6 +60,10 @@ class RunConfig:
     seed: int = _field("training", 0, (int,))
     plot: str = _field("output", "minifw-blog.png", (str,))
     no_plot: bool = _field("output", False, (bool,))
+    figure: str = _field("output", "blog", (str,))
+    plot_domain: tuple[float, float] | None = _field("output", None, (list,), optional=True)
+    animate: str | None = _field("output", None, (str,), optional=True)
+    frames: int = _field("output", 60, (int,))
     describe: bool = _field("output", False, (bool,))
     plugins: tuple[str, ...] = _field("output", (), (list,))
     save_model: str | None = _field("output", None, (str,), optional=True)
@@ -150,7 +154,7 @@ def _checked(key: str, value: Any, field: attrs.Attribute[Any], source: str) -> 
     if wrong or not isinstance(value, kinds):
         expected = " or ".join(_KIND_NAMES[k] for k in kinds)
         raise ConfigError(f"{source}: {key} must be {expected}; got {value!r}")
-    if field.name == "domain":
+    if field.name in ("domain", "plot_domain"):
         if len(value) != 2 or not all(_is_number(v) for v in value):
             raise ConfigError(f"{source}: {key} must be two numbers [low, high]; got {value!r}")
         return (float(value[0]), float(value[1]))

@@ -14,7 +14,12 @@ more, ``header``, the UTF-8 bytes (a uint8 array) of a JSON object::
      "network": {"seed": 0, "layers": [{"class": "dense", "n_in": 1, ...}], "normaliser": true},
      "optimizer": null or {"spec": {"name": "adam", ...}, "iterations": 24000, "lr": 0.001,
                            "states": {"packed": {"values": {"t": 24000}, "arrays": ["m", "v"]}}},
+     "source": null or {"class": "function_source", ...},          (models, optional)
+     "history": ["loss", "val_loss"],                              (models, optional)
      "trainer": {...}}                                          (checkpoints only)
+
+A model may carry the data it was trained on and its loss history, so that
+``minifw plot model.npz`` can draw its figures; ``load_saved`` reads them.
 
 Components are written as specs (``serialize.to_spec``) and rebuilt through
 the registry. Reading uses ``np.load(path, allow_pickle=False)`` and
@@ -174,15 +179,42 @@ def _write(path: str | Path, kind: str, tables: dict[str, Any], arrays: dict[str
         os.fsync(file.fileno())  # on disk before it replaces the old file
 
 
-def save(network: Network, path: str | Path, *, optimizer: Optimizer | None = None) -> None:
+def _history_arrays(history: Mapping[str, Sequence[float]]) -> dict[str, Array]:
+    """Each logged key's per-epoch values as a float64 array named ``history.<key>``."""
+    return {f"history.{key}": np.array(v, dtype=np.float64) for key, v in history.items()}
+
+
+def save(
+    network: Network,
+    path: str | Path,
+    *,
+    optimizer: Optimizer | None = None,
+    source: DataSource | None = None,
+    history: Mapping[str, Sequence[float]] | None = None,
+) -> None:
     """Write ``network`` (architecture, weights, normaliser) to the .npz file ``path``.
 
     With ``optimizer``, its hyperparameters and its state for this network's
-    parameters are written too (``load_optimizer`` reads them back). The file is
-    replaced in one step: if anything fails, an existing file is left as it was.
-    Raises ConfigError for a network that cannot be saved (a layer that is not Dense).
+    parameters are written too (``load_optimizer`` reads them back). With
+    ``source`` (a FunctionSource of a named target, or an ArraySource) and
+    ``history`` ({"loss": [...], ...}), the data and the loss history go in too,
+    for ``load_saved`` and ``minifw plot``; a source that cannot be written is
+    a ConfigError. The file is replaced in one step: if anything fails, an
+    existing file is left as it was. Raises ConfigError for a network that
+    cannot be saved (a layer that is not Dense).
     """
     tables, arrays = _model_tables(network, optimizer)
+    if source is not None:
+        tables["source"], source_arrays = _source_record(source)
+        if tables["source"] is None:
+            raise ConfigError(
+                f"cannot write {path}: a {type(source).__name__} cannot be saved; a "
+                "FunctionSource of a named target or an ArraySource can"
+            )
+        arrays.update(source_arrays)
+    if history is not None:
+        tables["history"] = list(history)
+        arrays.update(_history_arrays(history))
     _write(path, "model", tables, arrays)
 
 
@@ -201,7 +233,7 @@ def save_checkpoint(trainer: Trainer, path: str | Path) -> None:
     if state["order"] is not None:
         arrays["trainer.order"] = state["order"]
     history = state["history"]
-    arrays.update({f"history.{key}": np.array(v, dtype=np.float64) for key, v in history.items()})
+    arrays.update(_history_arrays(history))
     seed = trainer.seed if isinstance(trainer.seed, int) else None
     tables["trainer"] = {
         "loss": to_spec(trainer.loss),
@@ -451,8 +483,17 @@ class _Reader:
         self.built(lambda: optimizer.import_state(exported, named), "optimizer")
         return optimizer
 
-    def _source(self, record: Any) -> DataSource | None:
-        """The data source the checkpoint's "trainer.source" table describes, or None."""
+    def history(self, table: Any, where: str) -> dict[str, list[float]]:
+        """The loss history whose keys ``table["history"]`` lists: {key: per-epoch values}."""
+        keys = self.field(table, "history", list, where)
+        if not all(isinstance(key, str) for key in keys):
+            raise self.error(f"header '{where}' must list logs keys as text; got {keys!r}")
+        # A diverged epoch's loss is nan or inf: the history keeps it.
+        self.checked_arrays({f"history.{key}": [(None,)] for key in keys}, finite=False)
+        return {key: self.arrays[f"history.{key}"].tolist() for key in keys}
+
+    def source(self, record: Any) -> DataSource | None:
+        """The data source a "source" table describes (None for none)."""
         if record is None:
             return None
         kind = self.field(record, "class", str, "trainer.source.class")
@@ -480,18 +521,15 @@ class _Reader:
             "shuffle": self.field(record, "shuffle", bool, "trainer.shuffle"),
             "seed": self.field(record, "seed", (int, type(None)), "trainer.seed"),
         }
-        keys = self.field(record, "history", list, "trainer.history")
         has_order = self.field(record, "order", bool, "trainer.order")
-        # A diverged epoch's loss is nan or inf: the history keeps it.
-        self.checked_arrays({f"history.{key}": [(None,)] for key in keys}, finite=False)
         if has_order:
             self.checked_arrays({"trainer.order": [(None,)]})
         state = {
             "rng": self.field(record, "rng", dict, "trainer.rng"),
             "order": self.arrays["trainer.order"] if has_order else None,
-            "history": {str(key): self.arrays[f"history.{key}"].tolist() for key in keys},
+            "history": self.history(record, "trainer.history"),
         }
-        source = self._source(self.field(record, "source", (dict, type(None)), "trainer.source"))
+        source = self.source(self.field(record, "source", (dict, type(None)), "trainer.source"))
         trainer = self.built(
             lambda: Trainer(network, loss, optimizer, callbacks=list(callbacks), **settings),
             "trainer",
@@ -530,6 +568,35 @@ def load(path: str | Path) -> Network:
     minifw file; nothing is built from a file that fails any check.
     """
     return _Reader(path).network
+
+
+@attrs.frozen(eq=False)
+class SavedNetwork:
+    """A saved network with what it was trained on: its data ``source`` and loss ``history``.
+
+    Either may be None: a model saved without them (``network.save(path)``),
+    or a checkpoint whose source could not be written.
+    """
+
+    network: Network
+    source: DataSource | None
+    history: dict[str, list[float]] | None
+
+
+def load_saved(path: str | Path) -> SavedNetwork:
+    """The network at ``path`` (a model or a checkpoint) with its data source and loss history,
+    as far as the file holds them; ModelFileError for an unsound file, as ``load``."""
+    reader = _Reader(path)
+    if reader.trainer is not None:
+        return SavedNetwork(reader.network, reader.trainer.source, reader.trainer.run_history)
+    header = reader.header
+    source = (
+        reader.source(reader.field(header, "source", (dict, type(None)), "source"))
+        if "source" in header
+        else None
+    )
+    history = reader.history(header, "history") if "history" in header else None
+    return SavedNetwork(reader.network, source, history)
 
 
 def load_weights(network: Network, path: str | Path) -> None:

@@ -131,13 +131,14 @@ def test_components_by_name_with_parameters(tmp_path, capsys):
     assert float(re.match(r"Evaluation MSE: ([\d.e-]+)", lines[1])[1]) < np.var(np.exp(-(x**2))) / 4
 
 
-def test_two_input_target_trains_and_skips_the_graphs(tmp_path, monkeypatch, capsys):
+def test_two_input_target_draws_heat_maps_by_default(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--target", "ripple", "--samples", "6", "--epochs", "3"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("[ 3 5 1 ] Activation: sigmoid Iterations: 3 ")
-    assert "at 36 points" in out and "Graphs are drawn for one input only" in out
-    assert [p.name for p in tmp_path.iterdir()] == ["runs"]
+    assert "at 36 points" in out and "Graphs written to minifw-blog.png" in out
+    # The blog's figure is for one input; for two, the overview: loss and three heat maps.
+    assert png_size(tmp_path / "minifw-blog.png") == (1300, 1000)
 
 
 def test_list_names_every_component_with_its_formula(capsys):
@@ -261,3 +262,79 @@ def test_predict_refuses_a_corrupt_model(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["predict", "bad.npz", "--x", "1"])
     assert info.value.code == 2 and "bad.npz" in capsys.readouterr().err
+
+
+def test_figure_plot_domain_film_and_save_then_plot(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--epochs", "80", "--figure", "overview", "--plot-domain", "-2", "9"]
+    args += ["--plot", "ov.png", "--animate", "film.gif", "--frames", "8", "--save", "m.npz"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    film = re.search(r"Film of (\d+) frames written to film.gif in ([\d.]+) s \(training took", out)
+    assert film and film[1] == "8"
+    with Image.open("film.gif") as gif:
+        assert gif.n_frames == 8
+    assert png_size(tmp_path / "ov.png") == (1300, 1000)
+
+    # The saved model carries its data and loss history, so it can be drawn again later.
+    assert main(["plot", "m.npz", "--domain", "-3", "10"]) == 0
+    assert "Figure written to m.png" in capsys.readouterr().out
+    assert png_size(tmp_path / "m.png") == (1300, 1000)
+    assert main(["plot", "m.npz", "--figure", "loss", "--out", "loss.svg"]) == 0
+    assert (tmp_path / "loss.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_plot_redraws_the_saved_network_exactly(tmp_path, monkeypatch):
+    """The figure `minifw plot` draws holds the saved network's predictions, bit for bit."""
+    from minifw import load_saved
+    from minifw.plotting import make_figure
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--epochs", "40", "--no-plot", "--save", "m.npz"]) == 0
+    saved = load_saved("m.npz")
+    assert saved.history is not None and len(saved.history["loss"]) == 40
+    figure = make_figure("fit", saved.network, saved.source)
+    learned = next(line for line in figure.axes[0].lines if line.get_label() == "learned")
+    x = learned.get_xdata().reshape(-1, 1)
+    np.testing.assert_array_equal(learned.get_ydata(), saved.network.predict(x)[:, 0])
+
+
+def test_plot_of_a_file_without_data_asks_for_a_target(tmp_path, monkeypatch, capsys):
+    from minifw import presets
+
+    monkeypatch.chdir(tmp_path)
+    run = presets.blog("sigmoid")
+    run.fit(20)
+    run.network.save("bare.npz")  # weights only: no data source, no history
+    with pytest.raises(SystemExit) as exit_:
+        main(["plot", "bare.npz"])
+    assert exit_.value.code == 2
+    assert "holds no data to compare with" in capsys.readouterr().err
+    assert main(["plot", "bare.npz", "--target", "sin", "--figure", "fit"]) == 0
+    assert png_size(tmp_path / "bare.png") == (650, 500)
+    with pytest.raises(SystemExit):
+        main(["plot", "bare.npz", "--target", "sin", "--figure", "loss"])
+    assert "holds no loss history" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--figure", "heatmap"], "the heatmap figure cannot be drawn for 1 inputs"),
+        (["--target", "ripple", "--figure", "fit"], "choose overview, loss, heatmap"),
+        (["--animate", "film.avi"], "a film is written as .gif or .mp4; got 'film.avi'"),
+        (["--plot-domain", "3", "1"], "low < high"),
+        (["--frames", "1"], "--frames: must be >= 2"),
+    ],
+)
+def test_figures_that_cannot_be_drawn_are_refused_before_training(
+    tmp_path, monkeypatch, capsys, flags, message
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--epochs", "5", *flags])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing trained, recorded or written

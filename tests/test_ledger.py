@@ -368,13 +368,13 @@ def test_a_real_run_recorded_as_minifw_train_would(ledger):
     assert table(ledger.records()).splitlines()[1].split()[3:6] == ["sin", "5", "sigmoid"]
 
 
-def test_loss_curves_figure_draws_a_labelled_line_per_run():
+def test_loss_figure_draws_a_labelled_line_per_run():
     from matplotlib.figure import Figure
 
-    from minifw.plotting import loss_curves_figure
+    from minifw.plotting import loss_figure
 
     curves = {"run-a": [1.0, 0.5, 0.25], "run-b": np.array([2.0, 1.0])}
-    figure = loss_curves_figure(curves, title="a against b")
+    figure = loss_figure(curves, title="a against b")
     assert isinstance(figure, Figure)
     (axes,) = figure.axes
     assert [line.get_label() for line in axes.lines] == ["run-a", "run-b"]
@@ -386,8 +386,8 @@ def test_loss_curves_figure_draws_a_labelled_line_per_run():
 
 
 def test_loss_curves_stay_linear_when_a_loss_is_not_positive():
-    from minifw.plotting import loss_curves_figure
+    from minifw.plotting import loss_figure
 
-    axes = loss_curves_figure({"a": [1.0, 0.0, float("nan")]}).axes[0]
+    axes = loss_figure({"a": [1.0, 0.0, float("nan")]}).axes[0]
     assert axes.get_yscale() == "linear"
-    assert loss_curves_figure({}).axes[0].get_legend() is None
+    assert loss_figure({}).axes[0].get_legend() is None

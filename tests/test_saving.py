@@ -493,3 +493,72 @@ def test_a_model_file_is_not_a_checkpoint(tmp_path):
     good_file(tmp_path / "model.npz")
     with pytest.raises(ModelFileError, match=r"model\.npz: it is a 'model' file, not a checkpoint"):
         Trainer.resume(tmp_path / "model.npz")
+
+
+# A model with its data and loss history ----------------------------------------------
+
+
+def test_a_model_keeps_its_data_source_and_history_for_figures(tmp_path):
+    run = presets.blog("tanh", seed=3)
+    result = run.fit(30)
+    path = tmp_path / "m.npz"
+    run.network.save(path, source=run.source, history=run.trainer.run_history)
+    saved = minifw.load_saved(path)
+    assert saved.history == {"loss": result.loss}
+    assert saved.source == run.source  # the same target, domain, samples and seed
+    for ours, theirs in zip(saved.source.arrays(), run.source.arrays(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(saved.network.packed.value, run.network.packed.value)
+
+
+def test_an_array_source_is_saved_with_its_arrays(tmp_path):
+    x = np.linspace(-1, 1, 12).reshape(-1, 1)
+    source = ArraySource(x, x**2, validation=0.25, seed=4)
+    network = Network([Dense(1, 3, "tanh"), Dense(3, 1, "identity")])
+    network.save(tmp_path / "m.npz", source=source, history={"loss": [0.5, float("nan")]})
+    saved = minifw.load_saved(tmp_path / "m.npz")
+    np.testing.assert_array_equal(
+        saved.source.validation_arrays()[1], source.validation_arrays()[1]
+    )
+    assert saved.history["loss"][0] == 0.5 and np.isnan(saved.history["loss"][1])
+
+
+def test_load_saved_reads_a_checkpoint_and_a_bare_model(tmp_path):
+    good_file(tmp_path / "model.npz")
+    bare = minifw.load_saved(tmp_path / "model.npz")
+    assert bare.source is None and bare.history is None
+    good_file(tmp_path / "run.npz", kind="checkpoint")
+    checkpoint = minifw.load_saved(tmp_path / "run.npz")
+    assert isinstance(checkpoint.source, ArraySource) and len(checkpoint.history["loss"]) == 1
+
+
+def test_a_source_that_cannot_be_saved_is_refused_before_writing(tmp_path):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    source = minifw.FunctionSource(np.sin, (0.0, 1.0))  # a plain function, not a named target
+    with pytest.raises(ConfigError, match="a FunctionSource cannot be saved"):
+        Network([Dense(1, 2), Dense(2, 1)]).save(path, source=source)
+    assert path.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda h, a: h.update(history="loss"), "'history' must be list"),
+        (lambda h, a: h.update(history=[1]), "must list logs keys as text"),
+        (lambda h, a: a.pop("history.loss"), "array 'history.loss' is missing"),
+        (lambda h, a: h.update(source={"class": "csv"}), "unknown source class 'csv'"),
+        (lambda h, a: h["source"].update(n=1), "FunctionSource.n must be a whole number >= 2"),
+    ],
+)
+def test_a_bad_source_or_history_is_refused(tmp_path, change, problem):
+    run = presets.blog("sigmoid")
+    run.fit(2)
+    path = tmp_path / "m.npz"
+    run.network.save(path, source=run.source, history=run.trainer.run_history)
+    header, arrays = contents(path)
+    change(header, arrays)
+    with open(path, "wb") as file:
+        np.savez(file, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
+    with pytest.raises(ModelFileError, match=problem):
+        minifw.load_saved(path)
