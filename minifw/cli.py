@@ -64,6 +64,13 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _interval(group: argparse._ActionsContainer, flag: str, help: str) -> None:
+    """Add ``flag LOW HIGH``, two finite numbers, to ``group``."""
+    group.add_argument(
+        flag, nargs=2, type=_bounded(float, -math.inf), metavar=("LOW", "HIGH"), help=help
+    )
+
+
 # The component families that `minifw list` shows and the flags take by name.
 FAMILIES = {
     "activations": Activation,
@@ -96,12 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--target", help=f"function to learn, see `minifw list` (default: {D.target})"
     )
-    data.add_argument(
+    _interval(
+        data,
         "--domain",
-        nargs=2,
-        type=_bounded(float, -math.inf),
-        metavar=("LOW", "HIGH"),
-        help="input interval, per axis (default: the target's own, [0, 6.28] for sin)",
+        "input interval, per axis (default: the target's own, [0, 6.28] for sin)",
     )
     data.add_argument(
         "--samples",
@@ -204,12 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
         "units, fit and error, or one of them alone; heatmap is for two inputs, and for two "
         f"inputs blog means overview (default: {D.figure})",
     )
-    out.add_argument(
+    _interval(
+        out,
         "--plot-domain",
-        nargs=2,
-        type=_bounded(float, -math.inf),
-        metavar=("LOW", "HIGH"),
-        help="draw the curves over this interval; past the training domain is shaded as "
+        "draw the curves over this interval; past the training domain is shaded as "
         "extrapolation, its error reported apart (default: the data's own span)",
     )
     out.add_argument(
@@ -318,12 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoint): with the data and loss history the file holds, or --target's.",
     )
     draw.add_argument("model", help="the saved network or checkpoint (.npz)")
-    draw.add_argument(
+    _interval(
+        draw,
         "--domain",
-        nargs=2,
-        type=_bounded(float, -math.inf),
-        metavar=("LOW", "HIGH"),
-        help="draw over this interval; past the training domain is shaded as extrapolation",
+        "draw over this interval; past the training domain is shaded as extrapolation",
     )
     draw.add_argument(
         "--figure",

@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from ..callbacks import Callback, Logs
 from ..errors import ConfigError
 from ..files import atomic_path
 from ..validation import at_most, integer, number
 from .figures import draw, overview_panels
+from .panels import Panel
 from .scene import Scene, Snapshot
 
 if TYPE_CHECKING:
@@ -158,13 +160,13 @@ def render_frames(
         yield np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def _hold_limits(figure: object, panels: Sequence[object], snapshots: Sequence[Snapshot]) -> None:
+def _hold_limits(figure: Figure, panels: Sequence[Panel], snapshots: Sequence[Snapshot]) -> None:
     """Fix each autoscaled line graph's y limits to cover its data in every snapshot."""
-    axes = [a for a in figure.axes if a.get_autoscaley_on() and not a.images and a.lines]  # type: ignore[attr-defined]
+    axes = [a for a in figure.axes if a.get_autoscaley_on() and not a.images and a.lines]
     low, high = np.full(len(axes), np.inf), np.full(len(axes), -np.inf)
     for snapshot in snapshots:
         for panel in panels:
-            panel.update(snapshot)  # type: ignore[attr-defined]
+            panel.update(snapshot)
         for i, a in enumerate(axes):
             a.relim()
             low[i], high[i] = min(low[i], a.dataLim.y0), max(high[i], a.dataLim.y1)
