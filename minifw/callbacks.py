@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 import numpy as np
 
+from .data import checked_domain
 from .errors import ConfigError, TrainingDiverged
 from .validation import integer, number, one_of
 
@@ -133,7 +134,10 @@ class Plotter(Callback):
     path: str | Path = "minifw-blog.png"
     title: str | None = None
     kind: str = attrs.field(default="blog", validator=one_of(*FIGURE_KINDS))
-    domain: tuple[float, float] | None = None
+    # Checked here, so that a domain no figure can use is refused before training, not after.
+    domain: tuple[float, float] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(checked_domain)
+    )
 
     def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
         from .plotting import make_figure, save_figure

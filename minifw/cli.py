@@ -21,8 +21,7 @@ from . import presets
 from .activations import Activation
 from .callbacks import FIGURE_KINDS, Callback, TerminateOnNaN, figures_for
 from .config import RunConfig
-from .data import _domain as plot_domain
-from .data import read_csv
+from .data import checked_domain, read_csv
 from .errors import ConfigError, LedgerError, MinifwError
 from .files import atomic_path
 from .initializers import Initializer
@@ -225,7 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--frames",
         type=_bounded(int, 2),
         metavar="N",
-        help=f"frames in the --animate film, evenly spaced over the epochs (default: {D.frames})",
+        help=f"frames in the --animate film (default: {D.frames})",
+    )
+    out.add_argument(
+        "--frame-spacing",
+        choices=["linear", "log"],
+        help="space the frames evenly over the epochs, or evenly in log(epoch) to show the "
+        f"first epochs, where most is learned, in more detail (default: {D.frame_spacing})",
     )
     out.add_argument(
         "--describe",
@@ -389,7 +394,12 @@ def train(args: argparse.Namespace) -> int:
     if config.animate:
         from .plotting import TrainingFilm
 
-        film = TrainingFilm(config.animate, frames=config.frames, domain=config.plot_domain)
+        film = TrainingFilm(
+            config.animate,
+            frames=config.frames,
+            spacing=config.frame_spacing,
+            domain=config.plot_domain,
+        )
         callbacks.append(film)
     if config.checkpoint:
         callbacks.append(Checkpoint(config.checkpoint, every=config.checkpoint_every))
@@ -406,7 +416,7 @@ def train(args: argparse.Namespace) -> int:
     # What would fail after training is refused before it: a figure or domain that cannot be drawn.
     figure = None if config.no_plot else figure_kind(config.figure, run.network.n_inputs)
     if config.plot_domain is not None:
-        plot_domain(config.plot_domain)
+        checked_domain(config.plot_domain)
     if film is not None and run.network.n_inputs > 2:
         raise ConfigError(
             f"a film is drawn for 1 or 2 inputs; this target has {run.network.n_inputs}"

@@ -64,6 +64,7 @@ class RunConfig:
     plot_domain: tuple[float, float] | None = _field("output", None, (list,), optional=True)
     animate: str | None = _field("output", None, (str,), optional=True)
     frames: int = _field("output", 60, (int,))
+    frame_spacing: str = _field("output", "linear", (str,))
     describe: bool = _field("output", False, (bool,))
     plugins: tuple[str, ...] = _field("output", (), (list,))
     save_model: str | None = _field("output", None, (str,), optional=True)

@@ -156,7 +156,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _domain(value: tuple[float, float]) -> tuple[float, float]:
+def checked_domain(value: tuple[float, float]) -> tuple[float, float]:
+    """(low, high) as floats, if two finite numbers with low < high; else ConfigError."""
     bounds = np.asarray(value)
     if not (
         bounds.shape == (2,)
@@ -185,7 +186,7 @@ class FunctionSource(DataSource):
     """
 
     f: Callable[[Array], Array] = attrs.field(eq=False)
-    domain: tuple[float, float] = attrs.field(default=(0.0, 1.0), converter=_domain)
+    domain: tuple[float, float] = attrs.field(default=(0.0, 1.0), converter=checked_domain)
     n: int = attrs.field(default=32, validator=integer(low=2))
     inputs: int = attrs.field(default=1, kw_only=True, validator=integer(low=1))
     sampling: Literal["grid", "uniform"] = attrs.field(

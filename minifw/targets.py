@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from .data import FunctionSource, _domain
+from .data import FunctionSource, checked_domain
 from .errors import ConfigError
 from .expressions import Expression, shorten
 from .registry import Registered, Registry
@@ -162,7 +162,7 @@ class ExpressionTarget(Target):
     name: ClassVar[str] = "expression"
 
     text: str = attrs.field(converter=_formula)
-    domain: tuple[float, float] = attrs.field(default=(-1.0, 1.0), converter=_domain)
+    domain: tuple[float, float] = attrs.field(default=(-1.0, 1.0), converter=checked_domain)
     expression: Expression = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:

@@ -78,15 +78,6 @@ def test_blog_by_hand(tmp_path):
     assert png_size(tmp_path / "out" / "blog_by_hand.png") == (1200, 900)
 
 
-def test_make_docs_images_writes_where_told(tmp_path):
-    docs_image = EXAMPLES.parent / "docs" / "images" / "blog.png"
-    before = docs_image.stat().st_mtime_ns if docs_image.exists() else None
-    out = run_example("make_docs_images.py", tmp_path)
-    assert f"{EPOCHS} epochs" in out
-    assert png_size(tmp_path / "out" / "blog.png") == (1200, 900)
-    assert (docs_image.stat().st_mtime_ns if docs_image.exists() else None) == before
-
-
 def test_xor(tmp_path):
     out = run_example("xor.py", tmp_path, "--epochs", "1000")
     rows = re.findall(rf"^ ([01])  ([01])     ([01])     ({NUMBER})$", out, re.MULTILINE)
@@ -131,7 +122,7 @@ RUN_TESTS = {
     "blog.py",
     "compare_activations.py",
     "blog_by_hand.py",
-    "make_docs_images.py",
+    "gallery.py",  # run by tests/test_gallery.py
     "xor.py",
     "custom_activation.py",
     "custom_target.py",

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from ..callbacks import Callback, Logs
 from ..errors import ConfigError
 from ..files import atomic_path
-from ..validation import at_most, integer, number
+from ..validation import at_most, integer, number, one_of
 from .figures import draw, overview_panels
 from .panels import Panel
 from .scene import Scene, Snapshot
@@ -62,12 +62,27 @@ def _film_path(instance: object, attribute: attrs.Attribute[Path], value: Path) 
         )
 
 
-def frame_epochs(start: int, epochs: int, frames: int) -> list[int]:
-    """The epochs to snapshot: ``frames`` evenly spaced from ``start`` to ``start + epochs``.
+def frame_epochs(start: int, epochs: int, frames: int, spacing: str = "linear") -> list[int]:
+    """The epochs to snapshot: ``frames`` of them from ``start`` to ``start + epochs``.
 
+    ``"linear"`` spaces them evenly; ``"log"`` evenly in log(1 + epoch), so that
+    the first epochs, where most of the learning happens, get more frames.
     Fewer when there are fewer epochs than frames: one per epoch, both ends included.
     """
-    return sorted({start + round(e) for e in np.linspace(0, epochs, frames)})
+    if epochs + 1 <= frames:
+        return list(range(start, start + epochs + 1))
+    if spacing == "linear":
+        wanted = np.linspace(0, epochs, frames)
+    else:
+        wanted = np.expm1(np.linspace(0, np.log1p(epochs), frames))
+    # Rounded, then pushed apart where rounding made two equal (the log scale's first
+    # frames), so that there are exactly ``frames``; the last stays at ``epochs``.
+    chosen: list[int] = []
+    for k, e in enumerate(wanted):
+        low = chosen[-1] + 1 if chosen else 0
+        high = epochs - (frames - 1 - k)
+        chosen.append(min(max(round(e), low), high))
+    return [start + e for e in chosen]
 
 
 @attrs.define(eq=False)
@@ -75,9 +90,10 @@ class TrainingFilm(Callback):
     """Snapshots at ``frames`` evenly spaced epochs of each fit, written as a film at its end.
 
     ``path`` ends in .gif (Pillow) or .mp4 (ffmpeg, checked when the callback
-    is made). ``domain`` widens the plotted domain past the training domain;
-    ``fps`` is frames per second, ``dpi`` the frames' resolution (80: 832 × 640
-    pixels for one input). ``seconds`` is how long drawing and writing took.
+    is made). ``spacing="log"`` puts more frames early (see ``frame_epochs``).
+    ``domain`` widens the plotted domain past the training domain; ``fps`` is
+    frames per second, ``dpi`` the frames' resolution (80: 832 × 640 pixels
+    for one input). ``seconds`` is how long drawing and writing took.
     """
 
     path: Path = attrs.field(converter=Path, validator=_film_path)
@@ -85,6 +101,7 @@ class TrainingFilm(Callback):
     fps: float = attrs.field(default=10.0, validator=[number(low=0.1), at_most(100)], kw_only=True)
     domain: object = attrs.field(default=None, kw_only=True)
     dpi: int = attrs.field(default=80, validator=[integer(low=20), at_most(600)], kw_only=True)
+    spacing: str = attrs.field(default="linear", validator=one_of("linear", "log"), kw_only=True)
     snapshots: list[Snapshot] = attrs.field(factory=list, init=False, repr=False)
     seconds: float = attrs.field(default=0.0, init=False)
     _scene: Scene | None = attrs.field(default=None, init=False, repr=False)
@@ -94,7 +111,7 @@ class TrainingFilm(Callback):
         assert trainer.source is not None
         self._scene = Scene.of(trainer.source, self.domain)
         start = trainer.epochs_done
-        self._due = set(frame_epochs(start, trainer.epochs, self.frames))
+        self._due = set(frame_epochs(start, trainer.epochs, self.frames, self.spacing))
         self.snapshots = []
         self._take(trainer, start)
 

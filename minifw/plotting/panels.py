@@ -26,7 +26,8 @@ History = Mapping[str, Sequence[float]]
 # One colour per role, the same in every figure, so a reader (and a pixel test) can find them.
 TARGET = "#d62728"  # red, as the blog's target dots
 LEARNED = "#1f77b4"  # blue, as the blog's learned dots
-DEAD = "#7f7f7f"
+DEAD = "#7f7f7f"  # tab:gray, which the live units' colours leave out
+UNIT_COLOURS = [f"C{i}" for i in range(10) if i != 7]  # C7 is tab:gray
 OUTSIDE = "#ffd27f"  # the extrapolation region's shading
 
 
@@ -131,7 +132,7 @@ class HiddenUnitsPanel(Panel):
         units, dead = snapshot.hidden[self.layer], snapshot.dead[self.layer]
         for u, line in enumerate(self.lines):
             line.set_ydata(units[:, u])
-            line.set_color(DEAD if dead[u] else f"C{u % 10}")
+            line.set_color(DEAD if dead[u] else UNIT_COLOURS[u % len(UNIT_COLOURS)])
             line.set_linestyle("--" if dead[u] else "-")
         count = f"{len(dead)} units" + (
             f", {int(dead.sum())} dead (grey, dashed)" if dead.any() else ""
@@ -169,9 +170,9 @@ class FitPanel(Panel):
             label="learned, evaluation points",
         )
         axes.set(xlabel="x", ylabel="y" if scene.train[1].shape[1] == 1 else f"y{k}")
-        axes.title.set_fontsize(10)
         axes.grid(True, alpha=0.3)
-        axes.legend(loc="best", fontsize=8)
+        # Below the graph, where it hides no curve, whatever the target's shape.
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3, fontsize=8)
         self.moving = [learned, at_evaluation, axes.title]
         self.update(snapshot)
 
@@ -269,7 +270,7 @@ class HeatmapPanel(Panel):
             norm, cmap = Normalize(float(np.min(reference)), float(np.max(reference))), "viridis"
         self.image = axes.imshow(
             values, origin="lower", extent=(x0_low, x0_high, x1_low, x1_high),
-            aspect="auto", norm=norm, cmap=cmap, interpolation="nearest",
+            aspect="equal", norm=norm, cmap=cmap, interpolation="nearest",
         )  # fmt: skip
         axes.figure.colorbar(self.image, ax=axes, shrink=0.85)  # type: ignore[arg-type]
         outline = []
