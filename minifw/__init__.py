@@ -59,7 +59,7 @@ from .saving import (
 )
 from .schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay
 from .stack import stack, unstack
-from .sweep import sweep
+from .sweeps import sweep
 from .targets import ExpressionTarget, Target, target_from
 from .trainer import FitResult, Trainer
 

@@ -110,7 +110,7 @@ class RunRecord:
     seconds: float = _field(_number)
     loss_history: tuple[float, ...] = _field(_numbers)
     model_path: str | None = _field(_optional_text)
-    # A run of a sweep: its place in the sweep (see minifw.sweep); None for a run on its own.
+    # A run of a sweep: its place in the sweep (see minifw.sweeps); None for a run on its own.
     sweep: Mapping[str, Any] | None = attrs.field(
         default=None, metadata={"read": _optional_mapping}
     )

@@ -164,7 +164,10 @@ def run_group(
         load_plugin(Path(plugin))
     with np.errstate(all="ignore"):  # a diverging run is a row that says so, not a warning
         if len(runs) > 1:
-            trained = _train_together(configs)
+            try:
+                trained = _train_together(configs)
+            except Exception:  # one run's failure would be every run's: try them one by one
+                trained = None
             if trained is not None:
                 return _rows(runs, *trained, target_loss)
         rows = []
