@@ -47,6 +47,7 @@ from .ledger import Ledger, RunRecord
 from .losses import MAE, MSE, BinaryCrossEntropy, Huber, Loss, MeanLoss
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .results import SweepResults, SweepRow
 from .saving import (
     Checkpoint,
     SavedNetwork,
@@ -57,6 +58,8 @@ from .saving import (
     load_weights,
 )
 from .schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay
+from .stack import stack, unstack
+from .sweeps import sweep
 from .targets import ExpressionTarget, Target, target_from
 from .trainer import FitResult, Trainer
 
@@ -123,6 +126,8 @@ __all__ = [
     "Sigmoid",
     "Softplus",
     "StepDecay",
+    "SweepResults",
+    "SweepRow",
     "Tanh",
     "Target",
     "TerminateOnNaN",
@@ -138,6 +143,9 @@ __all__ = [
     "load_saved",
     "load_weights",
     "presets",
+    "stack",
+    "sweep",
     "target_from",
     "targets",
+    "unstack",
 ]

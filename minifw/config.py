@@ -150,6 +150,8 @@ class RunConfig:
 
 def _checked(key: str, value: Any, field: attrs.Attribute[Any], source: str) -> Any:
     kinds = field.metadata["kinds"]
+    if isinstance(value, tuple):  # as to_dict gives it: a list in TOML
+        value = list(value)
     # bool is an int in Python; a TOML true must not pass for a number, nor 1 for a flag.
     wrong = isinstance(value, bool) and bool not in kinds
     if wrong or not isinstance(value, kinds):

@@ -105,6 +105,13 @@ class Dense(Layer):
 
     Weights start at zero until ``initialize(rng)`` draws them; a ``Network``
     does that for each of its layers.
+
+    ``copies=N`` makes a stack of N such layers that train side by side as one
+    computation: W is (N, n_in, n_out), b is (N, 1, n_out), x is (samples,
+    n_in) shared by all or (N, samples, n_in), and y is (N, samples, n_out).
+    The formulas above hold unchanged for each copy, because ``@`` and ``.mT``
+    act on the last two axes and the sums run over the samples axis, -2.
+    ``minifw.stack`` builds such a network from single ones.
     """
 
     n_in: int = attrs.field(validator=integer(low=1))
@@ -120,6 +127,9 @@ class Dense(Layer):
         default=Zeros(), kw_only=True, converter=lambda spec: Initializer.resolve(spec)
     )
     bias_unit: bool = attrs.field(default=False, kw_only=True)
+    copies: int | None = attrs.field(
+        default=None, kw_only=True, validator=attrs.validators.optional(integer(low=1))
+    )
     _w: Parameter = attrs.field(init=False, repr=False)
     _b: Parameter | None = attrs.field(init=False, repr=False)
     # [x, z, y] of the last forward. A list filled in place: attrs validates attribute
@@ -137,13 +147,18 @@ class Dense(Layer):
             args.append(f"bias_initializer={self.bias_initializer!r}")
         if self.bias_unit:
             args.append("bias_unit=True")
+        if self.copies is not None:
+            args.append(f"copies={self.copies}")
         return f"Dense({', '.join(args)})"
 
     def __attrs_post_init__(self) -> None:
         if self.bias_unit and not self.use_bias:
             raise ConfigError("Dense.bias_unit=True needs bias=True: the bias unit is the bias")
-        self._w = Parameter("weights", np.zeros((self.n_in, self.n_out)))
-        self._b = Parameter("bias", np.zeros(self.n_out)) if self.use_bias else None
+        stack = () if self.copies is None else (self.copies,)
+        self._w = Parameter("weights", np.zeros((*stack, self.n_in, self.n_out)))
+        # A stack's biases keep their samples axis, (N, 1, n_out), to broadcast over samples.
+        bias_shape = (self.n_out,) if self.copies is None else (self.copies, 1, self.n_out)
+        self._b = Parameter("bias", np.zeros(bias_shape)) if self.use_bias else None
 
     # The arrays themselves, for reading and assigning; assignment copies into the
     # existing array so that parameters() and any optimizer state stay attached.
@@ -183,14 +198,17 @@ class Dense(Layer):
         parameter.value[...] = array
 
     def initialize(self, rng: np.random.Generator) -> None:
-        if self.bias_unit:
-            drawn = self.initializer((self.n_in + 1, self.n_out), rng)
-            self._w.value[...] = drawn[1:]
-            self._b.value[...] = drawn[0]  # type: ignore[union-attr]
-            return
-        self._w.value[...] = self.initializer((self.n_in, self.n_out), rng)
-        if self._b is not None:
-            self._b.value[...] = self.bias_initializer((self.n_out,), rng)
+        # A stack draws its copies one after another from ``rng``.
+        weights = [self._w.value] if self.copies is None else list(self._w.value)
+        biases = [None] * len(weights) if self._b is None else self._b.value.reshape(-1, self.n_out)
+        for w, b in zip(weights, biases, strict=True):
+            if self.bias_unit:
+                drawn = self.initializer((self.n_in + 1, self.n_out), rng)
+                w[...], b[...] = drawn[1:], drawn[0]  # type: ignore[index]
+                continue
+            w[...] = self.initializer((self.n_in, self.n_out), rng)
+            if b is not None:
+                b[...] = self.bias_initializer((self.n_out,), rng)
 
     def forward(self, x: Array) -> Array:
         z = x @ self._w.value
@@ -209,7 +227,7 @@ class Dense(Layer):
         delta = grad * self.activation.derivative(z, y)
         np.matmul(x.mT, delta, out=self._w.grad)
         if self._b is not None:
-            np.add.reduce(delta, axis=-2, out=self._b.grad)
+            np.add.reduce(delta, axis=-2, out=self._b.grad, keepdims=self.copies is not None)
         return delta @ self._w.value.mT if input_grad else None
 
     def parameters(self) -> list[Parameter]:

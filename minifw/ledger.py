@@ -66,6 +66,10 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value
 
 
+def _optional_mapping(value: Any) -> dict[str, Any] | None:
+    return None if value is None else _mapping(value)
+
+
 def _number(value: Any) -> float:
     if value is None:  # how a non-finite number is written (strict JSON has no NaN)
         return math.nan
@@ -106,6 +110,10 @@ class RunRecord:
     seconds: float = _field(_number)
     loss_history: tuple[float, ...] = _field(_numbers)
     model_path: str | None = _field(_optional_text)
+    # A run of a sweep: its place in the sweep (see minifw.sweeps); None for a run on its own.
+    sweep: Mapping[str, Any] | None = attrs.field(
+        default=None, metadata={"read": _optional_mapping}
+    )
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> RunRecord:
@@ -119,6 +127,8 @@ class RunRecord:
         values = {}
         for field in attrs.fields(cls):
             if field.name not in data:
+                if field.default is not attrs.NOTHING:  # added later: older ledgers lack it
+                    continue
                 raise LedgerError(f"{where}: missing key {field.name!r}")
             try:
                 values[field.name] = field.metadata["read"](data[field.name])
@@ -131,7 +141,7 @@ class RunRecord:
 
 # What a caller of ``append`` gives; the ledger adds the id, the time, numpy and BLAS.
 _GIVEN = ("config", "seed", "final_loss", "evaluation_error", "seconds", "loss_history")
-_OPTIONAL = ("model_path",)
+_OPTIONAL = ("model_path", "sweep")
 
 
 @functools.cache
@@ -205,9 +215,10 @@ class Ledger:
 
         ``record`` holds ``config`` (a JSON-safe dict), ``seed``, ``final_loss``,
         ``evaluation_error``, ``seconds``, ``loss_history`` (a float per epoch) and,
-        optionally, ``model_path``. The ledger adds a new id, the UTC time, numpy's
-        version and its BLAS. A bad record raises LedgerError and writes nothing;
-        so does a failed write, which leaves the file as it was.
+        optionally, ``model_path`` and ``sweep`` (a JSON-safe dict). The ledger adds
+        a new id, the UTC time, numpy's version and its BLAS. A bad record raises
+        LedgerError and writes nothing; so does a failed write, which leaves the file
+        as it was.
         """
         record = dict(record)
         unknown = sorted(set(record) - set(_GIVEN) - set(_OPTIONAL))
@@ -242,6 +253,7 @@ class Ledger:
             "seconds": _json_number(record["seconds"]),
             "loss_history": [_json_number(x) for x in history] if _is_list(history) else history,
             "model_path": model_path,
+            "sweep": record.get("sweep"),
         }
         # repr for anything else JSON cannot write: the reader below then refuses it by name.
         text = json.dumps(data, allow_nan=False, separators=(",", ":"), default=repr)

@@ -23,8 +23,12 @@ Array = np.ndarray
 
 
 def difference(pred: Array, target: Array) -> Array:
-    """pred - target, refusing shapes that differ ((n, 1) - (n,) would broadcast to (n, n))."""
-    if pred.shape != target.shape:
+    """pred - target, refusing shapes that differ ((n, 1) - (n,) would broadcast to (n, n)).
+
+    The one broadcast allowed: a stack of networks' predictions (N, n, k) against
+    the (n, k) targets they share.
+    """
+    if pred.shape != target.shape and pred.shape[1:] != target.shape:
         raise DataError(
             f"predictions have shape {pred.shape} but targets have shape {target.shape}; "
             "they must match exactly (reshape targets to (samples, outputs))"
@@ -34,6 +38,10 @@ def difference(pred: Array, target: Array) -> Array:
 
 class Loss(Registered, ABC):
     """Base of every loss: L = loss(pred, target), a float, and dL/d(pred), an array.
+
+    For a stack of networks (``minifw.stack``) ``pred`` has a leading axis over
+    networks, and a loss that supports stacks (every ``MeanLoss`` does) gives
+    one value per network, averaging over the last two axes only.
 
     How to subclass (registered as ``"sum_squared_error"`` at once)::
 
@@ -94,7 +102,11 @@ class MeanLoss(Loss):
 
     def value_and_gradient(self, pred: Array, target: Array) -> tuple[float, Array]:
         losses, slopes = self.pointwise(pred, target)
-        return float(losses.sum()) / losses.size, slopes / losses.size
+        if losses.ndim == 2:
+            return float(losses.sum()) / losses.size, slopes / losses.size
+        # A stack of networks: one loss each, each summed as the 2-D case sums it (row by row).
+        n = losses.shape[-2] * losses.shape[-1]
+        return losses.reshape(losses.shape[0], -1).sum(axis=-1) / n, slopes / n
 
 
 @attrs.frozen
@@ -115,7 +127,13 @@ class MSE(MeanLoss):
     # squares, is most of why minifw keeps pace with the blog's hand-written loop.
     def value_and_gradient(self, pred: Array, target: Array) -> tuple[float, Array]:
         d = difference(pred, target)
-        return float(np.vdot(d, d)) / d.size, d * (2.0 / d.size)
+        if d.ndim == 2:
+            return float(np.vdot(d, d)) / d.size, d * (2.0 / d.size)
+        # A stack of networks: one loss each. Each network's entries as one row, so that
+        # matmul takes the same dot product vdot does, and a loss equals its network's alone.
+        n = d.shape[-2] * d.shape[-1]
+        rows = d.reshape(d.shape[0], 1, n)
+        return (rows @ rows.mT)[:, 0, 0] / n, d * (2.0 / n)
 
 
 @attrs.frozen

@@ -72,7 +72,12 @@ class Network:
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             layer.initialize(rng)
-        self.packed = _pack(self.parameters())
+        self.packed = _pack(self.parameters(), self.copies)
+
+    @property
+    def copies(self) -> int | None:
+        """How many networks this one stacks (see ``minifw.stack``); None for a single one."""
+        return getattr(self.layers[0], "copies", None)
 
     @property
     def n_inputs(self) -> int:
@@ -237,15 +242,25 @@ def _describe_dense(layer: Dense, mean_square: float | None) -> tuple[list[str],
     return cells, var_z
 
 
-def _pack(parameters: list[Parameter]) -> Parameter:
-    """One Parameter holding all of ``parameters`` end to end; theirs become views into it."""
-    size = sum(p.value.size for p in parameters)
-    packed = Parameter("packed", np.empty(size), np.zeros(size))
+def _pack(parameters: list[Parameter], copies: int | None = None) -> Parameter:
+    """One Parameter holding all of ``parameters`` end to end; theirs become views into it.
+
+    For a stack of ``copies`` networks it is (copies, size): row i holds network
+    i's parameters, so that a per-network number (a learning rate of shape
+    (copies, 1)) broadcasts over its row.
+    """
+    rows = 1 if copies is None else copies
+    size = sum(p.value.size for p in parameters) // rows
+    shape = (size,) if copies is None else (copies, size)
+    packed = Parameter("packed", np.empty(shape), np.zeros(shape))
     start = 0
     for p in parameters:
-        stop = start + p.value.size
-        value = packed.value[start:stop].reshape(p.value.shape)
+        stop = start + p.value.size // rows
+        value = packed.value[..., start:stop].reshape(p.value.shape)
+        grad = packed.grad[..., start:stop].reshape(p.value.shape)
+        # reshape copies when it cannot view; a copy here would silently detach the layer.
+        assert np.shares_memory(value, packed.value) and np.shares_memory(grad, packed.grad)
         value[...] = p.value
-        p.value, p.grad = value, packed.grad[start:stop].reshape(p.value.shape)
+        p.value, p.grad = value, grad
         start = stop
     return packed

@@ -32,9 +32,24 @@ from .validation import at_most, number, where
 Array = np.ndarray
 
 
+def _rates(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A finite number > 0, or an array of them: one rate per network of a stack."""
+    if not isinstance(value, np.ndarray):
+        number(low=0, strict=True)(instance, attribute, value)
+    elif value.dtype.kind != "f" or not (np.isfinite(value).all() and (value > 0).all()):
+        raise ConfigError(
+            f"{where(instance, attribute)} as an array must hold finite numbers > 0, one "
+            f"per stacked network; got {value!r}"
+        )
+
+
 def learning_rate(default: float) -> Any:
-    """An ``lr`` field, finite and > 0, with a rule's own default: ``lr = learning_rate(0.1)``."""
-    return attrs.field(default=default, validator=number(low=0, strict=True))
+    """An ``lr`` field, finite and > 0, with a rule's own default: ``lr = learning_rate(0.1)``.
+
+    For a stack of N networks (``minifw.stack``) it may be an (N, 1) array, a
+    rate for each network's row of the packed parameters.
+    """
+    return attrs.field(default=default, validator=_rates)
 
 
 def _fraction() -> list[Any]:
@@ -150,8 +165,8 @@ class Optimizer(Registered, ABC):
         t = progress.iterations
         progress.iterations = t + 1
         lr = self.lr if schedule is None else schedule(self.lr, t)
-        if lr != progress.lr:
-            progress.lr, progress.lr_array = lr, np.array(lr, dtype=np.float64)
+        if lr is not progress.lr and (isinstance(lr, np.ndarray) or lr != progress.lr):
+            progress.lr, progress.lr_array = lr, np.asarray(lr, dtype=np.float64)
         lr_array, states, update = progress.lr_array, progress.states, self.update
         adjust = self.clip_norm is not None or self.weight_decay
         scale = 1.0 if self.clip_norm is None else self._clip_scale(parameters)

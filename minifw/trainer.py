@@ -247,7 +247,8 @@ class Trainer:
                         break
             logs = {"loss": total / seen}
             if validation is not None:
-                logs["val_loss"] = float(self.loss.value(forward(validation[0]), validation[1]))
+                value = self.loss.value(forward(validation[0]), validation[1])
+                logs["val_loss"] = float(value) if np.ndim(value) == 0 else value  # a stack's: N
             for key, value in logs.items():  # before the callbacks: a checkpoint includes it
                 history.setdefault(key, []).append(value)
             for callback in self.callbacks:

@@ -1,0 +1,196 @@
+"""The results of a sweep: a table with one row per run, saved as CSV, printed as a leaderboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .files import atomic_path
+
+
+@attrs.frozen
+class SweepRow:
+    """One run of a sweep and what came out.
+
+    ``point`` holds the values the grid varied (``{"lr": 0.3, "activation":
+    "tanh"}``), ``repeat`` which of the seeds it is (0, 1, ...) and ``seed`` the
+    seed that number gave. ``final_loss`` is the last epoch's mean training
+    loss (normalised, as training sees it) and ``evaluation_error`` the mean
+    squared error on the evaluation points in the target's units; both are nan
+    for a run that failed. ``seconds`` is the wall time of the computation the
+    run was part of: ``stacked`` runs trained together share it.
+    ``epochs_to_target`` is the first epoch (from 1) whose loss reached the
+    sweep's target loss, None if none did or there was none;
+    ``seconds_to_target`` the time to it, in proportion. ``diverged`` is True
+    when the loss or a weight stopped being finite, and ``reason`` says why a
+    run diverged or failed (None for a run that went well).
+    """
+
+    index: int
+    key: str
+    point: Mapping[str, Any]
+    repeat: int
+    seed: int
+    final_loss: float
+    evaluation_error: float
+    seconds: float
+    epochs_to_target: int | None
+    seconds_to_target: float | None
+    diverged: bool
+    reason: str | None
+    stacked: int
+    loss_history: tuple[float, ...] = attrs.field(repr=False, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished with a finite loss and error."""
+        return self.reason is None
+
+    def plain(self) -> dict[str, Any]:
+        """The row as JSON-safe data (nan as None), all but the loss history."""
+        data = attrs.asdict(self, filter=lambda a, _: a.name != "loss_history")
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in data.items()
+        }
+
+
+COLUMNS = (
+    "index",
+    "repeat",
+    "seed",
+    "final_loss",
+    "evaluation_error",
+    "seconds",
+    "epochs_to_target",
+    "seconds_to_target",
+    "diverged",
+    "reason",
+    "stacked",
+)
+
+
+@attrs.frozen
+class SweepResults:
+    """The rows of a sweep, in the order the runs were planned; ``varied`` names the grid's keys.
+
+    ``to_csv(path)`` writes one row per run; ``leaderboard()`` (and ``str``)
+    gives one line per grid point, best first: the median evaluation error
+    over its seeds with the quartiles, the median final loss and time, and how
+    many runs diverged or failed.
+    """
+
+    rows: tuple[SweepRow, ...] = attrs.field(converter=tuple)
+    varied: tuple[str, ...] = attrs.field(converter=tuple)
+
+    def __iter__(self) -> Iterator[SweepRow]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the table as CSV, atomically: the varied settings, then ``COLUMNS``."""
+        path = Path(path)
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([*self.varied, *COLUMNS])
+        for row in self.rows:
+            cells = [row.point.get(k) for k in self.varied] + [getattr(row, c) for c in COLUMNS]
+            writer.writerow(["" if cell is None else _cell(cell) for cell in cells])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text.getvalue(), encoding="utf-8")
+        return path
+
+    def points(self) -> dict[tuple[Any, ...], list[SweepRow]]:
+        """The rows of each grid point, keyed by its values in ``varied`` order."""
+        grouped: dict[tuple[Any, ...], list[SweepRow]] = {}
+        for row in self.rows:
+            grouped.setdefault(tuple(_hashable(row.point[k]) for k in self.varied), []).append(row)
+        return grouped
+
+    def leaderboard(self, top: int | None = None) -> str:
+        """One line per grid point, sorted by median evaluation error (failed runs left out of
+        the median; a point with no good run last)."""
+        lines = []
+        for values, rows in self.points().items():
+            errors = np.array([r.evaluation_error for r in rows if r.ok])
+            losses = np.array([r.final_loss for r in rows if r.ok])
+            seconds = np.median([r.seconds for r in rows])
+            bad = sum(not r.ok for r in rows)
+            if errors.size:
+                q1, median, q3 = np.percentile(errors, [25, 50, 75])
+            else:
+                q1 = median = q3 = math.inf
+            lines.append(
+                (
+                    median,
+                    values,
+                    q1,
+                    q3,
+                    np.median(losses) if losses.size else math.nan,
+                    seconds,
+                    bad,
+                    len(rows),
+                )
+            )
+        lines.sort(key=lambda line: (line[0], line[1:2] and str(line[1])))
+        header = [*self.varied, "median error", "quartiles", "final loss", "seconds", "failed"]
+        table = [header]
+        for median, values, q1, q3, loss, seconds, bad, n in lines[:top]:
+            table.append(
+                [
+                    *(_show(v) for v in values),
+                    f"{median:.4g}",
+                    f"{q1:.3g}..{q3:.3g}",
+                    f"{loss:.4g}",
+                    f"{seconds:.3g}",
+                    f"{bad}/{n}",
+                ]
+            )
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        return "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in table
+        )
+
+    def __str__(self) -> str:
+        return self.leaderboard()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    return _cell(value) if not isinstance(value, float) else f"{value:g}"
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def rows_from(
+    plain: Sequence[Mapping[str, Any]], histories: Sequence[Sequence[float]]
+) -> list[SweepRow]:
+    """SweepRows from ``SweepRow.plain`` data and loss histories (as a file holds them)."""
+    rows = []
+    for data, history in zip(plain, histories, strict=True):
+        fields = {k: (math.nan if v is None and k in _FLOATS else v) for k, v in data.items()}
+        rows.append(SweepRow(**fields, loss_history=tuple(history)))
+    return rows
+
+
+_FLOATS = ("final_loss", "evaluation_error", "seconds")

@@ -1,0 +1,433 @@
+"""Sweeps: one configuration, some settings varied over a grid, each point run over many seeds.
+
+``sweep(config, grid={"lr": [0.1, 0.3, 0.9], "activation": ["sigmoid", "tanh"]},
+seeds=10)`` plans one run per grid point and seed, trains them, and returns a
+``SweepResults`` table. Seeds come from ``numpy.random.SeedSequence(sweep_seed)
+.spawn(seeds)``, the same ones at every grid point, so that points are compared
+on equal terms and the sweep is reproducible.
+
+Runs that differ only in their seed and learning rate, and share their data,
+train together as one stacked network (``minifw.stack``): a hundred runs of the
+blog's network cost about three runs' time, and each ends with exactly the
+weights it would reach alone. Groups of runs go to a ``concurrent.futures``
+executor if one is given (a process pool, a dask cluster's), else run here;
+the table is the same whichever runs them.
+
+With ``out``, each finished run is appended at once to ``out/ledger.jsonl``
+(a ``Ledger``), so an interrupted sweep loses no finished run, and
+``resume=True`` runs only those missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, as_completed
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from . import presets
+from .config import RunConfig
+from .errors import ConfigError
+from .files import atomic_path
+from .ledger import Ledger
+from .registry import parse_spec
+from .results import SweepResults, SweepRow, rows_from
+from .serialize import to_spec
+from .stack import stack, unstack
+from .trainer import Trainer
+
+Array = np.ndarray
+PLAN_FILE = "sweep.json"
+# Settings a grid may not vary: the seed has `seeds`; the rest say where output goes.
+_NOT_VARIED = {"seed", "resume", "checkpoint", "checkpoint_every", "save_model", "runs_dir"}
+_COMPONENTS = ("activation", "output_activation", "init", "loss", "optimizer", "schedule")
+_ALIASES = {"optimizer.lr": "lr"}
+
+
+def with_setting(config: RunConfig, key: str, value: Any) -> RunConfig:
+    """``config`` with one setting changed: a field (``"lr"``, ``"layers"``) or a component's
+    parameter (``"optimizer.beta1"``, ``"activation.alpha"``); ConfigError if there is none."""
+    key = _ALIASES.get(key, key)
+    field, _, parameter = key.partition(".")
+    fields = {f.name: f for f in attrs.fields(RunConfig)}
+    if field not in fields or field in _NOT_VARIED or fields[field].metadata["section"] == "output":
+        varied = [
+            n
+            for n, f in fields.items()
+            if f.metadata["section"] != "output" and n not in _NOT_VARIED
+        ]
+        raise ConfigError(f"a sweep cannot vary {key!r}; it varies {', '.join(varied)} (and seeds)")
+    if parameter:
+        spec = getattr(config, field)
+        if field not in _COMPONENTS or spec is None:
+            raise ConfigError(
+                f"cannot set {key!r}: {field!r} is not a named component with parameters"
+                + (" set in the configuration" if field in _COMPONENTS else "")
+            )
+        name, params = parse_spec(spec)
+        value = ":".join(
+            [name, ",".join(f"{k}={v}" for k, v in {**params, parameter: value}.items())]
+        )
+        key = field
+    changed = attrs.evolve(config, **{key: value})
+    return RunConfig.from_dict(changed.to_dict(), source=f"sweep setting {key}={value!r}")
+
+
+@attrs.frozen
+class PlannedRun:
+    """One run of a sweep before it runs: its ``index`` in the plan, a ``key`` naming it, the
+    grid ``point``, which of the seeds (``repeat``) and its ``seed``, and its full ``config``."""
+
+    index: int
+    key: str
+    point: Mapping[str, Any]
+    repeat: int
+    seed: int
+    config: RunConfig
+
+
+def sweep_seeds(sweep_seed: int, seeds: int) -> list[int]:
+    """``seeds`` independent run seeds from ``SeedSequence(sweep_seed).spawn(seeds)``."""
+    children = np.random.SeedSequence(sweep_seed).spawn(seeds)
+    return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
+
+
+def plan(
+    config: RunConfig, grid: Mapping[str, Sequence[Any]], seeds: int = 1, sweep_seed: int = 0
+) -> list[PlannedRun]:
+    """Every run of the sweep, grid point by grid point (the last key varying fastest), each
+    point once per seed. Each point's settings are checked, and its network built once, now:
+    a bad value is a ConfigError before anything runs."""
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise ConfigError(f"seeds must be a whole number >= 1; got {seeds!r}")
+    for key, values in grid.items():
+        if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+            raise ConfigError(f"grid[{key!r}] must be a non-empty list of values; got {values!r}")
+    runs = []
+    seed_values = sweep_seeds(sweep_seed, seeds)
+    for values in itertools.product(*grid.values()):
+        point = dict(zip(grid, values, strict=True))
+        point_config = config
+        for key, value in point.items():
+            point_config = with_setting(point_config, key, value)
+        presets.experiment(**point_config.experiment_settings())  # refuses what cannot run
+        name = ",".join(f"{k}={v}" for k, v in point.items())
+        for repeat, seed in enumerate(seed_values):
+            runs.append(
+                PlannedRun(
+                    index=len(runs),
+                    key=f"{name},repeat={repeat}" if name else f"repeat={repeat}",
+                    point=point,
+                    repeat=repeat,
+                    seed=seed,
+                    config=attrs.evolve(point_config, seed=seed),
+                )
+            )
+    return runs
+
+
+def groups(runs: Sequence[PlannedRun], chunk: int | None = None) -> list[list[PlannedRun]]:
+    """The runs in groups that may train as one stack: the same configuration but for the seed
+    and learning rate, at most ``chunk`` runs each (to share them among workers)."""
+    grouped: dict[str, list[PlannedRun]] = {}
+    for run in runs:
+        tables = attrs.evolve(run.config, seed=0, lr=None).to_dict()
+        grouped.setdefault(json.dumps(tables, sort_keys=True), []).append(run)
+    size = chunk or max((len(g) for g in grouped.values()), default=1)
+    return [g[i : i + size] for g in grouped.values() for i in range(0, len(g), size)]
+
+
+# Running ------------------------------------------------------------------------------
+
+
+def run_group(
+    runs: Sequence[Mapping[str, Any]], target_loss: float | None = None
+) -> list[dict[str, Any]]:
+    """Train the runs of one group and return their rows as plain data (``SweepRow.plain`` and
+    ``"loss_history"``). Each item of ``runs`` is a ``PlannedRun`` as plain data, its config a
+    dict of TOML tables, so that this can run in another process or on another machine.
+
+    The group trains as one stack when it can (see ``stackable``); otherwise, and when
+    the stack fails, run by run. A run that raises becomes a row with its reason.
+    """
+    from .cli import load_plugin  # here: the cli imports this module
+
+    configs = [RunConfig.from_dict(run["config"]) for run in runs]
+    for plugin in dict.fromkeys(p for c in configs for p in c.plugins):
+        load_plugin(Path(plugin))
+    with np.errstate(all="ignore"):  # a diverging run is a row that says so, not a warning
+        if len(runs) > 1:
+            try:
+                trained = _train_together(configs)
+            except Exception:  # one run's failure would be every run's: try them one by one
+                trained = None
+            if trained is not None:
+                return _rows(runs, *trained, target_loss)
+        rows = []
+        for run, config in zip(runs, configs, strict=True):
+            try:
+                trained = _train_together([config])
+            except Exception as error:  # any failure of one run is its row, never the sweep's
+                rows.append(_failed(run, f"{type(error).__name__}: {error}"))
+                continue
+            rows.extend(_rows([run], *trained, target_loss))  # type: ignore[misc]
+        return rows
+
+
+Trained = tuple[list[Array], list[float], float, int]
+
+
+def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
+    """Train the runs of ``configs`` as one stack (one run: alone); (loss histories, evaluation
+    errors, seconds, how many trained together), or None if they cannot stack."""
+    runs = [presets.experiment(**c.experiment_settings()) for c in configs]
+    first = runs[0]
+    if len(runs) > 1 and not stackable(runs):
+        return None
+    epochs = configs[0].epochs
+    began = time.perf_counter()
+    if len(runs) == 1:
+        result = first.fit(epochs)
+        histories, networks = [np.array(result.loss)], [first.network]
+    else:
+        optimizer = first.trainer.optimizer
+        rates = np.array([[r.trainer.optimizer.lr] for r in runs], dtype=np.float64)
+        trainer = Trainer(
+            stack([r.network for r in runs]),
+            first.trainer.loss,
+            attrs.evolve(optimizer, lr=rates),
+            batch_size=first.trainer.batch_size,
+            shuffle=False,
+        )
+        result = trainer.fit(first.source, epochs)
+        losses = np.array(result.loss).reshape(-1, len(runs))  # (epochs, networks)
+        histories, networks = list(losses.T), unstack(trainer.network)
+    seconds = time.perf_counter() - began
+    x, y = first.source.evaluation_arrays()
+    errors = [float(np.mean((network.predict(x) - y) ** 2)) for network in networks]
+    return histories, errors, seconds, len(runs)
+
+
+def stackable(runs: Sequence[presets.Experiment]) -> bool:
+    """Whether these runs can train as one stack and end exactly as each would alone: the
+    same data, no shuffling (each run's order would differ), the same loss and optimizer but
+    for the learning rate, without gradient clipping (its norm spans the whole stack)."""
+    first = runs[0]
+
+    def settings(run: presets.Experiment) -> Any:
+        optimizer = to_spec(run.trainer.optimizer)
+        optimizer.pop("lr", None)
+        return (to_spec(run.trainer.loss), optimizer, run.trainer.batch_size, run.trainer.shuffle)
+
+    if first.trainer.shuffle or first.trainer.optimizer.clip_norm is not None:
+        return False
+    data = [first.source.arrays(), first.source.validation_arrays()]
+    for run in runs[1:]:
+        if settings(run) != settings(first):
+            return False
+        theirs = [run.source.arrays(), run.source.validation_arrays()]
+        if not all(_same(a, b) for a, b in zip(data, theirs, strict=True)):
+            return False
+    return True
+
+
+def _same(a: tuple[Array, Array] | None, b: tuple[Array, Array] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _rows(
+    runs: Sequence[Mapping[str, Any]],
+    histories: Sequence[Array],
+    errors: Sequence[float],
+    seconds: float,
+    stacked: int,
+    target_loss: float | None,
+) -> list[dict[str, Any]]:
+    rows = []
+    for run, history, error in zip(runs, histories, errors, strict=True):
+        bad = np.flatnonzero(~np.isfinite(history))
+        reason = None
+        if bad.size:
+            reason = f"diverged: the loss became {history[bad[0]]} at epoch {bad[0] + 1}"
+        elif not math.isfinite(error):
+            reason = "diverged: the evaluation error is not finite"
+        reached = None if target_loss is None else np.flatnonzero(history <= target_loss)
+        epochs_to_target = int(reached[0]) + 1 if reached is not None and reached.size else None
+        row = SweepRow(
+            index=run["index"],
+            key=run["key"],
+            point=run["point"],
+            repeat=run["repeat"],
+            seed=run["seed"],
+            final_loss=float(history[-1]) if history.size else math.nan,
+            evaluation_error=error,
+            seconds=seconds,
+            epochs_to_target=epochs_to_target,
+            seconds_to_target=None
+            if epochs_to_target is None
+            else seconds * epochs_to_target / history.size,
+            diverged=reason is not None,
+            reason=reason,
+            stacked=stacked,
+            loss_history=(),
+        )
+        rows.append({**row.plain(), "loss_history": history.tolist()})
+    return rows
+
+
+def _failed(run: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    row = SweepRow(
+        index=run["index"], key=run["key"], point=run["point"], repeat=run["repeat"],
+        seed=run["seed"], final_loss=math.nan, evaluation_error=math.nan, seconds=math.nan,
+        epochs_to_target=None, seconds_to_target=None, diverged=False, reason=f"failed: {reason}",
+        stacked=1, loss_history=(),
+    )  # fmt: skip
+    return {**row.plain(), "loss_history": []}
+
+
+# The sweep ------------------------------------------------------------------------------
+
+
+def sweep(
+    config: RunConfig | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    seeds: int = 1,
+    *,
+    executor: Executor | None = None,
+    sweep_seed: int = 0,
+    target_loss: float | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    chunk: int | None = None,
+    progress: bool = False,
+) -> SweepResults:
+    """Run ``config`` at every point of ``grid`` over ``seeds`` seeds; the table of results.
+
+    ``grid`` maps a setting (a RunConfig field such as ``"lr"``, ``"activation"``,
+    ``"layers"``, or a component parameter such as ``"optimizer.beta1"``) to the
+    values to try. ``executor`` runs groups of runs (None: here, one after
+    another); ``chunk`` caps how many runs train as one stack, so that a pool has
+    several groups to share. ``target_loss`` adds the time each run took to reach
+    it. With ``out`` each finished run is recorded in ``out/ledger.jsonl`` at
+    once, and ``resume=True`` runs only the runs missing there; without
+    ``resume`` a directory that holds a sweep already is refused. ``progress``
+    shows a bar counting finished runs.
+    """
+    config = config or RunConfig()
+    grid = dict(grid or {})
+    runs = plan(config, grid, seeds, sweep_seed)
+    ledger = None if out is None else Ledger(out)
+    done: dict[str, SweepRow] = {}
+    if ledger is not None:
+        description = {
+            "config": config.to_dict(),
+            "grid": grid,
+            "seeds": seeds,
+            "sweep_seed": sweep_seed,
+            "target_loss": target_loss,
+        }
+        done = _start(Path(out), description, resume, ledger)  # type: ignore[arg-type]
+    todo = [run for run in runs if run.key not in done]
+    bar = _progress_bar(len(runs), len(done)) if progress else None
+    finished = dict(done)
+
+    def record(rows: list[dict[str, Any]]) -> None:
+        for data in rows:
+            history = data.pop("loss_history")
+            (row,) = rows_from([data], [history])
+            if ledger is not None:
+                planned = runs[row.index]
+                ledger.append(
+                    {
+                        "config": planned.config.to_dict(),
+                        "seed": row.seed,
+                        "final_loss": row.final_loss,
+                        "evaluation_error": row.evaluation_error,
+                        "seconds": row.seconds,
+                        "loss_history": history,
+                        "sweep": data,
+                    }
+                )
+            finished[row.key] = row
+            if bar is not None:
+                bar.update(1)
+
+    try:
+        _execute(groups(todo, chunk), executor, target_loss, record)
+    finally:
+        if bar is not None:
+            bar.close()
+    rows = sorted(finished.values(), key=lambda row: row.index)
+    return SweepResults(rows, tuple(grid))
+
+
+def _payload(run: PlannedRun) -> dict[str, Any]:
+    return {
+        "index": run.index,
+        "key": run.key,
+        "point": dict(run.point),
+        "repeat": run.repeat,
+        "seed": run.seed,
+        "config": run.config.to_dict(),
+    }
+
+
+def _execute(
+    planned: list[list[PlannedRun]],
+    executor: Executor | None,
+    target_loss: float | None,
+    record: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    payloads = [[_payload(run) for run in group] for group in planned]
+    if executor is None:
+        for payload in payloads:
+            record(run_group(payload, target_loss))
+        return
+    futures = [executor.submit(run_group, payload, target_loss) for payload in payloads]
+    try:
+        for future in as_completed(futures):
+            record(future.result())
+    finally:
+        for future in futures:  # on Ctrl-C or a lost worker: nothing more starts
+            future.cancel()
+
+
+def _start(
+    out: Path, description: dict[str, Any], resume: bool, ledger: Ledger
+) -> dict[str, SweepRow]:
+    """Check ``out`` for this sweep and write its description; the rows already finished."""
+    plan_path = out / PLAN_FILE
+    text = json.dumps(description, sort_keys=True, indent=1, default=list)
+    if plan_path.exists():
+        if not resume:
+            raise ConfigError(
+                f"{out} holds a sweep already; continue it with resume=True (--resume) "
+                "or choose another directory"
+            )
+        if json.loads(plan_path.read_text(encoding="utf-8")) != json.loads(text):
+            raise ConfigError(
+                f"{out} holds another sweep (its {PLAN_FILE} differs from this one's "
+                "configuration, grid, seeds or target); resume it with the same settings"
+            )
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(plan_path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    records = [r for r in ledger.records() if r.sweep is not None] if ledger.path.exists() else []
+    rows = rows_from([r.sweep for r in records], [r.loss_history for r in records])
+    return {row.key: row for row in rows}
+
+
+def _progress_bar(total: int, initial: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="run", desc="sweep")
