@@ -25,7 +25,9 @@ class SweepRow:
     loss (normalised, as training sees it) and ``evaluation_error`` the mean
     squared error on the evaluation points in the target's units; both are nan
     for a run that failed. ``seconds`` is the wall time of the computation the
-    run was part of: ``stacked`` runs trained together share it.
+    run was part of: ``stacked`` runs trained together share it. ``prediction``
+    holds the trained network's outputs at the evaluation points, (points,
+    outputs), for figures (empty for a run that failed).
     ``epochs_to_target`` is the first epoch (from 1) whose loss reached the
     sweep's target loss, None if none did or there was none;
     ``seconds_to_target`` the time to it, in proportion. ``diverged`` is True
@@ -47,6 +49,9 @@ class SweepRow:
     reason: str | None
     stacked: int
     loss_history: tuple[float, ...] = attrs.field(repr=False, eq=False)
+    prediction: tuple[tuple[float, ...], ...] = attrs.field(
+        default=(), repr=False, eq=False, converter=lambda rows: tuple(map(tuple, rows))
+    )
 
     @property
     def ok(self) -> bool:
@@ -54,12 +59,8 @@ class SweepRow:
         return self.reason is None
 
     def plain(self) -> dict[str, Any]:
-        """The row as JSON-safe data (nan as None), all but the loss history."""
-        data = attrs.asdict(self, filter=lambda a, _: a.name != "loss_history")
-        return {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in data.items()
-        }
+        """The row as JSON-safe data (nan as None, tuples as lists), all but the loss history."""
+        return _json_safe(attrs.asdict(self, filter=lambda a, _: a.name != "loss_history"))
 
 
 COLUMNS = (
@@ -166,6 +167,17 @@ class SweepResults:
         return self.leaderboard()
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float, however deep, as None (strict JSON has no nan)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
@@ -189,6 +201,9 @@ def rows_from(
     rows = []
     for data, history in zip(plain, histories, strict=True):
         fields = {k: (math.nan if v is None and k in _FLOATS else v) for k, v in data.items()}
+        fields["prediction"] = [
+            [math.nan if v is None else v for v in point] for point in fields.get("prediction", [])
+        ]
         rows.append(SweepRow(**fields, loss_history=tuple(history)))
     return rows
 

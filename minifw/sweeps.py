@@ -181,12 +181,13 @@ def run_group(
         return rows
 
 
-Trained = tuple[list[Array], list[float], float, int]
+Trained = tuple[list[Array], list[Array], Array, float, int]
 
 
 def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
-    """Train the runs of ``configs`` as one stack (one run: alone); (loss histories, evaluation
-    errors, seconds, how many trained together), or None if they cannot stack."""
+    """Train the runs of ``configs`` as one stack (one run: alone); (loss histories, predictions
+    at the evaluation points, the targets there, seconds, how many trained together), or None
+    if they cannot stack."""
     runs = [presets.experiment(**c.experiment_settings()) for c in configs]
     first = runs[0]
     if len(runs) > 1 and not stackable(runs):
@@ -211,8 +212,8 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
         histories, networks = list(losses.T), unstack(trainer.network)
     seconds = time.perf_counter() - began
     x, y = first.source.evaluation_arrays()
-    errors = [float(np.mean((network.predict(x) - y) ** 2)) for network in networks]
-    return histories, errors, seconds, len(runs)
+    predictions = [network.predict(x) for network in networks]
+    return histories, predictions, y, seconds, len(runs)
 
 
 def stackable(runs: Sequence[presets.Experiment]) -> bool:
@@ -247,13 +248,15 @@ def _same(a: tuple[Array, Array] | None, b: tuple[Array, Array] | None) -> bool:
 def _rows(
     runs: Sequence[Mapping[str, Any]],
     histories: Sequence[Array],
-    errors: Sequence[float],
+    predictions: Sequence[Array],
+    targets: Array,
     seconds: float,
     stacked: int,
     target_loss: float | None,
 ) -> list[dict[str, Any]]:
     rows = []
-    for run, history, error in zip(runs, histories, errors, strict=True):
+    for run, history, prediction in zip(runs, histories, predictions, strict=True):
+        error = float(np.mean((prediction - targets) ** 2))
         bad = np.flatnonzero(~np.isfinite(history))
         reason = None
         if bad.size:
@@ -279,6 +282,7 @@ def _rows(
             reason=reason,
             stacked=stacked,
             loss_history=(),
+            prediction=tuple(map(tuple, prediction.tolist())),
         )
         rows.append({**row.plain(), "loss_history": history.tolist()})
     return rows
