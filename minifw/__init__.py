@@ -26,6 +26,7 @@ from .errors import (
     LedgerError,
     MinifwError,
     ModelFileError,
+    SweepInterrupted,
     TrainingDiverged,
 )
 from .expressions import Expression
@@ -126,6 +127,7 @@ __all__ = [
     "Sigmoid",
     "Softplus",
     "StepDecay",
+    "SweepInterrupted",
     "SweepResults",
     "SweepRow",
     "Tanh",

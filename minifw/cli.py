@@ -8,11 +8,15 @@ points, and writes the blog's three graphs to a PNG.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -28,8 +32,10 @@ from .initializers import Initializer
 from .ledger import Ledger, compare, table
 from .losses import Loss
 from .optimizers import Optimizer
+from .registry import parse_value as spec_value
 from .saving import Checkpoint, load, load_checkpoint, load_saved
 from .schedules import Schedule
+from .sweeps import groups, plan, sweep
 from .targets import Target, target_from
 from .trainer import FitResult
 
@@ -344,7 +350,105 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument(
         "--out", metavar="PATH", help="where to write it, .png or .svg (default: MODEL.png)"
     )
+    _add_sweep_parser(commands)
     return parser
+
+
+def _grid_entry(text: str) -> tuple[str, str]:
+    """An argparse type: ``KEY=V1,V2,...`` as (key, the values' text), both non-empty."""
+    key, equals, values = text.partition("=")
+    if not equals or not key.strip() or not values.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=V1,V2,... such as lr=0.1,0.3 or activation=sigmoid,tanh; got {text!r}"
+        )
+    return key.strip(), values.strip()
+
+
+def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
+    """Add ``minifw sweep``: a grid of settings, each point over several seeds."""
+    sweeping = commands.add_parser(
+        "sweep",
+        help="train every point of a grid of settings over several seeds; a table, figures "
+        "and a report",
+        description="Train the --config run at every point of the --grid, each over --seeds "
+        "seeds, and write into --out: results.csv (a row per run), leaderboard.txt (a line per "
+        "grid point, best first), fits.png, loss.png, pareto.png and report.html (all of it on "
+        "one self-contained page). Every finished run is recorded at once in --out/ledger.jsonl, "
+        "so an interrupted sweep continues with --resume.",
+    )
+    sweeping.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the run to vary, a TOML file as `minifw train --save-config` writes "
+        "(default: the blog's)",
+    )
+    sweeping.add_argument(
+        "--grid",
+        metavar="KEY=V1,V2,...",
+        type=_grid_entry,
+        action="append",
+        default=[],
+        help="a setting and the values to try; repeat for more settings (every combination "
+        "runs). KEY is a configuration key (lr, activation, layers, epochs, ...) or a "
+        "component's parameter (optimizer.beta1). Values take the setting's type; separate "
+        "them with ';' when they hold commas: --grid 'layers=5;8,8', "
+        "--grid 'optimizer=adam:beta1=0.8,beta2=0.99;sgd'",
+    )
+    sweeping.add_argument(
+        "--seeds",
+        type=_bounded(int, 1),
+        default=1,
+        metavar="N",
+        help="runs per grid point, each from its own seed; every point gets the same seeds "
+        "(default: 1)",
+    )
+    sweeping.add_argument(
+        "--sweep-seed",
+        type=_bounded(int, 0),
+        default=0,
+        metavar="S",
+        help="the seed the runs' seeds are drawn from (default: 0)",
+    )
+    where = sweeping.add_mutually_exclusive_group()
+    where.add_argument(  # default None, not 1: argparse lets a default pass as not given
+        "--jobs",
+        type=_bounded(int, 1),
+        metavar="N",
+        help="worker processes (default: 1, in this process)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a dask cluster, e.g. tcp://10.0.0.5:8786 (needs dask[distributed])",
+    )
+    sweeping.add_argument(
+        "--chunk",
+        type=_bounded(int, 1),
+        metavar="N",
+        help="at most N runs train together as one stacked network (default: as many as share "
+        "their settings but for seed and learning rate, split evenly among the workers); the "
+        "results are the same whatever it is",
+    )
+    sweeping.add_argument(
+        "--target-loss",
+        type=_bounded(float, 0),
+        metavar="X",
+        help="also report the epochs and seconds each run took to reach this training loss",
+    )
+    sweeping.add_argument(
+        "--out", default="sweep", metavar="DIR", help="where to write (default: sweep)"
+    )
+    sweeping.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the sweep in --out, running only the runs it has not finished",
+    )
+    sweeping.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar (by default one on stderr counts the finished runs)",
+    )
 
 
 def load_plugin(path: Path) -> None:
@@ -497,6 +601,151 @@ def plot(args: argparse.Namespace) -> int:
     return 0
 
 
+# What a --grid value of each kind of setting is read as, from the configuration's own fields.
+_FIELD_KINDS = {f.name: f.metadata["kinds"] for f in attrs.fields(RunConfig)}
+
+
+def grid_values(key: str, text: str) -> list[Any]:
+    """The values of ``--grid KEY=TEXT``, each of the setting's type; ConfigError if one is not.
+
+    Values are separated by ',', or by ';' when the text holds one (a component spec with
+    several parameters), and always by ';' for a list-valued setting (``layers``, ``domain``),
+    whose items are separated by ','. Numeric settings take numbers, ``bias`` and
+    ``shuffle`` true or false, component specs and targets text; a component's parameter
+    (``optimizer.beta1``) is read as a spec's parameter is. A key the sweep cannot vary is
+    left for ``sweeps.plan`` to refuse by name.
+    """
+    field, dot, _ = key.partition(".")
+    kinds = None if dot else _FIELD_KINDS.get(field)
+    separator = ";" if kinds == (list,) or ";" in text else ","
+    parts = [part.strip() for part in text.split(separator)]
+    if not all(parts):
+        raise ConfigError(f"--grid {key}: an empty value in {text!r}")
+    if separator == "," and any(":" in part for part in parts):
+        stray = [part for part in parts if "=" in part and ":" not in part]
+        if stray:  # "adam:beta1=0.8,beta2=0.99" was cut at its comma
+            raise ConfigError(
+                f"--grid {key}: {stray[0]!r} is not a value but a parameter of the spec before "
+                f"it; separate specs that hold commas with ';', e.g. "
+                "--grid 'optimizer=adam:beta1=0.8,beta2=0.99;sgd'"
+            )
+    values = [_grid_value(key, kinds, part) for part in parts]
+    seen = [json.dumps(value) for value in values]
+    twice = next((v for i, v in enumerate(values) if seen[i] in seen[:i]), None)
+    if twice is not None:  # two runs with one key: the second would replace the first's row
+        raise ConfigError(f"--grid {key}: the value {twice!r} is given twice")
+    return values
+
+
+def _grid_value(key: str, kinds: tuple[type, ...] | None, text: str) -> Any:
+    if kinds is None:  # a component's parameter, or a key that plan() refuses by name
+        return spec_value(text)
+    if kinds == (list,):
+        return [spec_value(item.strip()) for item in text.split(",")]
+    if kinds == (bool,):
+        if text.lower() not in ("true", "false"):
+            raise ConfigError(f"--grid {key}: expected true or false; got {text!r}")
+        return text.lower() == "true"
+    if kinds == (str,):
+        return text
+    kind = int if kinds == (int,) else float
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"--grid {key}: expected {what}; got {text!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"--grid {key}: expected a finite number; got {text!r}")
+    return value
+
+
+def sweep_grid(entries: Sequence[tuple[str, str]]) -> dict[str, list[Any]]:
+    """The grid the ``--grid`` options name, in their order; ConfigError for a key given twice."""
+    grid: dict[str, list[Any]] = {}
+    for key, text in entries:
+        if key in grid:
+            raise ConfigError(f"--grid {key} is given twice; give all its values in one --grid")
+        grid[key] = grid_values(key, text)
+    return grid
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[tuple[Executor | None, int]]:
+    """The executor ``minifw sweep`` runs on and how many runs it runs at once: none (this
+    process, 1), a pool of --jobs processes, or a dask cluster's at --scheduler."""
+    if args.scheduler is not None:
+        try:
+            import distributed
+        except ImportError:
+            raise ConfigError(
+                "--scheduler needs dask's distributed package, which is not installed: "
+                'pip install "dask[distributed]"'
+            ) from None
+        with distributed.Client(args.scheduler) as client:
+            yield client.get_executor(), max(1, sum(client.nthreads().values()))
+    elif args.jobs is not None and args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            yield pool, args.jobs
+    else:
+        yield None, 1
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Run ``minifw sweep``: every bad setting is refused before anything runs; then the sweep,
+    the leaderboard printed, and the table, figures and report written into --out."""
+    config = RunConfig.load(args.config) if args.config else RunConfig()
+    grid = sweep_grid(args.grid)
+    for plugin in config.plugins:  # before planning, which builds each point's network
+        load_plugin(Path(plugin))
+    runs = plan(config, grid, args.seeds, args.sweep_seed)
+    from .sweep_report import write_outputs  # imports matplotlib, which the sweep itself needs not
+
+    points = len(runs) // args.seeds
+    try:
+        with _executor(args) as (executor, workers):
+            size = f"{len(runs)} runs ({points} grid points x {args.seeds} seeds)"
+            print(f"Sweep of {size} into {args.out}")
+            chunk = args.chunk
+            if chunk is None and executor is not None:  # every worker gets a share of the stacks
+                chunk = math.ceil(max(len(group) for group in groups(runs)) / workers)
+            results = sweep(
+                config,
+                grid,
+                args.seeds,
+                executor=executor,
+                sweep_seed=args.sweep_seed,
+                target_loss=args.target_loss,
+                out=args.out,
+                resume=args.resume,
+                chunk=chunk,
+                progress=args.progress,
+            )
+    except (KeyboardInterrupt, BrokenExecutor) as stop:
+        # Either way every finished run is in the ledger already: say how to go on from there.
+        what = "interrupted" if isinstance(stop, KeyboardInterrupt) else f"a worker died ({stop})"
+        print(
+            f"minifw: {what}; the finished runs are kept in {Path(args.out) / 'ledger.jsonl'}: "
+            "continue with the same command and --resume",
+            file=sys.stderr,
+        )
+        return 130 if isinstance(stop, KeyboardInterrupt) else 1
+    print(results.leaderboard())
+    bad = sum(not row.ok for row in results)
+    if bad:
+        print(f"{bad} of {len(results)} runs diverged or failed; the report says why")
+    paths = write_outputs(
+        results,
+        args.out,
+        config,
+        grid,
+        sweep_seed=args.sweep_seed,
+        target_loss=args.target_loss,
+    )
+    for what, path in paths.items():
+        print(f"{what} written to {path}")
+    return 0
+
+
 def record_run(config: RunConfig, run: presets.Experiment, result: FitResult, error: float) -> None:
     """Add this run to the ledger; a ledger that cannot be written only warns."""
     settings = attrs.evolve(config, lr=run.trainer.optimizer.lr).to_dict()  # type: ignore[attr-defined]
@@ -571,6 +820,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "predict": predict,
             "runs": runs,
             "plot": plot,
+            "sweep": run_sweep,
         }
         return commands[args.command](args)
     except MinifwError as error:

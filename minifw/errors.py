@@ -58,3 +58,11 @@ class LedgerError(MinifwError):
 
     The message names the ledger file and, for a bad line, its line number.
     """
+
+
+class SweepInterrupted(MinifwError, RuntimeError):  # noqa: N818 (it says what happened)
+    """A sweep stopped before every run finished: a worker died or a group of runs could not run.
+
+    The message says how many runs finished and, for a sweep with an ``out``
+    directory, that they are recorded there and that resuming runs the rest.
+    """

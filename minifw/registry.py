@@ -33,11 +33,12 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         key, equals, text = item.partition("=")
         if not equals or not key.strip().isidentifier():
             raise ConfigError(f"cannot read {item!r} in {spec!r}; expected name:key=value,...")
-        params[key.strip()] = _value(text.strip())
+        params[key.strip()] = parse_value(text.strip())
     return name.strip(), params
 
 
-def _value(text: str) -> Any:
+def parse_value(text: str) -> Any:
+    """A spec's value: true/false/none, an int, a float, else the text itself; never evaluated."""
     special = {"true": True, "false": False, "none": None}
     if text.lower() in special:
         return special[text.lower()]

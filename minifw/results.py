@@ -84,8 +84,8 @@ class SweepResults:
 
     ``to_csv(path)`` writes one row per run; ``leaderboard()`` (and ``str``)
     gives one line per grid point, best first: the median evaluation error
-    over its seeds with the quartiles, the median final loss and time, and how
-    many runs diverged or failed.
+    over its seeds with the quartiles, the median final loss and time per run,
+    and how many runs diverged or failed.
     """
 
     rows: tuple[SweepRow, ...] = attrs.field(converter=tuple)
@@ -118,49 +118,35 @@ class SweepResults:
             grouped.setdefault(tuple(_hashable(row.point[k]) for k in self.varied), []).append(row)
         return grouped
 
-    def leaderboard(self, top: int | None = None) -> str:
-        """One line per grid point, sorted by median evaluation error (failed runs left out of
-        the median; a point with no good run last)."""
+    def leaderboard_cells(self, top: int | None = None) -> list[list[str]]:
+        """The leaderboard as rows of text cells, the header first: one row per grid point,
+        sorted by median evaluation error (failed runs left out of the median; a point with
+        no good run last). ``seconds/run`` is each run's share of the wall time of the stack
+        it trained in."""
         lines = []
         for values, rows in self.points().items():
             errors = np.array([r.evaluation_error for r in rows if r.ok])
             losses = np.array([r.final_loss for r in rows if r.ok])
-            seconds = np.median([r.seconds for r in rows])
+            seconds = float(np.median([r.seconds / r.stacked for r in rows]))
             bad = sum(not r.ok for r in rows)
-            if errors.size:
-                q1, median, q3 = np.percentile(errors, [25, 50, 75])
-            else:
-                q1 = median = q3 = math.inf
-            lines.append(
-                (
-                    median,
-                    values,
-                    q1,
-                    q3,
-                    np.median(losses) if losses.size else math.nan,
-                    seconds,
-                    bad,
-                    len(rows),
-                )
-            )
-        lines.sort(key=lambda line: (line[0], line[1:2] and str(line[1])))
-        header = [*self.varied, "median error", "quartiles", "final loss", "seconds", "failed"]
-        table = [header]
-        for median, values, q1, q3, loss, seconds, bad, n in lines[:top]:
-            table.append(
-                [
-                    *(_show(v) for v in values),
-                    f"{median:.4g}",
-                    f"{q1:.3g}..{q3:.3g}",
-                    f"{loss:.4g}",
-                    f"{seconds:.3g}",
-                    f"{bad}/{n}",
-                ]
-            )
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+            q1, median, q3 = np.percentile(errors, [25, 50, 75]) if errors.size else [math.inf] * 3
+            loss = float(np.median(losses)) if losses.size else math.nan
+            lines.append((median, values, q1, q3, loss, seconds, f"{bad}/{len(rows)}"))
+        lines.sort(key=lambda line: (line[0], str(line[1])))
+        header = [*self.varied, "median error", "quartiles", "final loss", "seconds/run", "failed"]
+        cells = [header]
+        for median, values, q1, q3, loss, seconds, failed in lines[:top]:
+            numbers = [f"{median:.4g}", f"{q1:.3g}..{q3:.3g}", f"{loss:.4g}", f"{seconds:.3g}"]
+            cells.append([*(_show(v) for v in values), *numbers, failed])
+        return cells
+
+    def leaderboard(self, top: int | None = None) -> str:
+        """``leaderboard_cells`` as aligned text, a line per grid point, best first."""
+        cells = self.leaderboard_cells(top)
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
         return "\n".join(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in table
+            for row in cells
         )
 
     def __str__(self) -> str:

@@ -10,7 +10,8 @@ networks for little more than the cost of one. The layers are the same code;
 weights as they are), ``unstack(network)`` gives them back. A ``Trainer`` fits
 a stacked network as it fits one network, on data all of them share; its
 losses are then arrays, one entry per network. Each network's weights after
-training equal those of training it alone (to rounding: about 1e-15).
+training equal those of training it alone, bit for bit: each numpy call does
+for each network what it does for one network alone.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ on equal terms and the sweep is reproducible.
 
 Runs that differ only in their seed and learning rate, and share their data,
 train together as one stacked network (``minifw.stack``): a hundred runs of the
-blog's network cost about three runs' time, and each ends with exactly the
+blog's network cost about four runs' time, and each ends with exactly the
 weights it would reach alone. Groups of runs go to a ``concurrent.futures``
 executor if one is given (a process pool, a dask cluster's), else run here;
 the table is the same whichever runs them.
@@ -24,7 +24,7 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import numpy as np
 
 from . import presets
 from .config import RunConfig
-from .errors import ConfigError
+from .errors import ConfigError, SweepInterrupted
 from .files import atomic_path
 from .ledger import Ledger
 from .registry import parse_spec
@@ -99,6 +99,20 @@ def sweep_seeds(sweep_seed: int, seeds: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
 
 
+_LOADED: set[Path] = set()  # the plugin files this process has run
+
+
+def load_plugins(paths: Iterable[str | Path]) -> None:
+    """Run each plugin file once in this process, so the components it names are registered
+    here: in the planning process and in every worker a group of runs goes to."""
+    from .cli import load_plugin  # here: the cli imports this module
+
+    for path in map(Path, paths):
+        if path.resolve() not in _LOADED:
+            load_plugin(path)
+            _LOADED.add(path.resolve())
+
+
 def plan(
     config: RunConfig, grid: Mapping[str, Sequence[Any]], seeds: int = 1, sweep_seed: int = 0
 ) -> list[PlannedRun]:
@@ -110,6 +124,13 @@ def plan(
     for key, values in grid.items():
         if isinstance(values, str) or not isinstance(values, Sequence) or not values:
             raise ConfigError(f"grid[{key!r}] must be a non-empty list of values; got {values!r}")
+        shown = [repr(v) for v in values]  # two equal values would make two runs of one key
+        if len(set(shown)) != len(shown):
+            raise ConfigError(f"grid[{key!r}] lists a value twice: {values!r}")
+    named = [_ALIASES.get(key, key) for key in grid]
+    if len(set(named)) != len(named):
+        raise ConfigError(f"the grid sets one setting under two names: {list(grid)}")
+    load_plugins(config.plugins)
     runs = []
     seed_values = sweep_seeds(sweep_seed, seeds)
     for values in itertools.product(*grid.values()):
@@ -157,11 +178,8 @@ def run_group(
     The group trains as one stack when it can (see ``stackable``); otherwise, and when
     the stack fails, run by run. A run that raises becomes a row with its reason.
     """
-    from .cli import load_plugin  # here: the cli imports this module
-
     configs = [RunConfig.from_dict(run["config"]) for run in runs]
-    for plugin in dict.fromkeys(p for c in configs for p in c.plugins):
-        load_plugin(Path(plugin))
+    load_plugins(p for c in configs for p in c.plugins)
     with np.errstate(all="ignore"):  # a diverging run is a row that says so, not a warning
         if len(runs) > 1:
             try:
@@ -328,6 +346,8 @@ def sweep(
     """
     config = config or RunConfig()
     grid = dict(grid or {})
+    if resume and out is None:
+        raise ConfigError("resume=True needs out, the directory of the sweep to resume")
     runs = plan(config, grid, seeds, sweep_seed)
     ledger = None if out is None else Ledger(out)
     done: dict[str, SweepRow] = {}
@@ -367,6 +387,16 @@ def sweep(
 
     try:
         _execute(groups(todo, chunk), executor, target_loss, record)
+    except SweepInterrupted as stopped:
+        kept = (
+            f"they are recorded in {ledger.path}; resume=True (--resume) runs the rest"
+            if ledger is not None
+            else "give out= to keep finished runs on disk"
+        )
+        raise SweepInterrupted(
+            f"the sweep stopped with {len(finished)} of {len(runs)} runs finished: {stopped}; "
+            f"{kept}"
+        ) from stopped.__cause__
     finally:
         if bar is not None:
             bar.close()
@@ -397,12 +427,24 @@ def _execute(
             record(run_group(payload, target_loss))
         return
     futures = [executor.submit(run_group, payload, target_loss) for payload in payloads]
+    failures: list[BaseException] = []
     try:
         for future in as_completed(futures):
-            record(future.result())
+            try:
+                rows = future.result()
+            except Exception as error:  # a dead worker, a broken pool: the other groups go on
+                failures.append(error)
+                continue
+            record(rows)
     finally:
-        for future in futures:  # on Ctrl-C or a lost worker: nothing more starts
+        for future in futures:  # on Ctrl-C: nothing more starts
             future.cancel()
+    if failures:
+        first = failures[0]
+        raise SweepInterrupted(
+            f"{len(failures)} of {len(futures)} groups of runs did not finish "
+            f"({type(first).__name__}: {first})"
+        )
 
 
 def _start(

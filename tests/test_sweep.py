@@ -61,6 +61,8 @@ def test_settings_name_fields_or_component_parameters():
         ({"lr": ["fast"]}, "lr must be a whole number or a number; got 'fast'"),
         ({"activation": ["swishy"]}, "unknown activation 'swishy'"),
         ({"lr": [-1.0]}, "lr must be a finite number > 0"),
+        ({"lr": [0.3, 0.3]}, r"grid\['lr'\] lists a value twice"),
+        ({"lr": [0.3], "optimizer.lr": [0.9]}, "one setting under two names"),
     ],
 )
 def test_a_bad_grid_is_refused_before_anything_runs(grid, message, monkeypatch):
@@ -164,3 +166,25 @@ def test_an_interrupted_sweep_keeps_its_finished_runs_and_resumes_the_rest(tmp_p
     assert sum(calls) == 10  # only the missing runs
     assert table(resumed) == table(sweep(BASE, GRID, seeds=3))
     assert len(Ledger(tmp_path).records()) == 12
+
+
+def test_resume_needs_the_directory_of_the_sweep():
+    with pytest.raises(ConfigError, match="resume=True needs out"):
+        sweep(BASE, GRID, resume=True)
+
+
+def test_a_sweep_loads_its_plugins_before_planning(tmp_path):
+    plugin = tmp_path / "wobble.py"
+    plugin.write_text(
+        "import attrs, numpy as np\n"
+        "from typing import ClassVar\n"
+        "from minifw import Target\n"
+        "@attrs.frozen\n"
+        "class Wobble(Target):\n"
+        "    domain: ClassVar[tuple[float, float]] = (0.0, 3.0)\n"
+        "    def __call__(self, x):\n"
+        "        return np.sin(3 * x)\n"
+    )
+    config = RunConfig(epochs=5, target="wobble", plugins=(str(plugin),))
+    results = sweep(config, {}, seeds=2)
+    assert [r.ok for r in results] == [True, True]
