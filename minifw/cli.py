@@ -159,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight initializer (default: the blog's, uniform in ±sqrt(2 / fan_in))",
     )
     net.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        help="the precision of weights, data and every computation in training "
+        f"(default: {D.dtype}, as the blog)",
+    )
+    net.add_argument(
         "--no-bias",
         dest="bias",
         action="store_false",

@@ -50,6 +50,7 @@ class RunConfig:
     output_activation: str | None = _field("network", None, (str,), optional=True)
     init: str | None = _field("network", None, (str,), optional=True)
     bias: bool = _field("network", True, (bool,))
+    dtype: str = _field("network", "float64", (str,))
     loss: str = _field("training", "mse", (str,))
     optimizer: str = _field("training", "sgd", (str,))
     lr: float | None = _field("training", None, _NUMBER, optional=True)
@@ -87,6 +88,7 @@ class RunConfig:
             "output_activation": self.output_activation,
             "initializer": self.init,
             "bias": self.bias,
+            "dtype": self.dtype,
             "loss": self.loss,
             "optimizer": self.optimizer,
             "lr": self.lr,

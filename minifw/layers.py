@@ -189,7 +189,7 @@ class Dense(Layer):
         if parameter is None:
             raise ConfigError("this Dense layer has no bias (bias=False); it cannot be assigned")
         name = f"Dense.{parameter.name}"
-        array = real_array(name, value).astype(np.float64)
+        array = real_array(name, value).astype(parameter.value.dtype)
         if array.shape != parameter.value.shape:
             raise DataError(
                 f"{name} must have shape {parameter.value.shape}; got shape {array.shape}"

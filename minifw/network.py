@@ -21,7 +21,7 @@ import numpy as np
 from .data import DataSource, Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
-from .validation import as_matrix
+from .validation import as_matrix, float_dtype
 
 if TYPE_CHECKING:
     from .optimizers import Optimizer
@@ -55,6 +55,10 @@ class Network:
     ``normaliser``, if given, maps targets into the output layer's range for
     training and is inverted by ``predict``.
 
+    ``dtype`` is float64 (the default, as the blog) or float32: the weights,
+    gradients, optimizer state and the data the Trainer feeds it all take it,
+    so that nothing in the training loop is computed in another precision.
+
     The network also packs every parameter into one vector, ``packed``: each
     layer's ``Parameter.value`` and ``.grad`` become views into two flat
     arrays, so an elementwise optimizer updates the whole network with one
@@ -66,13 +70,14 @@ class Network:
     layers: list[Layer] = attrs.field(converter=list, validator=_check_layers)
     seed: int | np.random.SeedSequence | None = attrs.field(default=0, kw_only=True)
     normaliser: Normaliser | None = attrs.field(default=None, kw_only=True)
+    dtype: np.dtype = attrs.field(default=np.float64, kw_only=True, converter=float_dtype)
     packed: Parameter = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
-            layer.initialize(rng)
-        self.packed = _pack(self.parameters(), self.copies)
+            layer.initialize(rng)  # drawn in float64, the same numbers whatever the dtype
+        self.packed = _pack(self.parameters(), self.copies, self.dtype)
 
     @property
     def copies(self) -> int | None:
@@ -104,7 +109,7 @@ class Network:
 
     def layer_outputs(self, x: Array) -> list[Array]:
         """Each layer's output for ``x`` (checked), first layer first: what the hidden units do."""
-        x = as_matrix("x", x, columns=self.n_inputs, what="inputs")
+        x = as_matrix("x", x, columns=self.n_inputs, what="inputs", dtype=self.dtype)
         outputs = []
         for layer in self.layers:
             x = layer.forward(x)
@@ -113,7 +118,7 @@ class Network:
 
     def predict(self, x: Array) -> Array:
         """The network's answer for ``x`` (samples, inputs), in the target's own units."""
-        y = self.forward(as_matrix("x", x, columns=self.n_inputs, what="inputs"))
+        y = self.forward(as_matrix("x", x, columns=self.n_inputs, what="inputs", dtype=self.dtype))
         return y if self.normaliser is None else self.normaliser.inverse(y)
 
     def parameters(self) -> list[Parameter]:
@@ -242,7 +247,9 @@ def _describe_dense(layer: Dense, mean_square: float | None) -> tuple[list[str],
     return cells, var_z
 
 
-def _pack(parameters: list[Parameter], copies: int | None = None) -> Parameter:
+def _pack(
+    parameters: list[Parameter], copies: int | None = None, dtype: np.dtype | None = None
+) -> Parameter:
     """One Parameter holding all of ``parameters`` end to end; theirs become views into it.
 
     For a stack of ``copies`` networks it is (copies, size): row i holds network
@@ -252,7 +259,7 @@ def _pack(parameters: list[Parameter], copies: int | None = None) -> Parameter:
     rows = 1 if copies is None else copies
     size = sum(p.value.size for p in parameters) // rows
     shape = (size,) if copies is None else (copies, size)
-    packed = Parameter("packed", np.empty(shape), np.zeros(shape))
+    packed = Parameter("packed", np.empty(shape, dtype), np.zeros(shape, dtype))
     start = 0
     for p in parameters:
         stop = start + p.value.size // rows

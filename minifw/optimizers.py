@@ -78,7 +78,7 @@ class _Progress:
     pay on every batch; writing to this object's slots costs next to nothing.
     """
 
-    __slots__ = ("iterations", "lr", "lr_array", "states")
+    __slots__ = ("dtype", "iterations", "lr", "lr_array", "states")
 
     def __init__(self) -> None:
         self.iterations = 0  # updates done
@@ -86,6 +86,9 @@ class _Progress:
         # The same as a 0-d array, what ``update`` gets: numpy combines an array with a 0-d
         # array about 0.2 µs faster than with a Python float, a quarter of SGD's update.
         self.lr_array = np.array(math.nan)
+        # The parameters' float dtype, which lr_array takes: a float64 rate would make
+        # numpy compute a float32 network's update in float64.
+        self.dtype = np.dtype(np.float64)
         self.states: dict[int, dict[str, Any]] = {}  # each parameter's, by id(parameter)
 
     def start(self, parameter: Parameter) -> dict[str, Any]:
@@ -98,6 +101,9 @@ class _Progress:
         as much as a small numpy call.)
         """
         key = id(parameter)
+        if parameter.value.dtype != self.dtype:
+            self.dtype = parameter.value.dtype
+            self.lr_array = self.lr_array.astype(self.dtype)
         state = self.states[key] = {}
         weakref.finalize(parameter, self.states.pop, key, None).atexit = False
         return state
@@ -120,7 +126,7 @@ class Optimizer(Registered, ABC):
     otherwise a new array, so ``p.grad`` is never changed. ``update`` must not
     change ``grad`` either. ``state`` is a dict of this optimizer's own for this
     parameter, empty at its first update, for moments and counters. ``lr``
-    arrives as a 0-d float64 array (numpy combines that with an array faster
+    arrives as a 0-d array of the parameters' dtype (numpy combines that with an array faster
     than a float); it works as a number. A rule that must see all parameters at
     once may override ``step`` instead.
 
@@ -166,15 +172,17 @@ class Optimizer(Registered, ABC):
         progress.iterations = t + 1
         lr = self.lr if schedule is None else schedule(self.lr, t)
         if lr is not progress.lr and (isinstance(lr, np.ndarray) or lr != progress.lr):
-            progress.lr, progress.lr_array = lr, np.asarray(lr, dtype=np.float64)
-        lr_array, states, update = progress.lr_array, progress.states, self.update
+            progress.lr, progress.lr_array = lr, np.asarray(lr, dtype=progress.dtype)
+        states, update = progress.states, self.update
         adjust = self.clip_norm is not None or self.weight_decay
         scale = 1.0 if self.clip_norm is None else self._clip_scale(parameters)
         for p in parameters:
             state = states.get(id(p))
             if state is None:
-                state = progress.start(p)
-            update(p.value, self._adjusted(p, scale) if adjust else p.grad, state, lr_array)
+                state = progress.start(p)  # may change lr_array's dtype: read it after
+            update(
+                p.value, self._adjusted(p, scale) if adjust else p.grad, state, progress.lr_array
+            )
 
     def _clip_scale(self, parameters: Sequence[Parameter]) -> float:
         """min(1, clip_norm / ‖g‖), ‖g‖ the L2 norm of all the gradients together."""
@@ -231,7 +239,7 @@ class Optimizer(Registered, ABC):
             )
         progress = self._progress
         progress.iterations, progress.lr = int(iterations), float(lr)
-        progress.lr_array = np.array(progress.lr, dtype=np.float64)
+        progress.lr_array = np.array(progress.lr, dtype=progress.dtype)
         for name, entries in states.items():
             parameter = parameters[name]
             target = progress.states.get(id(parameter))

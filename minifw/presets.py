@@ -153,6 +153,7 @@ def experiment(
     batch_size: int = BATCH_SIZE,
     shuffle: bool = False,
     seed: int = 0,
+    dtype: str = "float64",
     callbacks: Sequence[Callback] = (),
 ) -> Experiment:
     """A run built from named parts, every default the blog's.
@@ -165,7 +166,8 @@ def experiment(
     blog's step for that activation, ``mse_lr(L, batch_size, outputs)``; else
     the optimizer's own default. ``schedule`` varies the learning rate over the
     updates. ``seed`` seeds the weights, the shuffling and
-    any random sampling, noise or split.
+    any random sampling, noise or split. ``dtype`` ("float64" or "float32") is
+    the network's, and so that of everything computed in training.
     """
     chosen_target = target_from(target)
     source = chosen_target.source(
@@ -183,7 +185,8 @@ def experiment(
         for n_in, n_out in itertools.pairwise([chosen_target.inputs, *sizes])
     ]
     dense.append(Dense(sizes[-1], y.shape[1], output, bias=False, initializer=init))
-    network = Network(dense, seed=seed, normaliser=_normaliser(output, chosen_target, y))
+    normaliser = _normaliser(output, chosen_target, y)
+    network = Network(dense, seed=seed, normaliser=normaliser, dtype=dtype)
 
     chosen_loss = Loss.resolve(loss)
     name = registered_name(hidden)

@@ -103,7 +103,12 @@ def _network_record(network: Network) -> tuple[dict[str, Any], dict[str, Array]]
             # (low, high) as one (2, ...) array; broadcast first, in case one is a scalar.
             arrays[f"normaliser.{side}"] = np.stack(np.broadcast_arrays(*getattr(normaliser, side)))
     seed = network.seed if isinstance(network.seed, int) else None  # a SeedSequence is not data
-    record = {"seed": seed, "layers": layers, "normaliser": normaliser is not None}
+    record = {
+        "seed": seed,
+        "layers": layers,
+        "normaliser": normaliser is not None,
+        "dtype": network.dtype.name,
+    }
     return record, arrays
 
 
@@ -422,7 +427,11 @@ class _Reader:
         seed = self.field(record, "seed", (int, type(None)), "network.seed")
         has_normaliser = self.field(record, "normaliser", bool, "network.normaliser")
         layers = [self._layer(spec, f"network.layers[{i}]") for i, spec in enumerate(specs)]
-        network = self.built(lambda: Network(layers, seed=seed), "network")
+        # Files written before float32 networks existed have no dtype: they are float64.
+        dtype = (
+            self.field(record, "dtype", str, "network.dtype") if "dtype" in record else "float64"
+        )
+        network = self.built(lambda: Network(layers, seed=seed, dtype=dtype), "network")
         named = {k: p for k, p in named_parameters(network).items() if k != "packed"}
         expected: dict[str, Sequence[Shape] | None] = {
             name: [p.value.shape] for name, p in named.items()

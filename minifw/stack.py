@@ -47,10 +47,12 @@ def stack(networks: Sequence[Network]) -> Network:
             raise ConfigError(f"network {i} has other layers than network 0; only alike ones stack")
         if not _same_normaliser(other, first):
             raise ConfigError(f"network {i} has another normaliser than network 0")
+        if other.dtype != first.dtype:
+            raise ConfigError(f"network {i} is {other.dtype}, network 0 {first.dtype}")
         if other.copies is not None:
             raise ConfigError(f"network {i} is a stack already")
     layers = [attrs.evolve(layer, copies=len(networks)) for layer in first.layers]  # type: ignore[misc]
-    stacked = Network(layers, seed=0, normaliser=first.normaliser)  # weights set below
+    stacked = Network(layers, seed=0, normaliser=first.normaliser, dtype=first.dtype)
     for i, network in enumerate(networks):
         for mine, theirs in zip(stacked.parameters(), network.parameters(), strict=True):
             mine.value[i] = theirs.value.reshape(mine.value.shape[1:])
@@ -64,7 +66,7 @@ def unstack(network: Network) -> list[Network]:
     singles = []
     for i in range(network.copies):
         layers = [attrs.evolve(layer, copies=None) for layer in network.layers]  # type: ignore[misc]
-        single = Network(layers, seed=0, normaliser=network.normaliser)  # weights set below
+        single = Network(layers, seed=0, normaliser=network.normaliser, dtype=network.dtype)
         for mine, theirs in zip(single.parameters(), network.parameters(), strict=True):
             mine.value[...] = theirs.value[i].reshape(mine.value.shape)
         singles.append(single)

@@ -185,7 +185,7 @@ class Trainer:
     def _checked(self, x: Array, y: Array, suffix: str = "") -> tuple[Array, Array]:
         """(x, y) checked against the network, y normalised as the network is trained on it."""
         net, x_name, y_name = self.network, f"x{suffix}", f"y{suffix}"
-        x = as_matrix(x_name, x, columns=net.n_inputs, what="inputs")
+        x = as_matrix(x_name, x, columns=net.n_inputs, what="inputs", dtype=net.dtype)
         y = as_matrix(y_name, y, columns=net.n_outputs, what="outputs")
         if x.shape[0] != y.shape[0]:
             raise DataError(
@@ -193,7 +193,7 @@ class Trainer:
             )
         if net.normaliser is not None:
             y = net.normaliser.forward(y)
-        return x, y
+        return x, y.astype(net.dtype, copy=False)
 
     def fit(self, source: DataSource, epochs: int) -> FitResult:
         """Train for ``epochs`` passes over ``source``; return the loss history and time."""

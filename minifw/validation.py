@@ -103,9 +103,15 @@ def real_array(name: str, value: Any) -> Array:
 
 
 def as_matrix(
-    name: str, value: Any, *, columns: int | None = None, what: str = "features"
+    name: str,
+    value: Any,
+    *,
+    columns: int | None = None,
+    what: str = "features",
+    dtype: np.dtype | type = np.float64,
 ) -> Array:
-    """Return ``value`` as a finite 2-D float64 array of shape (samples, ``what``).
+    """Return ``value`` as a finite 2-D array of ``dtype`` (float64 unless given), shape
+    (samples, ``what``); a copy only where the dtype changes.
 
     Raises DataError naming ``name`` and saying what was expected: a 1-D array
     gets the reshape that fixes it, a NaN gets its row.
@@ -130,7 +136,7 @@ def as_matrix(
             f"{name} has {array.shape[1]} {what} per sample; expected {columns} "
             f"(shape (samples, {columns})), got shape {array.shape}"
         )
-    array = array.astype(np.float64, copy=False)
+    array = array.astype(dtype, copy=False)
     check_finite(name, array)
     return array
 
@@ -145,3 +151,22 @@ def check_finite(name: str, array: Array) -> None:
             f"{name} must be finite; found {array[where]} at {place} "
             f"({int(bad.sum())} non-finite value(s) in all)"
         )
+
+
+_FLOAT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
+
+
+def float_dtype(value: Any) -> np.dtype:
+    """The dtype float32 or float64, named as text, a numpy type or a dtype; else ConfigError.
+
+    Only these spellings: numpy also reads None and aliases such as "f4" as dtypes,
+    which would let a typo pass for a choice.
+    """
+    named = value in ("float32", "float64") if isinstance(value, str) else value is not None
+    try:
+        dtype = np.dtype(value) if named else None
+    except TypeError:
+        dtype = None
+    if dtype not in _FLOAT_DTYPES or (isinstance(value, str) and value != dtype.name):
+        raise ConfigError(f"dtype must be float32 or float64; got {value!r}")
+    return dtype
