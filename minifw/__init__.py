@@ -3,151 +3,106 @@
 One batch, from data to weight update, in four files: ``trainer.py`` runs the
 loop, ``layers.py`` does each layer's forward and backward arithmetic,
 ``losses.py`` scores the output, ``optimizers.py`` moves the weights.
+
+``EXPORTS`` below is the table of contents: each public name and the module
+that defines it. ``import minifw`` itself loads none of them (not even numpy):
+a name's module is imported the first time the name is used, so a script, a
+test or ``minifw --help`` pays only for what it touches.
 """
 
-from . import presets, targets
-from .activations import ELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
-from .callbacks import (
-    Callback,
-    CSVLogger,
-    Divergence,
-    EarlyStopping,
-    LambdaCallback,
-    LossHistory,
-    Plotter,
-    ProgressBar,
-    TerminateOnNaN,
-    Timer,
-)
-from .data import ArraySource, DataSource, FunctionSource, Normaliser
-from .errors import (
-    ConfigError,
-    DataError,
-    LedgerError,
-    MinifwError,
-    ModelFileError,
-    SweepInterrupted,
-    TrainingDiverged,
-)
-from .expressions import Expression
-from .initializers import (
-    BlogUniform,
-    Constant,
-    GlorotNormal,
-    GlorotUniform,
-    HeNormal,
-    HeUniform,
-    Initializer,
-    LecunNormal,
-    LecunUniform,
-    VarianceScaling,
-    Zeros,
-)
-from .layers import Dense, Layer, Parameter
-from .ledger import Ledger, RunRecord
-from .losses import MAE, MSE, BinaryCrossEntropy, Huber, Loss, MeanLoss
-from .network import Network
-from .optimizers import SGD, Adam, Optimizer, RMSProp
-from .results import SweepResults, SweepRow
-from .saving import (
-    Checkpoint,
-    SavedNetwork,
-    load,
-    load_checkpoint,
-    load_optimizer,
-    load_saved,
-    load_weights,
-)
-from .schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay
-from .stack import stack, unstack
-from .sweeps import sweep
-from .targets import ExpressionTarget, Target, target_from
-from .trainer import FitResult, Trainer
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ELU",
-    "MAE",
-    "MSE",
-    "SGD",
-    "Activation",
-    "Adam",
-    "ArraySource",
-    "BinaryCrossEntropy",
-    "BlogUniform",
-    "CSVLogger",
-    "Callback",
-    "Checkpoint",
-    "ConfigError",
-    "Constant",
-    "CosineDecay",
-    "DataError",
-    "DataSource",
-    "Dense",
-    "Divergence",
-    "EarlyStopping",
-    "ExponentialDecay",
-    "Expression",
-    "ExpressionTarget",
-    "FitResult",
-    "FunctionSource",
-    "GlorotNormal",
-    "GlorotUniform",
-    "HeNormal",
-    "HeUniform",
-    "Huber",
-    "Identity",
-    "Initializer",
-    "InverseTimeDecay",
-    "LambdaCallback",
-    "Layer",
-    "LeakyReLU",
-    "LecunNormal",
-    "LecunUniform",
-    "Ledger",
-    "LedgerError",
-    "Loss",
-    "LossHistory",
-    "MeanLoss",
-    "MinifwError",
-    "ModelFileError",
-    "Network",
-    "Normaliser",
-    "Optimizer",
-    "Parameter",
-    "Plotter",
-    "ProgressBar",
-    "RMSProp",
-    "ReLU",
-    "RunRecord",
-    "SavedNetwork",
-    "Schedule",
-    "SiLU",
-    "Sigmoid",
-    "Softplus",
-    "StepDecay",
-    "SweepInterrupted",
-    "SweepResults",
-    "SweepRow",
-    "Tanh",
-    "Target",
-    "TerminateOnNaN",
-    "Timer",
-    "Trainer",
-    "TrainingDiverged",
-    "VarianceScaling",
-    "Zeros",
-    "__version__",
-    "load",
-    "load_checkpoint",
-    "load_optimizer",
-    "load_saved",
-    "load_weights",
-    "presets",
-    "stack",
-    "sweep",
-    "target_from",
-    "targets",
-    "unstack",
-]
+# module -> the public names it defines (the modules presets and targets are public too).
+EXPORTS: dict[str, tuple[str, ...]] = {
+    "activations": (
+        "ELU",
+        "Activation",
+        "Identity",
+        "LeakyReLU",
+        "ReLU",
+        "Sigmoid",
+        "SiLU",
+        "Softplus",
+        "Tanh",
+    ),
+    "callbacks": (
+        "Callback",
+        "CSVLogger",
+        "Divergence",
+        "EarlyStopping",
+        "LambdaCallback",
+        "LossHistory",
+        "Plotter",
+        "ProgressBar",
+        "TerminateOnNaN",
+        "Timer",
+    ),
+    "data": ("ArraySource", "DataSource", "FunctionSource", "Normaliser"),
+    "errors": (
+        "ConfigError",
+        "DataError",
+        "LedgerError",
+        "MinifwError",
+        "ModelFileError",
+        "SweepInterrupted",
+        "TrainingDiverged",
+    ),
+    "expressions": ("Expression",),
+    "initializers": (
+        "BlogUniform",
+        "Constant",
+        "GlorotNormal",
+        "GlorotUniform",
+        "HeNormal",
+        "HeUniform",
+        "Initializer",
+        "LecunNormal",
+        "LecunUniform",
+        "VarianceScaling",
+        "Zeros",
+    ),
+    "layers": ("Dense", "Layer", "Parameter"),
+    "ledger": ("Ledger", "RunRecord"),
+    "losses": ("MAE", "MSE", "BinaryCrossEntropy", "Huber", "Loss", "MeanLoss"),
+    "network": ("Network",),
+    "optimizers": ("SGD", "Adam", "Optimizer", "RMSProp"),
+    "results": ("SweepResults", "SweepRow"),
+    "saving": (
+        "Checkpoint",
+        "SavedNetwork",
+        "load",
+        "load_checkpoint",
+        "load_optimizer",
+        "load_saved",
+        "load_weights",
+    ),
+    "schedules": ("CosineDecay", "ExponentialDecay", "InverseTimeDecay", "Schedule", "StepDecay"),
+    "stacking": ("stack", "unstack"),
+    "sweeps": ("sweep",),
+    "targets": ("ExpressionTarget", "Target", "target_from"),
+    "trainer": ("FitResult", "Trainer"),
+}
+_HOME = {name: module for module, names in EXPORTS.items() for name in names}
+_MODULES = ("presets", "targets")
+
+__all__ = sorted([*_HOME, *_MODULES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module the first time the name is asked for (PEP 562)."""
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name not in _HOME:
+        raise AttributeError(f"module 'minifw' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -87,8 +87,13 @@ class ArraySource(DataSource):
     for the trainer's ``val_loss``. ``ArraySource.from_csv`` reads a CSV file.
     """
 
-    x: Array = attrs.field(converter=lambda v: as_matrix("x", v, what="inputs"), eq=False)
-    y: Array = attrs.field(converter=lambda v: as_matrix("y", v, what="outputs"), eq=False)
+    # float32 data stays float32 (a float32 network then trains on it without a copy).
+    x: Array = attrs.field(
+        converter=lambda v: as_matrix("x", v, what="inputs", dtype=None), eq=False
+    )
+    y: Array = attrs.field(
+        converter=lambda v: as_matrix("y", v, what="outputs", dtype=None), eq=False
+    )
     validation: float = attrs.field(default=0.0, kw_only=True, validator=_fraction)
     seed: int | None = attrs.field(default=0, kw_only=True)
 

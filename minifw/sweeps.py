@@ -40,7 +40,7 @@ from .ledger import Ledger
 from .registry import parse_spec
 from .results import SweepResults, SweepRow, rows_from
 from .serialize import to_spec
-from .stack import stack, unstack
+from .stacking import stack, unstack
 from .trainer import Trainer
 
 Array = np.ndarray

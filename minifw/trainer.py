@@ -198,9 +198,10 @@ class Trainer:
     def fit(self, source: DataSource, epochs: int) -> FitResult:
         """Train for ``epochs`` passes over ``source``; return the loss history and time."""
         epochs = check_count("epochs", epochs)
-        # Own copies: shuffling rewrites them in place, and the caller's arrays stay as they were.
         x_data, y_data = self._checked(*source.arrays())  # only read: may be the caller's
-        x, y = np.array(x_data), np.array(y_data)
+        # Shuffling rewrites x and y in place, so it needs copies of its own; without it the
+        # batches only read the data, and a copy would be a second data set's worth of memory.
+        x, y = (np.array(x_data), np.array(y_data)) if self.shuffle else (x_data, y_data)
         held_out = source.validation_arrays()
         # Checked here, with the training data, so that bad validation data changes nothing.
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")

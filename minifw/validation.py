@@ -108,10 +108,11 @@ def as_matrix(
     *,
     columns: int | None = None,
     what: str = "features",
-    dtype: np.dtype | type = np.float64,
+    dtype: np.dtype | type | None = np.float64,
 ) -> Array:
     """Return ``value`` as a finite 2-D array of ``dtype`` (float64 unless given), shape
-    (samples, ``what``); a copy only where the dtype changes.
+    (samples, ``what``); a copy only where the dtype changes. ``dtype=None`` keeps float32
+    and float64 as they are and makes anything else float64.
 
     Raises DataError naming ``name`` and saying what was expected: a 1-D array
     gets the reshape that fixes it, a NaN gets its row.
@@ -136,6 +137,8 @@ def as_matrix(
             f"{name} has {array.shape[1]} {what} per sample; expected {columns} "
             f"(shape (samples, {columns})), got shape {array.shape}"
         )
+    if dtype is None:
+        dtype = array.dtype if array.dtype in _FLOAT_DTYPES else np.float64
     array = array.astype(dtype, copy=False)
     check_finite(name, array)
     return array
