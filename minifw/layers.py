@@ -224,7 +224,11 @@ class Dense(Layer):
             raise RuntimeError(
                 "Dense.backward called before forward: there is nothing to differentiate"
             )
-        delta = grad * self.activation.derivative(z, y)
+        delta = self.activation.derivative(z, y)
+        if delta is z or delta is y:  # the activation handed back an array the cache holds
+            delta = grad * delta
+        else:  # its own new array: multiplied in place, one array fewer per layer and batch
+            delta *= grad
         np.matmul(x.mT, delta, out=self._w.grad)
         if self._b is not None:
             np.add.reduce(delta, axis=-2, out=self._b.grad, keepdims=self.copies is not None)

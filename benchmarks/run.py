@@ -1,0 +1,326 @@
+"""Every speed and memory figure of minifw in one table: ``python benchmarks/run.py``.
+
+Each line is a ratio of two things timed side by side in this process (or in
+fresh processes, for start-up and memory), alternating, the median of at least
+5 pairs, so that drift in the machine's speed hits both alike:
+
+- blog task (2-5-1 sigmoid, batch 4, 3000 epochs): minifw over the restored
+  plain-numpy loop (target <= 1.0, aim 0.8); over PyTorch (CPU, same network,
+  batches and steps) and over scikit-learn's MLPRegressor (sgd, batch 4, no
+  momentum, 3000 epochs) when they are installed (``pip install ".[bench]"``);
+- large network (784-256-256-10, tanh hidden, identity output, MSE, SGD,
+  float32, batch 128, 16,384 random samples): minifw over the same network as
+  a plain numpy loop (target <= 1.05); over PyTorch with the same thread count;
+- start-up: ``import minifw`` over ``import numpy``, each in a fresh process
+  (target <= 1.5), and, for the record, ``import minifw`` followed by the
+  first use of the blog's parts;
+- memory: peak resident memory of a fresh process training the blog task for
+  10,000 epochs over one training it for 100 (target <= 1.05);
+- the stacked sweep of #6: 100 blog runs as one stack over one run (target <= 5).
+
+    python benchmarks/run.py [--pairs 5] [--quick]
+
+``--quick`` shortens every measurement (fewer epochs), for a smoke test; the
+table it prints is then not the one to quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+# The scripts beside this one: the blog-task pair and the sweep timing are theirs.
+from seed_task import time_pair
+from sweep import timed_sweep
+
+import minifw
+from minifw import MSE, SGD, ArraySource, Dense, Network, Trainer
+
+Pair = tuple[float, float]  # (minifw's seconds, the other's seconds)
+
+
+def median_ratio(pairs: int, time_one_pair: Callable[[], Pair]) -> tuple[float, Pair]:
+    """The median of ``pairs`` ratios minifw/other, and the median seconds of each side."""
+    time_one_pair()  # warm-up: imports, caches, BLAS threads
+    timed = [time_one_pair() for _ in range(pairs)]
+    ratio = statistics.median(a / b for a, b in timed)
+    return ratio, (statistics.median(a for a, _ in timed), statistics.median(b for _, b in timed))
+
+
+# The blog task ---------------------------------------------------------------------------
+
+
+def blog_against_plain(epochs: int) -> Pair:
+    framework, plain, _ = time_pair(epochs, seed=0)
+    return framework, plain
+
+
+def blog_data() -> tuple[Any, np.ndarray, np.ndarray]:
+    """The blog's run before training, and its training data (targets normalised)."""
+    run = minifw.presets.blog("sigmoid", seed=0)
+    x, y = run.source.arrays()
+    return run, x, run.network.normaliser.forward(y)
+
+
+def blog_against_torch(epochs: int) -> Pair:
+    import torch
+
+    run, x, y = blog_data()
+    hidden, output = run.network.layers
+    model = torch.nn.Sequential(
+        torch.nn.Linear(1, 5), torch.nn.Sigmoid(), torch.nn.Linear(5, 1, bias=False),
+        torch.nn.Sigmoid(),
+    ).double()  # fmt: skip
+    with torch.no_grad():  # the same starting weights as minifw's
+        model[0].weight.copy_(torch.from_numpy(hidden.weights.T.copy()))
+        model[0].bias.copy_(torch.from_numpy(hidden.bias.copy()))
+        model[2].weight.copy_(torch.from_numpy(output.weights.T.copy()))
+    optimizer = torch.optim.SGD(model.parameters(), lr=run.trainer.optimizer.lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    batches = [(xt[i : i + 4], yt[i : i + 4]) for i in range(0, len(x), 4)]
+
+    start = time.perf_counter()
+    run.fit(epochs)
+    framework = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for _ in range(epochs):
+        total = 0.0
+        for xb, yb in batches:  # as minifw: an update per batch, the epoch's mean loss kept
+            optimizer.zero_grad()
+            loss = torch.mean((model(xb) - yb) ** 2)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(xb)
+    return framework, time.perf_counter() - start
+
+
+def blog_against_sklearn(epochs: int) -> Pair:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    run, x, y = blog_data()
+    model = MLPRegressor(
+        hidden_layer_sizes=(5,), activation="logistic", solver="sgd", batch_size=4,
+        learning_rate_init=0.45, momentum=0.0, nesterovs_momentum=False, alpha=0.0,
+        max_iter=epochs, shuffle=False, tol=0.0, n_iter_no_change=epochs + 1, random_state=0,
+    )  # fmt: skip
+    start = time.perf_counter()
+    run.fit(epochs)
+    framework = time.perf_counter() - start
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 3000 epochs, as asked
+        model.fit(x, y[:, 0])
+    return framework, time.perf_counter() - start
+
+
+# The large network ----------------------------------------------------------------------
+
+LARGE_SAMPLES, LARGE_BATCH, LARGE_LR = 16_384, 128, 0.01
+
+
+def large_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(LARGE_SAMPLES, 784)).astype(np.float32)
+    return x, rng.normal(size=(LARGE_SAMPLES, 10)).astype(np.float32)
+
+
+def large_network() -> Network:
+    layers = [Dense(784, 256, "tanh"), Dense(256, 256, "tanh"), Dense(256, 10, "identity")]
+    return Network(layers, seed=0, dtype="float32")
+
+
+def plain_large(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, epochs: int) -> None:
+    """The large network's training written out in numpy, updating ``weights`` in place."""
+    w1, b1, w2, b2, w3, b3 = weights
+    lr = np.float32(LARGE_LR)
+    for _ in range(epochs):
+        for i in range(0, len(x), LARGE_BATCH):
+            xb, yb = x[i : i + LARGE_BATCH], y[i : i + LARGE_BATCH]
+            h1 = np.tanh(xb @ w1 + b1)
+            h2 = np.tanh(h1 @ w2 + b2)
+            d3 = (h2 @ w3 + b3 - yb) * np.float32(2 / yb.size)
+            d2 = (d3 @ w3.T) * (1 - h2 * h2)
+            d1 = (d2 @ w2.T) * (1 - h1 * h1)
+            w3 -= lr * (h2.T @ d3)
+            b3 -= lr * d3.sum(axis=0)
+            w2 -= lr * (h1.T @ d2)
+            b2 -= lr * d2.sum(axis=0)
+            w1 -= lr * (xb.T @ d1)
+            b1 -= lr * d1.sum(axis=0)
+
+
+def large_against_plain(epochs: int, data: tuple[np.ndarray, np.ndarray]) -> Pair:
+    x, y = data
+    source = ArraySource(x, y)  # float32 stays float32: no copy in fit
+    network = large_network()
+    weights = [p.value.copy() for p in network.parameters()]
+    trainer = Trainer(network, MSE(), SGD(lr=LARGE_LR), batch_size=LARGE_BATCH, shuffle=False)
+    start = time.perf_counter()
+    trainer.fit(source, epochs)
+    framework = time.perf_counter() - start
+    start = time.perf_counter()
+    plain_large(weights, x, y, epochs)
+    return framework, time.perf_counter() - start
+
+
+def large_against_torch(epochs: int, data: tuple[np.ndarray, np.ndarray]) -> Pair:
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)  # what numpy's BLAS uses by default
+    x, y = data
+    source = ArraySource(x, y)
+    trainer = Trainer(large_network(), MSE(), SGD(lr=LARGE_LR), batch_size=LARGE_BATCH,
+                      shuffle=False)  # fmt: skip
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.Tanh(), torch.nn.Linear(256, 256), torch.nn.Tanh(),
+        torch.nn.Linear(256, 10),
+    )  # fmt: skip
+    optimizer = torch.optim.SGD(model.parameters(), lr=LARGE_LR)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    start = time.perf_counter()
+    trainer.fit(source, epochs)
+    framework = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for i in range(0, len(x), LARGE_BATCH):
+            optimizer.zero_grad()
+            loss = torch.mean((model(xt[i : i + LARGE_BATCH]) - yt[i : i + LARGE_BATCH]) ** 2)
+            loss.backward()
+            optimizer.step()
+    return framework, time.perf_counter() - start
+
+
+# Start-up and memory, in fresh processes ------------------------------------------------------
+
+
+def seconds_to_run(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def startup_pair(code: str) -> Pair:
+    return seconds_to_run(code), seconds_to_run("import numpy")
+
+
+# VmHWM, the process's own peak: ru_maxrss would count the parent's memory at the fork.
+MEMORY_CODE = """
+import tracemalloc, minifw
+run = minifw.presets.blog("sigmoid", seed=0)
+tracemalloc.start()
+run.fit({epochs})
+peak = next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(peak, tracemalloc.get_traced_memory()[1])
+"""
+
+
+def peak_memory(epochs: int) -> tuple[int, int]:
+    """A fresh process trains the blog task for ``epochs``: its peak resident memory (KiB), and
+    the peak of the Python allocations made during ``fit`` (bytes, by tracemalloc)."""
+    code = MEMORY_CODE.format(epochs=epochs)
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    resident, traced = done.stdout.split()
+    return int(resident), int(traced)
+
+
+# The table ---------------------------------------------------------------------------------
+
+
+def installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=7, help="pairs per line (at least 5)")
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    args = parser.parse_args()
+    pairs = max(args.pairs, 5)
+    blog_epochs, large_epochs = (300, 1) if args.quick else (3000, 2)
+    memory_epochs = (1_000, 100) if args.quick else (10_000, 100)
+    large = large_data()
+
+    rows: list[tuple[str, float, str, Pair, str]] = []
+
+    def line(name: str, time_one: Callable[[], Pair], target: str, unit: str = "s") -> None:
+        ratio, (mine, theirs) = median_ratio(pairs, time_one)
+        rows.append((name, ratio, target, (mine, theirs), unit))
+        print(f"  measured: {name}: {ratio:.3f}", file=sys.stderr)
+
+    line("blog task: minifw / plain numpy loop", lambda: blog_against_plain(blog_epochs), "<= 1.0")
+    if installed("torch"):
+        line("blog task: minifw / PyTorch", lambda: blog_against_torch(blog_epochs), "report")
+    if installed("sklearn"):
+        line(
+            "blog task: minifw / scikit-learn", lambda: blog_against_sklearn(blog_epochs), "report"
+        )
+    line(
+        "large net, float32: minifw / plain numpy loop",
+        lambda: large_against_plain(large_epochs, large),
+        "<= 1.05",
+    )
+    if installed("torch"):
+        line(
+            "large net, float32: minifw / PyTorch",
+            lambda: large_against_torch(large_epochs, large),
+            "report",
+        )
+    line("start-up: import minifw / import numpy", lambda: startup_pair("import minifw"), "<= 1.5")
+    line(
+        "start-up, first use: import minifw + blog parts / import numpy",
+        lambda: startup_pair("import minifw; minifw.presets.blog"),
+        "report",
+    )
+    long, short = memory_epochs
+    line(
+        f"peak memory: {long:,} epochs / {short} epochs",
+        lambda: (float(peak_memory(long)[0]), float(peak_memory(short)[0])),
+        "<= 1.05",
+        unit="KiB",
+    )
+    # What the growth is made of: the loss kept for each epoch (LossHistory and the run's
+    # history, for resuming), measured apart from the process's fixed cost.
+    growth = (peak_memory(long)[1] - peak_memory(short)[1]) / (long - short)
+    notes = [f"Python heap during fit grows by {growth:.0f} bytes per epoch (the loss histories)"]
+    line(
+        "stacked sweep: 100 blog runs / one run",
+        lambda: (timed_sweep(100)[0], timed_sweep(1)[0]),
+        "<= 5",
+    )
+
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
+          f"{os.cpu_count()} cores; median of {pairs} interleaved pairs per line"
+          + (" (--quick: not the figures to quote)" if args.quick else ""))  # fmt: skip
+    width = max(len(row[0]) for row in rows)
+    print(f"{'measurement':<{width}}  {'ratio':>7}  {'target':>7}  minifw | other (medians)")
+    for name, ratio, target, (mine, theirs), unit in rows:
+        figures = (
+            f"{mine:.3f} | {theirs:.3f} {unit}"
+            if unit == "s"
+            else f"{mine:,.0f} | {theirs:,.0f} {unit}"
+        )
+        print(f"{name:<{width}}  {ratio:>7.3f}  {target:>7}  {figures}")
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
