@@ -53,6 +53,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "TrainingDiverged",
     ),
     "expressions": ("Expression",),
+    "gradients": ("GradcheckReport", "gradcheck"),
     "initializers": (
         "BlogUniform",
         "Constant",

@@ -235,7 +235,7 @@ class Divergence:
     """
 
     epoch: int
-    batch: int
+    batch: int | None  # None: found at the end of the epoch
     loss: float
     weights_finite: bool
     lr: float
@@ -248,15 +248,18 @@ class Divergence:
             cause = f"the batch loss is {self.loss}"
         else:
             cause = f"its update made the weights non-finite (batch loss {self.loss:.4g})"
+        where = f"epoch {self.epoch}" + ("" if self.batch is None else f", batch {self.batch}")
+        step = "epoch" if self.batch is None else "batch"
+        if self.batch is None:
+            cause = cause.replace("batch loss", "epoch's loss").replace("the batch", "the epoch's")
         lines = [
-            f"training diverged at epoch {self.epoch}, batch {self.batch} "
-            f"(learning rate {self.lr:g}): {cause}",
-            "largest |pre-activation| per layer in that batch's forward pass:",
+            f"training diverged at {where} (learning rate {self.lr:g}): {cause}",
+            f"largest |pre-activation| per layer in the last forward pass of that {step}:",
         ]
         for i, (layer, z) in enumerate(zip(self.layers, self.largest_pre_activation, strict=True)):
             lines.append(f"  layer {i} ({layer}): {'unknown' if z is None else f'{z:.3g}'}")
         lines += [
-            "the weights are back to those after the previous batch",
+            f"the weights are back to those after the previous {step}",
             f"suggestion: {self.suggestion}",
         ]
         return "\n".join(lines)
@@ -296,7 +299,7 @@ def _suggestion(lr: float, layers: list[Any]) -> str:
 
 
 def _diagnose(
-    trainer: Trainer, epoch: int, batch: int, loss: float, weights_finite: bool
+    trainer: Trainer, epoch: int, batch: int | None, loss: float, weights_finite: bool
 ) -> Divergence:
     optimizer, layers = trainer.optimizer, trainer.network.layers
     # current_lr is the rate of the latest step (schedules); plain optimizers have only lr.
@@ -327,9 +330,16 @@ class TerminateOnNaN(Callback):
     pre-activations had grown, and what to try. With ``raise_error`` it then
     raises ``TrainingDiverged`` out of ``fit``, so later hooks (on_epoch_end,
     on_train_end) do not run.
+
+    ``check="epoch"`` checks the epoch's loss and the weights at the end of each
+    epoch instead, and keeps the weights of the last good epoch: one copy per
+    epoch, not per batch. Every ``Trainer`` of a single network has one of these,
+    raising, unless it is given a ``TerminateOnNaN`` of its own or made with
+    ``stop_on_divergence=False``: divergence never leaves NaN weights silently.
     """
 
     raise_error: bool = False
+    check: str = attrs.field(default="batch", kw_only=True, validator=one_of("batch", "epoch"))
     diagnosis: Divergence | None = attrs.field(default=None, init=False)
     _epoch: int = attrs.field(default=0, init=False, repr=False)
     _weights: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
@@ -340,16 +350,27 @@ class TerminateOnNaN(Callback):
         self._weights = trainer.network.packed.value
         self._last_finite = self._weights.copy()
 
+    def listens_to(self, hook: str) -> bool:
+        if hook == "on_batch_end":
+            return self.check == "batch"
+        return super().listens_to(hook)
+
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         self._epoch = epoch
 
     def on_batch_end(self, trainer: Trainer, batch: int, logs: Logs) -> None:
-        # Per batch: two float checks and one copy into the buffer, no attribute assignment.
+        self._check(trainer, batch, logs["loss"])
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+        if self.check == "epoch":
+            self._check(trainer, None, logs["loss"])
+
+    def _check(self, trainer: Trainer, batch: int | None, loss: float) -> None:
+        # Per check: two float checks and one copy into the buffer, no attribute assignment.
         # The weights' sum is non-finite if any weight is (or if they are all past ~1e308 /
         # size, diverged by any measure): one reduction, cheaper than isfinite().all(). The
         # check keeps an inf weight that leaves the loss finite (a dead ReLU) out of the buffer.
         weights = self._weights
-        loss = logs["loss"]
         weights_finite = math.isfinite(np.add.reduce(weights))
         if weights_finite and math.isfinite(loss):
             np.copyto(self._last_finite, weights)

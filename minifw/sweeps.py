@@ -210,25 +210,28 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     first = runs[0]
     if len(runs) > 1 and not stackable(runs):
         return None
-    epochs = configs[0].epochs
-    began = time.perf_counter()
-    if len(runs) == 1:
-        result = first.fit(epochs)
-        histories, networks = [np.array(result.loss)], [first.network]
-    else:
-        optimizer = first.trainer.optimizer
+    single = len(runs) == 1
+    optimizer = first.trainer.optimizer
+    if not single:
         rates = np.array([[r.trainer.optimizer.lr] for r in runs], dtype=np.float64)
-        trainer = Trainer(
-            stack([r.network for r in runs]),
-            first.trainer.loss,
-            attrs.evolve(optimizer, lr=rates),
-            batch_size=first.trainer.batch_size,
-            shuffle=False,
-        )
-        result = trainer.fit(first.source, epochs)
-        losses = np.array(result.loss).reshape(-1, len(runs))  # (epochs, networks)
-        histories, networks = list(losses.T), unstack(trainer.network)
+        optimizer = attrs.evolve(optimizer, lr=rates)
+    # One trainer for one run or a stack, neither stopping at divergence: a run that diverges
+    # goes on to the end either way, so its row is the same whichever way it trained.
+    trainer = Trainer(
+        first.network if single else stack([r.network for r in runs]),
+        first.trainer.loss,
+        optimizer,
+        batch_size=first.trainer.batch_size,
+        shuffle=first.trainer.shuffle,
+        seed=first.trainer.seed,
+        stop_on_divergence=False,
+    )
+    began = time.perf_counter()
+    result = trainer.fit(first.source, configs[0].epochs)
     seconds = time.perf_counter() - began
+    losses = np.array(result.loss).reshape(-1, len(runs))  # (epochs, networks)
+    histories = list(losses.T)
+    networks = [trainer.network] if single else unstack(trainer.network)
     x, y = first.source.evaluation_arrays()
     predictions = [network.predict(x) for network in networks]
     return histories, predictions, y, seconds, len(runs)

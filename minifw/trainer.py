@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .callbacks import Callback, LossHistory, Timer
+from .callbacks import Callback, LossHistory, TerminateOnNaN, Timer
 from .data import DataSource
 from .errors import ConfigError, DataError
 from .losses import Loss
@@ -58,6 +58,12 @@ class Trainer:
     network on it, with no update. ``epochs`` is the count the current (or
     last) ``fit`` was asked for, for callbacks that show progress.
 
+    Divergence never passes silently: unless you attach a ``TerminateOnNaN`` of
+    your own (or pass ``stop_on_divergence=False``), one that checks each
+    epoch's loss and weights is attached, and an epoch that ends non-finite
+    raises ``TrainingDiverged`` with the diagnosis, the network back at the last
+    good epoch's weights.
+
     Successive fits continue one run: the weights, the optimizer, the shuffling
     generator and the shuffled order carry on, so ``fit(s, 100)`` then
     ``fit(s, 200)`` trains exactly as ``fit(s, 300)`` does. Each ``FitResult`` (and
@@ -76,6 +82,7 @@ class Trainer:
     shuffle: bool = attrs.field(default=True, kw_only=True)
     seed: int | np.random.SeedSequence | None = attrs.field(default=0, kw_only=True)
     callbacks: list[Callback] = attrs.field(factory=list, converter=list, kw_only=True)
+    stop_on_divergence: bool = attrs.field(default=True, kw_only=True)
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
@@ -91,6 +98,12 @@ class Trainer:
             self.callbacks.insert(0, LossHistory())
         if not any(isinstance(c, Timer) for c in self.callbacks):
             self.callbacks.insert(0, Timer())
+        guarded = any(isinstance(c, TerminateOnNaN) for c in self.callbacks)
+        # A stack's networks diverge one by one, each its own business (a sweep's rows say so).
+        if self.stop_on_divergence and not guarded and self.network.copies is None:
+            # After the history and the timer, before the caller's callbacks: a diverged epoch
+            # is recorded, and nothing after it (a Checkpoint) sees the non-finite weights.
+            self.callbacks.insert(2, TerminateOnNaN(raise_error=True, check="epoch"))
 
     @property
     def history(self) -> LossHistory:

@@ -188,3 +188,14 @@ def test_a_sweep_loads_its_plugins_before_planning(tmp_path):
     config = RunConfig(epochs=5, target="wobble", plugins=(str(plugin),))
     results = sweep(config, {}, seeds=2)
     assert [r.ok for r in results] == [True, True]
+
+
+def test_a_diverging_run_has_the_same_row_stacked_or_alone():
+    base = RunConfig(epochs=30, activation="tanh", output_activation="identity")
+    stacked = sweep(base, {"lr": [0.01, 10.0]}, seeds=2)
+    alone = sweep(base, {"lr": [0.01, 10.0]}, seeds=2, chunk=1)
+    assert [r.stacked for r in stacked] == [4] * 4 and [r.stacked for r in alone] == [1] * 4
+    for a, b in zip(stacked, alone, strict=True):
+        assert a.reason == b.reason and a.diverged == b.diverged
+        np.testing.assert_array_equal(a.loss_history, b.loss_history)  # nan equal to nan
+        np.testing.assert_array_equal(a.prediction, b.prediction)

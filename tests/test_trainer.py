@@ -283,3 +283,46 @@ def test_bad_validation_data_is_refused_before_anything_changes(case):
     assert trainer.history.loss == loss
     assert recorder.calls == []
     assert trainer.source is good and trainer.epochs == 2
+
+
+# Divergence is never silent ---------------------------------------------------------------
+
+
+def test_a_diverging_fit_raises_with_the_diagnosis_and_keeps_the_last_good_epoch():
+    from minifw import LambdaCallback, TrainingDiverged, presets
+
+    kept = []
+    record = LambdaCallback(
+        on_epoch_end=lambda trainer, epoch, logs: kept.append(trainer.network.packed.value.copy())
+    )
+    run = presets.experiment(
+        activation="tanh", output_activation="identity", lr=10.0, callbacks=[record]
+    )
+    with pytest.raises(TrainingDiverged) as raised, np.errstate(all="ignore"):
+        run.fit(100)
+    losses = run.trainer.run_history["loss"]
+    assert not np.isfinite(losses[-1]) and np.isfinite(losses[:-1]).all()
+    assert f"training diverged at epoch {len(losses) - 1} (learning rate 10)" in str(raised.value)
+    assert "the weights are back to those after the previous epoch" in str(raised.value)
+    weights = run.network.packed.value
+    assert np.isfinite(weights).all()
+    np.testing.assert_array_equal(weights, kept[-1])  # the last epoch that ended finite
+
+
+def test_the_guard_can_be_replaced_or_switched_off():
+    from minifw import TerminateOnNaN, Trainer, presets
+
+    run = presets.experiment(activation="tanh", output_activation="identity", lr=10.0)
+    guards = [c for c in run.trainer.callbacks if isinstance(c, TerminateOnNaN)]
+    assert [(g.check, g.raise_error) for g in guards] == [("epoch", True)]
+    mine = TerminateOnNaN()  # per batch, stopping without raising
+    trainer = Trainer(run.network, "mse", "sgd:lr=10", batch_size=4, callbacks=[mine])
+    assert [c for c in trainer.callbacks if isinstance(c, TerminateOnNaN)] == [mine]
+    with np.errstate(all="ignore"):  # numpy's own overflow warnings, before the diagnosis
+        trainer.fit(run.source, 100)
+    assert mine.diagnosis is not None and np.isfinite(run.network.packed.value).all()
+    off = Trainer(run.network, "mse", "sgd:lr=10", batch_size=4, stop_on_divergence=False)
+    assert not any(isinstance(c, TerminateOnNaN) for c in off.callbacks)
+    with np.errstate(all="ignore"):
+        off.fit(run.source, 100)
+    assert not np.isfinite(run.network.packed.value).all()  # asked for: left as it went
