@@ -81,7 +81,7 @@ class Callback:
 
 @attrs.define(eq=False)
 class LossHistory(Callback):
-    """history[key][epoch] = logs[key] at the end of each epoch, for every key logged.
+    """``history[key][epoch] = logs[key]`` at the end of each epoch, for every key logged.
 
     Starts afresh at each ``fit``, as Keras's History does.
     """
@@ -346,6 +346,13 @@ class TerminateOnNaN(Callback):
     _last_finite: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        copies = trainer.network.copies
+        if copies is not None:
+            raise ConfigError(
+                f"TerminateOnNaN watches one network; this one stacks {copies} (minifw.stack), "
+                "whose networks diverge one by one: their losses (one per network) show which "
+                "became nan, and a sweep's rows say so"
+            )
         self.diagnosis, self._epoch = None, 0
         self._weights = trainer.network.packed.value
         self._last_finite = self._weights.copy()

@@ -527,6 +527,12 @@ def train(args: argparse.Namespace) -> int:
     figure = None if config.no_plot else figure_kind(config.figure, run.network.n_inputs)
     if config.plot_domain is not None:
         checked_domain(config.plot_domain)
+    for flag, path in (("--save", config.save_model), ("--checkpoint", config.checkpoint)):
+        if path and not Path(path).parent.is_dir():
+            raise ConfigError(
+                f"{flag} {path}: the directory {Path(path).parent} does not exist; make it "
+                "first (checked now, so that no training is lost to it)"
+            )
     if film is not None and run.network.n_inputs > 2:
         raise ConfigError(
             f"a film is drawn for 1 or 2 inputs; this target has {run.network.n_inputs}"

@@ -29,7 +29,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     The new file gets the old one's permissions, or a new file's (umask applied).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:  # name the file asked for, not the temporary one never made
+        # OSError(errno, ...) is the matching subclass: FileNotFoundError, PermissionError, ...
+        raise OSError(error.errno, error.strerror, str(path)) from None
     os.close(fd)
     try:
         yield Path(tmp)

@@ -127,11 +127,11 @@ class GradcheckReport:
             f"gradcheck (epsilon {self.epsilon:g}): worst relative error {self.worst:.1e}, "
             f"tolerance {self.tolerance:g}: {verdict}"
         ]
-        width = max(len(row.label) for row in self.rows) + 1  # + 1: the comma after it
+        width = max(len(row.label) for row in self.rows) + 1  # + 1: the colon after it
         for row in self.rows:
             flag = "" if row.worst <= self.tolerance else "  <- over tolerance"
             lines.append(
-                f"{row.label + ',':<{width}} worst relative error {row.worst:.1e} at {row.at}{flag}"
+                f"{row.label + ':':<{width}} worst relative error {row.worst:.1e} at {row.at}{flag}"
             )
         return "\n".join(lines)
 
@@ -164,6 +164,13 @@ def gradcheck(
     keep every pre-activation of a kinked activation (ReLU, LeakyReLU at 0) and every
     kink of the loss (MAE at pred = target, Huber at |pred - target| = δ) well over ε
     away: a difference that straddles a kink averages two slopes.
+
+    Nor can a central difference resolve a gradient entry below its own rounding error,
+    about 1e-16 |L| / ε (1e-10 for L of order 1 and ε = 1e-6, whatever the entry's size):
+    an entry of 1e-6 (a LeakyReLU's slope of 0.01 makes such) then shows a relative error
+    near 1e-4 however right backpropagation is. To hold every entry to ``tolerance``, the
+    entries must be well above 1e-16 |L| / (ε · tolerance); an exact 0 on both sides (a dead
+    ReLU unit) is fine, it gives an error of 0.
 
     Raises ConfigError for a network that is a stack (``minifw.stack``) or not a
     ``Network``, an unknown loss, or ``epsilon`` <= 0 or ``tolerance`` < 0; DataError

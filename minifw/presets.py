@@ -120,7 +120,12 @@ def _normaliser(activation: Activation, target: object, y: Array) -> Normaliser 
     """Targets -> a range the output activation reaches: the blog's for its three activations,
     else the activation's own (a bounded side plus one where the other side is unbounded), and
     none for an activation unbounded on both sides. Targets are mapped from their known range,
-    else from the sampled extremes."""
+    else from the sampled extremes.
+
+    There is no margin, as in the blog: the extreme targets land exactly on bounds that
+    sigmoid (0 and 1), tanh (±1), softplus (0) and ELU (-1) only reach at infinity, so the
+    network can only approach them and its error at the peaks of sin never quite vanishes.
+    An identity output layer (``output_activation="identity"``) has no such bound."""
     name = registered_name(activation)
     low, high = SETTINGS[name].output_range if name in SETTINGS else activation.output_range
     if math.isinf(low) and math.isinf(high):

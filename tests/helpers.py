@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minifw import DataSource
+from minifw import DataSource, gradients
 
 Array = np.ndarray
 
@@ -22,19 +22,10 @@ def elementwise_difference(f: Callable[[Array], Array], x: Array, h: float = 1e-
 def numerical_gradient(f: Callable[[Array], float], x: Array, h: float = 1e-6) -> Array:
     """d f / d x by central differences, one entry of ``x`` at a time, for a scalar ``f``.
 
-    ``x`` is nudged in place and restored, so ``f`` may read it through another reference
-    (a layer's weights, say) instead of its argument.
+    minifw's own, ``minifw.gradients.numerical_gradient`` (the one ``gradcheck`` uses),
+    under the step name ``h`` these tests pass: ``x`` is nudged in place and restored.
     """
-    grad = np.zeros_like(x, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        original = x[i]
-        x[i] = original + h
-        x_plus, f_plus = x[i], f(x)
-        x[i] = original - h
-        x_minus, f_minus = x[i], f(x)
-        x[i] = original
-        grad[i] = (f_plus - f_minus) / (x_plus - x_minus)
-    return grad
+    return gradients.numerical_gradient(f, x, epsilon=h)
 
 
 class HeldOut(DataSource):

@@ -338,3 +338,17 @@ def test_figures_that_cannot_be_drawn_are_refused_before_training(
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # nothing trained, recorded or written
+
+
+@pytest.mark.parametrize("flag", ["--save", "--checkpoint"])
+def test_an_output_file_in_a_missing_directory_is_refused_before_training(
+    tmp_path, monkeypatch, capsys, flag
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--epochs", "5", "--no-plot", flag, "no/such/dir/run.npz"])
+    assert exit_.value.code == 2
+    assert f"{flag} no/such/dir/run.npz: the directory no/such/dir does not exist" in (
+        capsys.readouterr().err
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing trained or recorded

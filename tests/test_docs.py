@@ -19,7 +19,7 @@ import pytest
 matplotlib.use("Agg")  # whatever a page does, no window opens
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.rglob("*.md"))
 
 # A fenced block, possibly indented (inside a list): its indent, language and body.
 FENCE = re.compile(r"^( *)```(\w*)[^\n]*\n(.*?)^\1```[ \t]*$", re.DOTALL | re.MULTILINE)
@@ -43,7 +43,7 @@ def python_blocks(page):
     return [tuple(block) for block in blocks]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(DOCS)))
 def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"docs_{page.stem}"}
@@ -67,7 +67,7 @@ def test_index_has_python_blocks():
     assert len(python_blocks(DOCS / "index.md")) >= 1
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(DOCS)))
 def test_images_a_page_shows_exist(page):
     for target in IMAGE.findall(page.read_text(encoding="utf-8")):
         if "://" not in target:

@@ -123,6 +123,7 @@ RUN_TESTS = {
     "compare_activations.py",
     "blog_by_hand.py",
     "gallery.py",  # run by tests/test_gallery.py
+    "docs_figures.py",  # run by tests/test_docs_figures.py
     "xor.py",
     "custom_activation.py",
     "custom_target.py",

@@ -1,0 +1,45 @@
+"""Regenerate every figure the documentation shows: the gallery and each chapter's.
+
+What it teaches: nothing new; it is the one command that keeps the pictures in
+docs/ true to the code. It runs ``examples/gallery.py`` and then every module in
+``examples/chapters/``, each of which draws the figures of one docs page with
+``make(out, epochs)`` and returns the paths it wrote.
+
+    python examples/docs_figures.py                      # into docs/images
+    python examples/docs_figures.py --epochs 30 --out /tmp/figures   # quick, elsewhere
+"""
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS_IMAGES = HERE.parent / "docs" / "images"
+
+
+def chapters():
+    """The chapter modules in examples/chapters, by name."""
+    sys.path.insert(0, str(HERE))
+    names = sorted(p.stem for p in (HERE / "chapters").glob("*.py") if p.stem != "__init__")
+    return [importlib.import_module(f"chapters.{name}") for name in names]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Regenerate every figure in docs/.")
+    parser.add_argument("--epochs", type=int, default=None, help="cut every run to N epochs")
+    parser.add_argument("--out", type=Path, default=DOCS_IMAGES, help="default: docs/images")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    import gallery
+
+    gallery.main([*(["--epochs", str(args.epochs)] if args.epochs else []), "--out", str(args.out)])
+    for chapter in chapters():
+        for path in chapter.make(args.out, args.epochs):
+            print(f"wrote {path}")
+    print(f"all figures done in {time.perf_counter() - began:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,626 @@
+"""Numerical safety across the whole input range, in float32 and float64.
+
+This extends tests/test_activations.py (float64 grid and any finite float64; float32 only
+at a few extremes; finite differences on [-20, 20]) and tests/test_losses.py (binary
+cross-entropy at 0 and 1): here every built-in activation and loss is run under
+``np.errstate(all="raise")`` across [-1e4, 1e4] in both dtypes, derivatives are checked
+against central differences across that whole range, the output activation's target range
+is checked for bounds the activation only reaches at infinity, and a diverging run is
+checked for what it leaves behind.
+
+Where the library falls short of what it should do, the test says what it should do and is
+marked ``xfail(strict=True)`` with the gap as its reason; fixing the gap makes it pass, and
+``strict`` then fails until the mark is removed.
+"""
+
+import math
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minifw
+import minifw.activations
+from minifw import (
+    MAE,
+    MSE,
+    SGD,
+    Activation,
+    BinaryCrossEntropy,
+    ConfigError,
+    Huber,
+    LambdaCallback,
+    TerminateOnNaN,
+    Trainer,
+    TrainingDiverged,
+    presets,
+)
+
+DTYPES = [np.float32, np.float64]
+
+# minifw's own activations. Other test modules register activations of their own (a
+# user's Softplus) that promise nothing about floating-point flags.
+BUILT_IN = [
+    name
+    for name in Activation.registry.names()
+    if Activation.registry.get(name).__module__ == minifw.activations.__name__
+]
+
+
+def make(name):
+    """The built-in activation registered as ``name``, with its default hyperparameters."""
+    return Activation.registry.get(name)()
+
+
+def test_the_built_in_activations_are_all_here():
+    assert set(BUILT_IN) >= {
+        "elu",
+        "identity",
+        "leaky_relu",
+        "relu",
+        "sigmoid",
+        "silu",
+        "softplus",
+        "tanh",
+    }
+
+
+# --- Activations: finite, silent and in range on [-1e4, 1e4], both dtypes ------------------
+
+
+def saturation_points(dtype):
+    """Where each activation's arithmetic changes regime in ``dtype``, both signs.
+
+    The clamp minifw puts on exp's argument (708 in float64, 87 in float32), where e^x
+    itself overflows (709.8, 88.7) and underflows to 0 (745.1, 103.9), where sigmoid
+    rounds to 1 (36.8, 16.7), tanh to 1 (19.1, 9.0), ELU to -α (37, 17), and SiLU's
+    minimum (-1.278); each with a neighbour on either side.
+    """
+    info = np.finfo(dtype)
+    clamp = math.floor(-math.log(float(info.smallest_normal)))
+    overflow = math.log(float(info.max))
+    underflow = -math.log(float(info.smallest_subnormal))
+    rounds_to_one = -math.log(float(info.eps) / 2)  # sigmoid's 1 - y falls under half an ulp
+    tanh_one = math.atanh(1 - float(info.eps) / 2)
+    points = [clamp, overflow, underflow, rounds_to_one, tanh_one, 1.2784645427610738]
+    near = [p * f for p in points for f in (1 - 1e-6, 1.0, 1 + 1e-6)]
+    return [*near, *(-p for p in near)]
+
+
+def dense_grid(dtype):
+    """[-1e4, 1e4] densely: even steps, sizes from the smallest normal float up, both signs,
+    and the points the brief names (±1e4, ±710, ±89, 0, ±tiny) and the saturation points."""
+    tiny = float(np.finfo(dtype).smallest_normal)
+    sizes = np.geomspace(tiny, 1e4, 800)
+    named = [1e4, -1e4, 710.0, -710.0, 89.0, -89.0, 0.0, tiny, -tiny]
+    values = np.concatenate(
+        [np.linspace(-1e4, 1e4, 4001), sizes, -sizes, named, saturation_points(dtype)]
+    )
+    grid = np.unique(values.astype(dtype))
+    assert np.isfinite(grid).all() and grid.min() == -1e4 and grid.max() == 1e4
+    return grid
+
+
+def check_silent_finite_in_range(activation, x):
+    """forward and derivative of ``x`` under errstate(all="raise"): finite, dtype kept, in range."""
+    with np.errstate(all="raise"):
+        y = activation.forward(x)
+        dy = activation.derivative(x, y)
+    assert y.dtype == dy.dtype == x.dtype
+    assert y.shape == dy.shape == x.shape
+    assert np.isfinite(y).all(), x[~np.isfinite(y)]
+    assert np.isfinite(dy).all(), x[~np.isfinite(dy)]
+    low, high = activation.output_range
+    outside = (y < low) | (y > high)
+    assert not outside.any(), f"outside {activation.output_range}: x={x[outside]}, y={y[outside]}"
+    return y, dy
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_activation_is_finite_silent_and_in_range_on_a_dense_grid(name, dtype):
+    check_silent_finite_in_range(make(name), dense_grid(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("name", BUILT_IN)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_activation_is_finite_silent_and_in_range_for_any_input_up_to_1e4(name, dtype, data):
+    # float32 subnormals have a test of their own, below.
+    elements = st.floats(
+        -1e4,
+        1e4,
+        width=np.dtype(dtype).itemsize * 8,
+        allow_subnormal=dtype is np.float64,
+    )
+    x = data.draw(
+        hnp.arrays(dtype, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), elements=elements)
+    )
+    check_silent_finite_in_range(make(name), x)
+
+
+def _numpy_flags_float32_subnormal_exp():
+    """Whether this numpy's float32 exp raises the underflow flag for a subnormal input
+    (its SIMD kernel does on x86-64, although e^x rounds to 1 there)."""
+    try:
+        with np.errstate(all="raise"):
+            np.exp(np.array([1e-45], dtype=np.float32))
+    except FloatingPointError:
+        return True
+    return False
+
+
+# The activations that take exp of their input (Sigmoid; Softplus's e^-|x|; SiLU's
+# derivative, sigmoid of the raw input) without first sending a subnormal input to 0.
+TAKE_EXP_OF_THE_INPUT = {"sigmoid", "softplus", "silu"}
+FLOAT32_SUBNORMAL_GAP = pytest.mark.xfail(
+    _numpy_flags_float32_subnormal_exp(),
+    strict=True,
+    raises=FloatingPointError,
+    reason=(
+        "GAP: float32 subnormal inputs (|x| < 1.18e-38) raise FloatingPointError "
+        "'underflow encountered in exp' under errstate(all='raise'): numpy's float32 exp flags "
+        "them, and Sigmoid/Softplus forward and SiLU's derivative pass the raw input to exp"
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=FLOAT32_SUBNORMAL_GAP) if n in TAKE_EXP_OF_THE_INPUT else n
+        for n in BUILT_IN
+    ],
+)
+def test_float32_subnormal_inputs_are_silent_too(name):
+    info = np.finfo(np.float32)
+    sizes = [float(info.smallest_subnormal), 1e-45, 1e-40, 5e-39, float(info.smallest_normal) / 2]
+    x = np.array([*sizes, *(-s for s in sizes)], dtype=np.float32)
+    activation = make(name)
+    y, _ = check_silent_finite_in_range(activation, x)
+    # The float64 answer, to within the smallest normal float32 (minifw's underflow floors).
+    np.testing.assert_allclose(y, activation.forward(x.astype(np.float64)), rtol=1e-6, atol=1e-37)
+
+
+# Where the slope jumps: a central difference across them averages two slopes.
+KINKS = {"relu": [0.0], "leaky_relu": [0.0]}
+
+
+def relative_step(x):
+    """A central-difference step of a millionth of |x| (at least 1e-6): small enough for the
+    curvature, large enough that x ± h differ from x at |x| = 1e4."""
+    return 1e-6 * np.maximum(1.0, np.abs(x))
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_derivative_matches_a_central_difference_across_the_range(name):
+    activation = make(name)
+    x = dense_grid(np.float64)
+    h = relative_step(x)
+    smooth = np.ones(x.shape, dtype=bool)
+    for kink in KINKS.get(name, []):
+        smooth &= np.abs(x - kink) > 2 * h
+    x, h = x[smooth], h[smooth]
+    up, down = x + h, x - h
+    with np.errstate(all="raise"):  # minifw's part: silent
+        y_up, y_down = activation.forward(up), activation.forward(down)
+        analytic = activation.derivative(x, activation.forward(x))
+    with np.errstate(under="ignore"):  # the test's part: e^-708 / 1e-3 may underflow
+        numeric = (y_up - y_down) / (up - down)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_float32_derivative_matches_float64(name):
+    # float32 keeps its own dtype all the way through; its derivative is the float64 one to
+    # float32 precision (a few float32 steps of y, where the slope is 1 - y or y(1 - s)).
+    activation = make(name)
+    x32 = dense_grid(np.float32)
+    x64 = x32.astype(np.float64)
+    with np.errstate(all="raise"):
+        dy32 = activation.derivative(x32, activation.forward(x32))
+    dy64 = activation.derivative(x64, activation.forward(x64))
+    np.testing.assert_allclose(dy32, dy64, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_at_and_beyond_saturation_the_slope_is_zero_or_one_and_the_output_settles(name, dtype):
+    # Far out, every built-in activation is flat (slope 0, at a bound) or the identity
+    # (slope 1): nothing in the clamps lets a slope jump, go negative or grow.
+    activation = make(name)
+    x = np.array([-1e4, -800.0, -120.0, -90.0, 90.0, 120.0, 800.0, 1e4], dtype=dtype)
+    _, dy = check_silent_finite_in_range(activation, x)
+    # (e^-90 and the like count as 0: sigmoid's slope at -90 is 8e-40.)
+    allowed = np.array([0.0, 1.0, getattr(activation, "alpha", 0.0)], dtype=dtype)
+    nearest = np.abs(dy[:, None] - allowed[None, :]).min(axis=1)
+    assert np.all(nearest <= 1e-30), dy
+
+
+# --- Losses: finite and silent for predictions and targets in [-1e4, 1e4] ------------------
+
+# The built-in losses and the predictions and targets each takes: anything in [-1e4, 1e4],
+# except binary cross-entropy's targets, which are probabilities.
+LOSSES = {
+    "mse": (MSE(), (-1e4, 1e4)),
+    "mae": (MAE(), (-1e4, 1e4)),
+    "huber": (Huber(), (-1e4, 1e4)),
+    "huber_0.3": (Huber(delta=0.3), (-1e4, 1e4)),
+    "binary_cross_entropy": (BinaryCrossEntropy(), (0.0, 1.0)),
+}
+
+# Predictions at every size that matters: the ends, exp-like limits, 0, 1, just outside
+# [0, 1], and small sizes down to (but not below) 1e-100; tiny ones are tested apart.
+PREDICTIONS = np.array(
+    [
+        -1e4,
+        -710.0,
+        -89.0,
+        -1.0,
+        -0.5,
+        -1e-7,
+        -1e-100,
+        0.0,
+        1e-100,
+        1e-9,
+        1e-7,
+        0.3,
+        0.5,
+        1 - 1e-9,
+        1.0,
+        1 + 1e-9,
+        2.0,
+        89.0,
+        710.0,
+        1e4,
+    ]
+)
+
+
+def check_loss(loss, pred, target):
+    """value_and_gradient, value and gradient under errstate(all="raise"): finite, agreeing."""
+    with np.errstate(all="raise"):
+        value, gradient = loss.value_and_gradient(pred, target)
+        alone_value, alone_gradient = loss.value(pred, target), loss.gradient(pred, target)
+    assert np.isfinite(value).all() and np.all(np.asarray(value) >= 0)
+    assert gradient.shape == pred.shape and np.isfinite(gradient).all()
+    np.testing.assert_array_equal(alone_value, value)
+    np.testing.assert_array_equal(alone_gradient, gradient)
+
+
+@pytest.mark.parametrize("case", LOSSES)
+def test_loss_is_finite_and_silent_on_every_pair_of_a_dense_grid(case):
+    loss, (low, high) = LOSSES[case]
+    grid = PREDICTIONS
+    targets = grid[(grid >= low) & (grid <= high)]
+    pred, target = (a.reshape(-1, 1) for a in np.meshgrid(PREDICTIONS, targets))
+    check_loss(loss, pred, target)
+    # The same entries as a (samples, 3) batch, whose mean divides by a size that is not a
+    # power of two (every division then rounds), and as a stack of two networks.
+    rows = pred.size // 3 * 3
+    check_loss(loss, pred[:rows].reshape(-1, 3), target[:rows].reshape(-1, 3))
+    check_loss(loss, np.stack([pred, pred[::-1]]), target)
+
+
+@st.composite
+def loss_cases(draw):
+    """(case, pred, target): one loss and arrays of one shape, entries in its ranges, each
+    entry 0 or at least 1e-100 in size (sizes below that have their own test)."""
+    case = draw(st.sampled_from(list(LOSSES)))
+    _, (low, high) = LOSSES[case]
+    shape = draw(hnp.array_shapes(min_dims=2, max_dims=2, max_side=5))
+
+    def values(lo, hi):
+        size = st.floats(lo, hi).filter(lambda v: v == 0 or abs(v) >= 1e-100)
+        return hnp.arrays(np.float64, shape, elements=size)
+
+    return case, draw(values(-1e4, 1e4)), draw(values(low, high))
+
+
+@settings(max_examples=300, deadline=None)
+@given(loss_case=loss_cases())
+def test_loss_is_finite_and_silent_for_any_pair_up_to_1e4(loss_case):
+    case, pred, target = loss_case
+    check_loss(LOSSES[case][0], pred, target)
+
+
+def underflow_gap(reason):
+    return pytest.mark.xfail(strict=True, raises=FloatingPointError, reason=f"GAP: {reason}")
+
+
+TINY = [5e-324, 1e-310, 2.2e-308, 1e-300, 1e-200, 1e-160]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            "mse",
+            marks=underflow_gap(
+                "MSE.value_and_gradient's d * (2 / N) underflows for a subnormal "
+                "pred - target (|d| < 2.2e-308) when N is not a power of two"
+            ),
+        ),
+        "mae",
+        pytest.param(
+            "huber",
+            marks=underflow_gap(
+                "Huber.pointwise computes 0.5 * d * d for every entry (np.where evaluates "
+                "both branches), which underflows for |pred - target| < 1.5e-154"
+            ),
+        ),
+        pytest.param(
+            "binary_cross_entropy",
+            marks=underflow_gap(
+                "BinaryCrossEntropy's target * log(p) underflows for a subnormal target "
+                "(0 < t < 2.2e-308)"
+            ),
+        ),
+    ],
+)
+def test_loss_is_silent_for_tiny_predictions_and_targets(case):
+    # Sizes from the smallest subnormal float up to 1e-160: an entry, a difference, or a
+    # product of them near the bottom of the float range must round quietly to 0.
+    loss, (low, high) = LOSSES[case]
+    tiny = np.array(TINY)
+    pred = np.concatenate([tiny, -tiny, np.zeros(tiny.size), np.full(tiny.size, 0.5)])
+    target = np.concatenate([np.zeros(2 * tiny.size), tiny, tiny])
+    assert low <= target.min() and target.max() <= high
+    check_loss(loss, pred.reshape(-1, 3), target.reshape(-1, 3))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            "mse",
+            marks=underflow_gap(
+                "MSE's stacked loss (rows @ rows.mT) underflows for |pred - target| < 1.5e-154"
+            ),
+        ),
+        "mae",
+        pytest.param(
+            "huber",
+            marks=underflow_gap("Huber's 0.5 * d * d underflows for |d| < 1.5e-154"),
+        ),
+    ],
+)
+def test_stacked_loss_is_silent_for_tiny_differences(case):
+    loss, _ = LOSSES[case]
+    d = np.array(TINY).reshape(-1, 3)
+    check_loss(loss, np.stack([d, -d]), np.zeros_like(d))
+
+
+# --- The output activation's target range -----------------------------------------------
+
+
+def asymptotic_bounds(activation):
+    """The finite ends of ``output_range`` that the activation approaches only as |x| -> inf:
+    taken at no x in [-10, 10], and within 1e-12 of the output at x = -1e4 or 1e4."""
+    moderate = activation.forward(np.linspace(-10.0, 10.0, 20001))
+    far = activation.forward(np.array([-1e4, 1e4]))
+    return {
+        bound
+        for bound in activation.output_range
+        if math.isfinite(bound)
+        and not np.any(moderate == bound)
+        and np.any(np.abs(far - bound) <= 1e-12)
+    }
+
+
+def test_which_bounds_are_only_reached_at_infinity():
+    found = {name: asymptotic_bounds(make(name)) for name in BUILT_IN}
+    assert {name: bounds for name, bounds in found.items() if bounds} == {
+        "sigmoid": {0.0, 1.0},
+        "tanh": {-1.0, 1.0},
+        "softplus": {0.0},
+        "elu": {-1.0},
+    }
+    # ReLU's 0 is taken by every x <= 0; SiLU's low end is its minimum, at x = -1.278.
+
+
+def says_so(name, caught):
+    """Whether minifw says that targets may sit on a bound ``name`` reaches only at infinity:
+    a warning when the run is built, or the normaliser's (or experiment's) docstring."""
+    words = ("infinity", "asymptot", "never reach", "only reach")
+    texts = [str(w.message) for w in caught]
+    texts += [presets._normaliser.__doc__ or "", presets.experiment.__doc__ or ""]
+    return any(word in text.lower() for text in texts for word in words)
+
+
+ASYMPTOTIC = {name for name in BUILT_IN if asymptotic_bounds(make(name))}
+
+
+@pytest.mark.parametrize("target", ["sin", "sinc"])
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_normalised_targets_keep_off_bounds_reached_only_at_infinity(name, target):
+    # sin has a known range, [-1, 1], which is mapped; sinc has none, so its sampled
+    # extremes are. Either way no target should be one the network can only approach.
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = presets.experiment(target=target, activation="tanh", output_activation=name)
+    normaliser = run.network.normaliser
+    bounds = asymptotic_bounds(make(name))
+    if normaliser is None:  # unbounded on both sides: targets are left as they are
+        assert not bounds
+        return
+    _, y = run.source.arrays()
+    mapped = normaliser.forward(y)
+    ends = np.concatenate([np.ravel(end) for end in normaliser.target])
+    low, high = float(ends.min()), float(ends.max())
+    on_a_bound = [
+        b for b in bounds if low <= b <= high and (b in (low, high) or np.any(mapped == b))
+    ]
+    assert not on_a_bound or says_so(name, caught), (
+        f"{name}: targets mapped onto [{low}, {high}], which ends on {sorted(on_a_bound)}; "
+        f"training targets on them: {int(np.isin(mapped, on_a_bound).sum())} of {mapped.size}"
+    )
+
+
+# --- Divergence: what a run that blows up leaves behind -----------------------------------
+
+EPOCHS = 50
+
+
+class LastFinite:
+    """Records, as a LambdaCallback, the weights after the latest batch whose loss and
+    weights were finite, and after the latest epoch whose loss and weights were finite.
+    List it before any guard of your own, so that it sees the weights before a restore."""
+
+    def __init__(self):
+        self.batch = self.epoch = None
+        self.epochs = 0
+        self.callback = LambdaCallback(
+            on_batch_end=self.on_batch_end, on_epoch_end=self.on_epoch_end
+        )
+
+    def on_batch_end(self, trainer, batch, logs):
+        weights = trainer.network.packed.value
+        if np.isfinite(logs["loss"]).all() and np.isfinite(weights).all():
+            self.batch = weights.copy()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        weights = trainer.network.packed.value
+        if np.isfinite(logs["loss"]).all() and np.isfinite(weights).all():
+            self.epoch, self.epochs = weights.copy(), epoch + 1
+
+
+def diverging_run(*callbacks, dtype="float64", seed=0):
+    """The brief's run: tanh hidden units, an identity output, SGD at lr = 10 on the MSE.
+    Its loss grows ~1e32-fold an epoch and overflows in epoch 10 (float64)."""
+    return presets.experiment(
+        activation="tanh",
+        output_activation="identity",
+        lr=10,
+        dtype=dtype,
+        seed=seed,
+        callbacks=callbacks,
+    )
+
+
+def check_diagnosis(diagnosis, step):
+    text = str(diagnosis)
+    where = f"epoch {diagnosis.epoch}" + ("" if step == "epoch" else f", batch {diagnosis.batch}")
+    for expected in [
+        f"training diverged at {where} (learning rate 10)",
+        "layer 0 (Dense 1->5, Tanh)",
+        "layer 1 (Dense 5->1, Identity)",
+        f"the weights are back to those after the previous {step}",
+        "lower the learning rate (now 10) by 10x, to 1",
+    ]:
+        assert expected in text, text
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("raise_error", [False, True])
+def test_terminate_on_nan_stops_a_preset_run_with_its_last_finite_weights(raise_error, dtype):
+    record, guard = LastFinite(), TerminateOnNaN(raise_error=raise_error)
+    run = diverging_run(record.callback, guard, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if raise_error:
+            with pytest.raises(TrainingDiverged) as info:
+                run.fit(EPOCHS)
+            assert info.value.diagnosis is guard.diagnosis
+        else:
+            result = run.fit(EPOCHS)
+            assert result.epochs < EPOCHS and run.trainer.stop_training
+    diagnosis = guard.diagnosis
+    assert diagnosis is not None and diagnosis.lr == 10
+    assert 0 < diagnosis.epoch < EPOCHS  # it trained a while, then stopped
+    weights = run.network.packed.value
+    assert weights.dtype == np.dtype(dtype) and np.isfinite(weights).all()
+    np.testing.assert_array_equal(weights, record.batch)
+    if diagnosis.batch == 0:  # failed on an epoch's first batch: the last finite epoch's weights
+        assert record.epochs == diagnosis.epoch
+        np.testing.assert_array_equal(weights, record.epoch)
+    check_diagnosis(diagnosis, "batch")
+
+
+def test_the_preset_run_diverges_at_epoch_10_batch_0_in_float64():
+    # Pins the run the tests here rely on: its failure lands on an epoch's first batch, so
+    # the guard's last finite batch is also the end of the last finite epoch.
+    guard = TerminateOnNaN()
+    with np.errstate(over="ignore", invalid="ignore"):
+        diverging_run(guard).fit(EPOCHS)
+    assert (guard.diagnosis.epoch, guard.diagnosis.batch) == (10, 0)
+    assert not guard.diagnosis.weights_finite
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_without_a_guard_of_its_own_divergence_raises_with_the_last_finite_epochs_weights(dtype):
+    # "Divergence never leaves NaN weights behind silently: training stops or raises with the
+    # diagnosis, and the network holds its last finite weights." No TerminateOnNaN is given.
+    record = LastFinite()
+    run = diverging_run(record.callback, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDiverged) as info:
+        run.fit(EPOCHS)
+    weights = run.network.packed.value
+    assert np.isfinite(weights).all(), f"{np.isnan(weights).sum()} of {weights.size} weights NaN"
+    np.testing.assert_array_equal(weights, record.epoch)
+    diagnosis = info.value.diagnosis
+    assert diagnosis.epoch == record.epochs and diagnosis.batch is None
+    check_diagnosis(diagnosis, "epoch")
+    # The history keeps the diverged epoch's loss, so it shows where it went wrong.
+    assert len(run.trainer.run_history["loss"]) == record.epochs + 1
+    assert not math.isfinite(run.trainer.run_history["loss"][-1])
+
+
+def test_stop_on_divergence_false_is_the_one_way_to_train_on_through_nan():
+    run = diverging_run()
+    trainer = Trainer(
+        run.network,
+        "mse",
+        run.trainer.optimizer,
+        batch_size=4,
+        shuffle=False,
+        stop_on_divergence=False,
+    )
+    assert not any(isinstance(c, TerminateOnNaN) for c in trainer.callbacks)
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = trainer.fit(run.source, 20)
+    assert result.epochs == 20 and np.isnan(run.network.packed.value).all()
+
+
+def diverging_stack():
+    """Two of the diverging runs' networks stacked, with a trainer as a user would write it."""
+    runs = [diverging_run(seed=seed) for seed in (0, 1)]
+    network = minifw.stack([run.network for run in runs])
+    return network, runs[0].source
+
+
+def test_a_stack_goes_on_when_one_of_its_networks_diverges_and_its_losses_say_which():
+    """By design a stack has no guard: its networks are independent, and one that diverges
+    must not stop the others (a sweep records it as a diverged row)."""
+    runs = [diverging_run(seed=seed) for seed in (0, 1)]
+    network = minifw.stack([run.network for run in runs])
+    rates = np.array([[10.0], [0.01]])  # the first diverges, the second does not
+    trainer = Trainer(network, "mse", SGD(lr=rates), batch_size=4, shuffle=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = trainer.fit(runs[0].source, 30)
+    wild, calm = network.packed.value
+    assert not np.isfinite(result.loss[-1][0]) and np.isfinite(result.loss[-1][1])
+    assert not np.isfinite(wild).all() and np.isfinite(calm).all()
+
+
+@pytest.mark.parametrize("check", ["batch", "epoch"])
+def test_terminate_on_nan_on_a_stack_guards_it_or_refuses_it_with_config_error(check):
+    network, source = diverging_stack()
+    guard = TerminateOnNaN(check=check)
+    try:
+        trainer = Trainer(
+            network, "mse", SGD(lr=10), batch_size=4, shuffle=False, callbacks=[guard]
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            trainer.fit(source, 30)
+    except ConfigError as error:  # refused: fine, if it says what to do instead
+        assert "stack" in str(error)
+        return
+    except TrainingDiverged:
+        pass
+    assert guard.diagnosis is not None
+    assert np.isfinite(network.packed.value).all()
