@@ -38,6 +38,10 @@ from .schedules import Schedule
 from .sweeps import groups, plan, sweep
 from .targets import Target, target_from
 from .trainer import FitResult
+from .validation import check_output_path
+
+# The formats save_figure writes (matplotlib would take others, but only after training).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _bounded(kind: type, low: float, *, strict: bool = False) -> Callable[[str], float]:
@@ -495,8 +499,6 @@ def configuration(args: argparse.Namespace) -> RunConfig:
 def train(args: argparse.Namespace) -> int:
     """Run ``minifw train`` with parsed ``args``; print the stats and return the exit code."""
     config = configuration(args)
-    if "save_config" in args:
-        print(f"Configuration written to {config.save(args.save_config)}")
     for plugin in config.plugins:
         load_plugin(Path(plugin))
     callbacks: list[Callback] = [guard := TerminateOnNaN()]
@@ -528,15 +530,18 @@ def train(args: argparse.Namespace) -> int:
     if config.plot_domain is not None:
         checked_domain(config.plot_domain)
     for flag, path in (("--save", config.save_model), ("--checkpoint", config.checkpoint)):
-        if path and not Path(path).parent.is_dir():
-            raise ConfigError(
-                f"{flag} {path}: the directory {Path(path).parent} does not exist; make it "
-                "first (checked now, so that no training is lost to it)"
-            )
+        if path is not None:
+            check_output_path(flag, path)
+    if figure is not None:  # save_figure makes missing directories, so only the name is checked
+        check_output_path("--plot", config.plot, suffixes=PLOT_SUFFIXES, parent_must_exist=False)
     if film is not None and run.network.n_inputs > 2:
         raise ConfigError(
             f"a film is drawn for 1 or 2 inputs; this target has {run.network.n_inputs}"
         )
+    # Written only now that the run is built and every setting checked: a configuration
+    # that is refused is not left behind as a file.
+    if "save_config" in args:
+        print(f"Configuration written to {config.save(args.save_config)}")
     result = run.fit(epochs)
     print(run.stats_line(result))
     if guard.diagnosis is not None:
@@ -787,6 +792,12 @@ def predict(args: argparse.Namespace) -> int:
     if args.input is not None:
         x = read_csv(args.input)
     else:
+        if len(args.x) % network.n_inputs:
+            raise ConfigError(
+                f"--x gave {len(args.x)} value(s), which do not make whole samples: "
+                f"{args.model} takes {network.n_inputs} inputs per sample, so give a "
+                f"multiple of {network.n_inputs} values"
+            )
         x = np.asarray(args.x, dtype=np.float64).reshape(-1, network.n_inputs)
     y = network.predict(x)
     header = [f"x{i}" for i in range(x.shape[1])] + [f"y{i}" for i in range(y.shape[1])]

@@ -18,8 +18,10 @@ from typing import Any
 
 import attrs
 
+from .data import checked_domain
 from .errors import ConfigError
-from .files import atomic_path
+from .files import atomic_path, path_problem
+from .validation import check_seed
 
 # What each field may hold in a file: its TOML kinds, checked before the object is built.
 _NUMBER = (int, float)
@@ -135,6 +137,8 @@ class RunConfig:
     def load(cls, path: str | Path) -> RunConfig:
         """Read a TOML configuration file; any problem is a ConfigError naming the file."""
         path = Path(path)
+        if problem := path_problem(path):
+            raise ConfigError(f"cannot read configuration file {path}: {problem}")
         try:
             tables = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -162,7 +166,10 @@ def _checked(key: str, value: Any, field: attrs.Attribute[Any], source: str) -> 
     if field.name in ("domain", "plot_domain"):
         if len(value) != 2 or not all(_is_number(v) for v in value):
             raise ConfigError(f"{source}: {key} must be two numbers [low, high]; got {value!r}")
-        return (float(value[0]), float(value[1]))
+        # The one domain check, with the file and the key's path as the name it gives.
+        return checked_domain(tuple(value), name=f"{source}: {key}")
+    if field.name == "seed":
+        check_seed(f"{source}: {key}", value)
     if field.name == "layers":
         if not value or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise ConfigError(f"{source}: {key} must be a list of whole numbers; got {value!r}")

@@ -8,6 +8,7 @@ predictions back into the target's own units.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,8 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError, DataError
-from .validation import as_matrix, integer, number, one_of, real_array
+from .files import path_problem
+from .validation import as_matrix, integer, number, one_of, random_seed, real_array
 
 Array = np.ndarray
 
@@ -95,7 +97,9 @@ class ArraySource(DataSource):
         converter=lambda v: as_matrix("y", v, what="outputs", dtype=None), eq=False
     )
     validation: float = attrs.field(default=0.0, kw_only=True, validator=_fraction)
-    seed: int | None = attrs.field(default=0, kw_only=True)
+    seed: int | np.random.SeedSequence | None = attrs.field(
+        default=0, kw_only=True, validator=random_seed
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.x.shape[0] != self.y.shape[0]:
@@ -133,6 +137,8 @@ def read_csv(path: str | Path, *, columns: int = 1) -> Array:
     other problem is a DataError naming the file.
     """
     path = Path(path)
+    if problem := path_problem(path):
+        raise DataError(f"cannot read CSV file {path}: {problem}")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -161,9 +167,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def checked_domain(value: tuple[float, float]) -> tuple[float, float]:
-    """(low, high) as floats, if two finite numbers with low < high; else ConfigError."""
-    bounds = np.asarray(value)
+def checked_domain(value: tuple[float, float], *, name: str = "domain") -> tuple[float, float]:
+    """(low, high) as floats, if two finite numbers with low < high and a finite width
+    high - low; else ConfigError whose message starts with ``name``."""
+    try:
+        bounds = np.asarray(value)
+    except ValueError:  # a ragged sequence: refused below like any other shape
+        bounds = np.asarray(None)
     if not (
         bounds.shape == (2,)
         and bounds.dtype.kind in "iuf"
@@ -171,9 +181,23 @@ def checked_domain(value: tuple[float, float]) -> tuple[float, float]:
         and bounds[0] < bounds[1]
     ):
         raise ConfigError(
-            f"domain must be two finite numbers (low, high) with low < high; got {value!r}"
+            f"{name} must be two finite numbers (low, high) with low < high; got {value!r}"
         )
-    return float(bounds[0]), float(bounds[1])
+    low, high = float(bounds[0]), float(bounds[1])
+    # Both ends can be finite while the width overflows (-1e308, 1e308): sampling would then
+    # make inf/NaN points, and the error would blame the target instead of the domain.
+    if not math.isfinite(high - low):
+        raise ConfigError(
+            f"{name} must have a finite width high - low; got {value!r}, whose width "
+            "overflows to inf (use a narrower domain)"
+        )
+    return low, high
+
+
+# The largest grid FunctionSource builds: 10 million points of float64 inputs is already
+# hundreds of MB; numpy's meshgrid stops at 32 axes.
+MAX_GRID_POINTS = 10_000_000
+MAX_GRID_INPUTS = 32
 
 
 @attrs.frozen
@@ -199,7 +223,22 @@ class FunctionSource(DataSource):
     )
     noise: float = attrs.field(default=0.0, kw_only=True, validator=number(low=0))
     validation: float = attrs.field(default=0.0, kw_only=True, validator=_fraction)
-    seed: int | None = attrs.field(default=0, kw_only=True)
+    seed: int | np.random.SeedSequence | None = attrs.field(
+        default=0, kw_only=True, validator=random_seed
+    )
+
+    def __attrs_post_init__(self) -> None:
+        # A grid has n**inputs points: refused here, before numpy tries to allocate it (or
+        # fails with its own 32-dimension limit), rather than when the data is first read.
+        if self.sampling == "grid" and (
+            self.inputs > MAX_GRID_INPUTS or self.n**self.inputs > MAX_GRID_POINTS
+        ):
+            raise ConfigError(
+                f"FunctionSource: a grid of n={self.n} points per axis over {self.inputs} "
+                f"input(s) has {self.n}**{self.inputs} points; a grid may have at most "
+                f"{MAX_GRID_POINTS:,} points and {MAX_GRID_INPUTS} inputs. Use "
+                'sampling="uniform" (n random points) for this many inputs'
+            )
 
     @property
     def step(self) -> float:

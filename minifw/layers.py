@@ -17,7 +17,7 @@ import numpy as np
 from .activations import Activation, Identity
 from .errors import ConfigError, DataError
 from .initializers import HeUniform, Initializer, Zeros
-from .validation import check_finite, integer, real_array
+from .validation import boolean, check_finite, integer, real_array
 
 Array = np.ndarray
 
@@ -119,14 +119,14 @@ class Dense(Layer):
     activation: Activation = attrs.field(
         default=Identity(), converter=lambda spec: Activation.resolve(spec)
     )
-    use_bias: bool = attrs.field(default=True, kw_only=True, alias="bias")
+    use_bias: bool = attrs.field(default=True, kw_only=True, alias="bias", validator=boolean)
     initializer: Initializer = attrs.field(
         default=HeUniform(), kw_only=True, converter=lambda spec: Initializer.resolve(spec)
     )
     bias_initializer: Initializer = attrs.field(
         default=Zeros(), kw_only=True, converter=lambda spec: Initializer.resolve(spec)
     )
-    bias_unit: bool = attrs.field(default=False, kw_only=True)
+    bias_unit: bool = attrs.field(default=False, kw_only=True, validator=boolean)
     copies: int | None = attrs.field(
         default=None, kw_only=True, validator=attrs.validators.optional(integer(low=1))
     )

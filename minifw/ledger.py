@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 
 from .errors import LedgerError
+from .files import path_problem
 
 try:
     from fcntl import LOCK_EX, LOCK_SH, LOCK_UN, flock
@@ -205,6 +206,12 @@ class Ledger:
 
     directory: Path = attrs.field(default=Path("runs"), converter=Path)
 
+    @directory.validator
+    def _openable(self, attribute: attrs.Attribute[Path], value: Path) -> None:
+        # Refused here, so that neither append nor records meets open()'s bare ValueError.
+        if problem := path_problem(value):
+            raise LedgerError(f"cannot use the ledger in {value}: {problem}")
+
     @property
     def path(self) -> Path:
         """The ledger file."""
@@ -375,6 +382,8 @@ def _parse(line: bytes, where: str) -> RunRecord:
         data = json.loads(line)
     except ValueError as error:  # bad JSON, or bytes that are not UTF-8
         raise LedgerError(f"{where}: not valid JSON ({error})") from None
+    except RecursionError:  # json recurses once per level: "[[[[..." deeper than Python's limit
+        raise LedgerError(f"{where}: not a run record (JSON nested too deep to read)") from None
     return RunRecord.from_json(data, where)
 
 

@@ -26,13 +26,21 @@ def difference(pred: Array, target: Array) -> Array:
     """pred - target, refusing shapes that differ ((n, 1) - (n,) would broadcast to (n, n)).
 
     The one broadcast allowed: a stack of networks' predictions (N, n, k) against
-    the (n, k) targets they share.
+    the (n, k) targets they share; (n, k) against (k,) is refused like any mismatch.
     """
-    if pred.shape != target.shape and pred.shape[1:] != target.shape:
+    # The equal-shape test is all a training batch pays; only a mismatch looks further. (The
+    # try costs nothing in Python 3.11+ unless it catches: a list target has no .shape.)
+    try:
+        if pred.shape != target.shape and not (pred.ndim == 3 and pred.shape[1:] == target.shape):
+            raise DataError(
+                f"predictions have shape {pred.shape} but targets have shape {target.shape}; "
+                "they must match exactly (reshape targets to (samples, outputs))"
+            )
+    except AttributeError:
         raise DataError(
-            f"predictions have shape {pred.shape} but targets have shape {target.shape}; "
-            "they must match exactly (reshape targets to (samples, outputs))"
-        )
+            f"targets must be a numpy array of the predictions' shape {np.shape(pred)}; got a "
+            f"{type(target).__name__} (np.asarray it, shape (samples, outputs))"
+        ) from None
     return pred - target
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from .data import DataSource, Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
-from .validation import as_matrix, float_dtype
+from .validation import as_matrix, float_dtype, instance_of, random_seed
 
 if TYPE_CHECKING:
     from .optimizers import Optimizer
@@ -46,6 +46,26 @@ def _check_layers(
             )
 
 
+def _check_normaliser(
+    instance: Network, attribute: attrs.Attribute[Normaliser | None], value: Normaliser | None
+) -> None:
+    """None, or a Normaliser whose per-column ranges (if any) have one entry per output.
+
+    A mismatch would not fail: predict would broadcast (n, 1) outputs to (n, k), silently.
+    """
+    instance_of(Normaliser, optional=True)(instance, attribute, value)
+    if value is None:
+        return
+    outputs = instance.layers[-1].n_out
+    # A range of one value applies to every column; any other size must be the output count.
+    sizes = {bound.size for bound in (*value.source, *value.target)} - {1}
+    if sizes - {outputs}:
+        raise ConfigError(
+            f"Network.normaliser has ranges for {max(sizes)} columns but the network has "
+            f"{outputs} output(s); expected one range per output (or one for all)"
+        )
+
+
 @attrs.define(eq=False)
 class Network:
     """y = layer_k(... layer_2(layer_1(x))), with weights drawn from ``seed``.
@@ -68,8 +88,12 @@ class Network:
     """
 
     layers: list[Layer] = attrs.field(converter=list, validator=_check_layers)
-    seed: int | np.random.SeedSequence | None = attrs.field(default=0, kw_only=True)
-    normaliser: Normaliser | None = attrs.field(default=None, kw_only=True)
+    seed: int | np.random.SeedSequence | None = attrs.field(
+        default=0, kw_only=True, validator=random_seed
+    )
+    normaliser: Normaliser | None = attrs.field(
+        default=None, kw_only=True, validator=_check_normaliser
+    )
     dtype: np.dtype = attrs.field(default=np.float64, kw_only=True, converter=float_dtype)
     packed: Parameter = attrs.field(init=False, repr=False)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 import numpy as np
@@ -35,7 +35,7 @@ from .registry import parse_spec
 from .schedules import Schedule
 from .targets import Target, target_from
 from .trainer import FitResult, Trainer
-from .validation import check_count
+from .validation import check_count, check_seed
 
 Array = np.ndarray
 
@@ -174,6 +174,18 @@ def experiment(
     any random sampling, noise or split. ``dtype`` ("float64" or "float32") is
     the network's, and so that of everything computed in training.
     """
+    # Checked first, so a bad one is named: batch_size feeds the blog's learning rate (0
+    # would be refused as "SGD.lr must be > 0"), and seed is read by three components.
+    check_count("batch_size", batch_size, low=1)
+    check_seed("seed", seed)
+    if isinstance(layers, str) or not isinstance(layers, Iterable):
+        raise ConfigError(
+            f"layers must be a sequence of hidden layer sizes (whole numbers >= 1), "
+            f"e.g. (5,); got {layers!r}"
+        )
+    sizes = [check_count("layer size", size, low=1) for size in layers]
+    if not sizes:
+        raise ConfigError("layers must name at least one hidden layer size, e.g. (5,)")
     chosen_target = target_from(target)
     source = chosen_target.source(
         samples, domain, sampling=sampling, noise=noise, validation=validation, seed=seed
@@ -182,9 +194,6 @@ def experiment(
     hidden = Activation.resolve(activation)
     output = hidden if output_activation is None else Activation.resolve(output_activation)
     init = BlogUniform() if initializer is None else initializer
-    sizes = [check_count("layer size", size, low=1) for size in layers]
-    if not sizes:
-        raise ConfigError("layers must name at least one hidden layer size, e.g. (5,)")
     dense = [
         Dense(n_in, n_out, hidden, bias=bias, bias_unit=bias, initializer=init)
         for n_in, n_out in itertools.pairwise([chosen_target.inputs, *sizes])

@@ -46,7 +46,7 @@ import numpy as np
 from .callbacks import Callback, Logs
 from .data import ArraySource, DataSource, FunctionSource, Normaliser
 from .errors import ConfigError, ModelFileError
-from .files import atomic_path
+from .files import atomic_path, path_problem
 from .layers import Dense, Parameter
 from .losses import Loss
 from .network import Network
@@ -267,6 +267,10 @@ def _what_it_is(start: bytes) -> str:
     return "it is not a minifw file (not a .npz archive)"
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _fits(shape: tuple[int, ...], pattern: Shape) -> bool:
     """Whether ``shape`` matches ``pattern``, None in the pattern matching any length."""
     if len(shape) != len(pattern):
@@ -302,6 +306,8 @@ class _Reader:
         return ModelFileError(f"cannot load {self.path}: {problem}")
 
     def _arrays(self) -> dict[str, Array]:
+        if problem := path_problem(self.path):
+            raise self.error(problem)
         try:
             with self.path.open("rb") as file:
                 start = file.read(len(_NPY_MAGIC))
@@ -426,7 +432,7 @@ class _Reader:
         specs = self.field(record, "layers", list, "network.layers")
         seed = self.field(record, "seed", (int, type(None)), "network.seed")
         has_normaliser = self.field(record, "normaliser", bool, "network.normaliser")
-        layers = [self._layer(spec, f"network.layers[{i}]") for i, spec in enumerate(specs)]
+        layers = [self._layer(spec, i) for i, spec in enumerate(specs)]
         # Files written before float32 networks existed have no dtype: they are float64.
         dtype = (
             self.field(record, "dtype", str, "network.dtype") if "dtype" in record else "float64"
@@ -449,11 +455,30 @@ class _Reader:
             )
         return network
 
-    def _layer(self, spec: Any, where: str) -> Dense:
+    def _layer(self, spec: Any, index: int) -> Dense:
+        where = f"network.layers[{index}]"
         kind = self.field(spec, "class", str, f"{where}.class")
         if kind != "dense":
             raise self.error(f"{where}: unknown layer class {kind!r}; this minifw reads 'dense'")
         params = {key: value for key, value in spec.items() if key != "class"}
+        if params.get("copies") is not None:
+            raise self.error(
+                f"{where}: a stacked layer (copies={params['copies']!r}); minifw saves and "
+                "loads single networks only, never stacks"
+            )
+        # Building the layer allocates n_in * n_out weights, so a spec asking for more than
+        # the file stores (10**12, say) is refused before that (numpy would raise MemoryError,
+        # or try). Any other mismatch is listed with every other problem once it is built.
+        n_in, n_out = params.get("n_in"), params.get("n_out")
+        name = f"layers.{index}.weights"
+        stored = self.arrays.get(name)
+        size = 0 if stored is None else stored.size
+        if _is_int(n_in) and _is_int(n_out) and n_in * n_out > size:
+            found = "is missing" if stored is None else f"has shape {stored.shape}"
+            raise self.error(
+                f"{where} says n_in={n_in}, n_out={n_out}, but array {name!r} {found}; "
+                f"expected ({n_in}, {n_out})"
+            )
         return self.built(lambda: build(Dense, params, "Dense"), where)
 
     def _optimizer(self, network: Network) -> Optimizer | None:
@@ -470,12 +495,13 @@ class _Reader:
             where = f"optimizer.states.{name}"
             values[name] = self.field(entry, "values", dict, f"{where}.values")
             array_keys[name] = self.field(entry, "arrays", list, f"{where}.arrays")
-        # Any shape: a rule keeps whatever arrays it needs. Non-finite values are kept as
-        # they were saved (moments after a diverged batch), as the history's are.
+        # Non-finite values are kept as they were saved (moments after a diverged batch), as
+        # the history's are.
         self.checked_arrays(
             {f"optimizer.{name}.{key}": None for name, keys in array_keys.items() for key in keys},
             finite=False,
         )
+        self._check_state(network, values, array_keys)
         states = {
             name: {
                 **values[name],
@@ -491,6 +517,37 @@ class _Reader:
         named = named_parameters(network)
         self.built(lambda: optimizer.import_state(exported, named), "optimizer")
         return optimizer
+
+    def _check_state(
+        self, network: Network, values: dict[str, Any], array_keys: dict[str, list[Any]]
+    ) -> None:
+        """Refuse optimizer state that the next step would fail on, listing every problem.
+
+        A rule's state arrays are per-entry companions of its parameter (velocity, moments):
+        the parameter's shape and dtype. Its other values are counts or numbers (Adam's t).
+        Unknown parameter names are left to ``import_state``, which names them.
+        """
+        named = named_parameters(network)
+        problems = []
+        for name, keys in array_keys.items():
+            parameter = named.get(name)
+            if parameter is None:
+                continue
+            shape, dtype = parameter.value.shape, parameter.value.dtype
+            for key in keys:
+                array = self.arrays[f"optimizer.{name}.{key}"]
+                if array.shape != shape or array.dtype != dtype:
+                    problems.append(
+                        f"array 'optimizer.{name}.{key}' is {array.dtype} of shape "
+                        f"{array.shape}; expected {dtype} of shape {shape}, as its parameter"
+                    )
+            for key, value in values[name].items():
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    problems.append(
+                        f"optimizer.states.{name}.values.{key} must be a number; got {value!r}"
+                    )
+        if problems:
+            raise self.error("; ".join(problems))
 
     def history(self, table: Any, where: str) -> dict[str, list[float]]:
         """The loss history whose keys ``table["history"]`` lists: {key: per-epoch values}."""

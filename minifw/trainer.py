@@ -23,7 +23,15 @@ from .errors import ConfigError, DataError
 from .losses import Loss
 from .network import Network
 from .optimizers import Optimizer
-from .validation import as_matrix, check_count, integer
+from .validation import (
+    as_list,
+    as_matrix,
+    boolean,
+    check_count,
+    each_instance_of,
+    integer,
+    random_seed,
+)
 
 Array = np.ndarray
 
@@ -79,10 +87,17 @@ class Trainer:
     loss: Loss = attrs.field(converter=lambda spec: Loss.resolve(spec))
     optimizer: Optimizer = attrs.field(converter=lambda spec: Optimizer.resolve(spec))
     batch_size: int = attrs.field(default=32, validator=integer(low=1), kw_only=True)
-    shuffle: bool = attrs.field(default=True, kw_only=True)
-    seed: int | np.random.SeedSequence | None = attrs.field(default=0, kw_only=True)
-    callbacks: list[Callback] = attrs.field(factory=list, converter=list, kw_only=True)
-    stop_on_divergence: bool = attrs.field(default=True, kw_only=True)
+    shuffle: bool = attrs.field(default=True, kw_only=True, validator=boolean)
+    seed: int | np.random.SeedSequence | None = attrs.field(
+        default=0, kw_only=True, validator=random_seed
+    )
+    callbacks: list[Callback] = attrs.field(
+        factory=list,
+        converter=as_list("Trainer.callbacks"),
+        validator=each_instance_of(Callback),
+        kw_only=True,
+    )
+    stop_on_divergence: bool = attrs.field(default=True, kw_only=True, validator=boolean)
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
@@ -211,6 +226,11 @@ class Trainer:
     def fit(self, source: DataSource, epochs: int) -> FitResult:
         """Train for ``epochs`` passes over ``source``; return the loss history and time."""
         epochs = check_count("epochs", epochs)
+        if not isinstance(source, DataSource):
+            raise ConfigError(
+                "Trainer.fit takes a DataSource, such as ArraySource(x, y) for arrays; "
+                f"got {source!r:.80} (a {type(source).__name__})"
+            )
         x_data, y_data = self._checked(*source.arrays())  # only read: may be the caller's
         # Shuffling rewrites x and y in place, so it needs copies of its own; without it the
         # batches only read the data, and a copy would be a second data set's worth of memory.

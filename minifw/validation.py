@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -22,7 +23,9 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
 def where(instance: Any, attribute: attrs.Attribute[Any]) -> str:
-    return f"{type(instance).__name__}.{attribute.name}"
+    """``Class.field`` for messages, by the name the caller writes (Dense's ``bias=``, stored
+    as ``use_bias``)."""
+    return f"{type(instance).__name__}.{attribute.alias or attribute.name}"
 
 
 def number(*, low: float | None = None, strict: bool = False) -> Validator:
@@ -84,6 +87,109 @@ def one_of(*choices: str) -> Validator:
     return check
 
 
+def check_seed(name: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is a seed numpy takes: None, a whole number >= 0
+    or a ``numpy.random.SeedSequence``.
+
+    Checked where the seed is written: numpy would refuse it only when the generator is
+    made, in words that name no field.
+    """
+    if value is None or isinstance(value, np.random.SeedSequence):
+        return
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 0:
+        raise ConfigError(
+            f"{name} must be None, a whole number >= 0 or a numpy.random.SeedSequence; "
+            f"got {value!r}"
+        )
+
+
+def random_seed(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: a seed (see ``check_seed``)."""
+    check_seed(where(instance, attribute), value)
+
+
+def boolean(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: True or False (numpy's bool too), not a value with a truthiness.
+
+    A flag given "no" or 0 would otherwise be read by its truthiness, silently.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise ConfigError(f"{where(instance, attribute)} must be True or False; got {value!r}")
+
+
+def instance_of(kind: type, *, optional: bool = False) -> Validator:
+    """An attrs validator: an instance of ``kind`` (or None, if ``optional``)."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not (isinstance(value, kind) or (optional and value is None)):
+            expected = f"{'None or ' if optional else ''}a {kind.__name__}"
+            raise ConfigError(
+                f"{where(instance, attribute)} must be {expected}; "
+                f"got {value!r} (a {type(value).__name__})"
+            )
+
+    return check
+
+
+def each_instance_of(kind: type) -> Validator:
+    """An attrs validator: a list whose every item is an instance of ``kind``; the
+    message names the first item that is not, by its index."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        for index, item in enumerate(value):
+            if not isinstance(item, kind):
+                raise ConfigError(
+                    f"{where(instance, attribute)} must hold {kind.__name__} instances; "
+                    f"item {index} is {item!r} (a {type(item).__name__})"
+                )
+
+    return check
+
+
+def as_list(name: str) -> Callable[[Any], list[Any]]:
+    """An attrs converter: any iterable (not text) as a list; else ConfigError naming ``name``."""
+
+    def convert(value: Any) -> list[Any]:
+        if isinstance(value, str | bytes):
+            raise ConfigError(f"{name} must be a list; got {value!r}")
+        try:
+            return list(value)
+        except TypeError:
+            raise ConfigError(
+                f"{name} must be a list; got {value!r} (a {type(value).__name__})"
+            ) from None
+
+    return convert
+
+
+def check_output_path(
+    name: str, path: str | Path, *, suffixes: tuple[str, ...] = (), parent_must_exist: bool = True
+) -> Path:
+    """``path`` as a Path if a file can be written there; else ConfigError naming ``name``.
+
+    Refuses an empty path (which would read as "not given" and save nothing), a directory,
+    a suffix not in ``suffixes`` (any, if empty; no suffix always passes) and, if
+    ``parent_must_exist``, a missing directory. Meant to run before training, so that no
+    training is lost to a path that fails afterwards.
+    """
+    if not str(path):
+        raise ConfigError(f"{name} is an empty path; give a file name, or leave {name} out")
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{name} {path} is a directory; expected a file path")
+    if suffixes and path.suffix and path.suffix.lower() not in suffixes:
+        raise ConfigError(
+            f"{name} {path}: cannot write a {path.suffix} file; expected a path ending in "
+            f"{', '.join(suffixes)}"
+        )
+    if parent_must_exist and not path.parent.is_dir():
+        raise ConfigError(
+            f"{name} {path}: the directory {path.parent} does not exist; make it "
+            "first (checked now, so that no training is lost to it)"
+        )
+    return path
+
+
 def check_count(name: str, value: Any, *, low: int = 0) -> int:
     """Return ``value`` as an int if it is a whole number >= ``low``, else raise ConfigError."""
     if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
@@ -92,8 +198,28 @@ def check_count(name: str, value: Any, *, low: int = 0) -> int:
 
 
 def real_array(name: str, value: Any) -> Array:
-    """``value`` as a numpy array if it holds real numbers (bool, int or float), else DataError."""
-    array = np.asarray(value)
+    """``value`` as a numpy array if it holds real numbers (bool, int or float), else DataError.
+
+    Refuses ragged nested lists and masked arrays with masked entries: np.asarray
+    would raise a bare ValueError for the first and silently drop the mask of the second.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        masked = int(np.ma.count_masked(value))
+        if masked:
+            raise DataError(
+                f"{name} is a masked array with {masked} masked (missing) value(s); minifw "
+                "does not train on or predict from missing values: fill them "
+                f"({name}.filled(...)) or drop those samples first"
+            )
+        value = value.data
+    try:
+        array = np.asarray(value)
+    except ValueError as error:
+        # numpy's message for a ragged list ("inhomogeneous shape") is kept: it says where.
+        raise DataError(
+            f"{name} must be a rectangular array: every row (nested list) must have the "
+            f"same length; got a ragged sequence ({error})"
+        ) from None
     if array.dtype.kind not in "biuf":
         raise DataError(
             f"{name} must hold real numbers; got an array of dtype {array.dtype} "

@@ -330,19 +330,10 @@ def test_x_and_y_with_different_numbers_of_samples(world, call, error, phrases):
 # Already covered: ArraySource (test_data.py), FunctionSource's f giving complex (test_data.py).
 
 NOT_REAL = r"\(complex, object and string arrays are not accepted\)"
-RAGGED = gap(
-    "a ragged nested list reaches np.asarray: numpy's ValueError 'setting an array element "
-    "with a sequence. The requested array has an inhomogeneous shape' escapes instead of a "
-    "DataError (validation.real_array does not catch it)"
-)
-MASKED = gap(
-    "np.asarray drops a masked array's mask: masked (missing) entries are trained on and "
-    "predicted from as if they were data, silently, instead of a DataError"
-)
 LOSS_INPUTS = gap(
-    "losses.difference does not check what it is given: a complex target is accepted (MSE "
-    "of 0 against 1j is 1.0 with numpy's ComplexWarning, and its gradient is complex), and a "
-    "list target raises AttributeError ''list' object has no attribute 'shape''"
+    "losses.difference does not check the targets' dtype (a per-batch cost it is kept free "
+    "of): a complex target is accepted (MSE of 0 against 1j is 1.0 with numpy's "
+    "ComplexWarning, and its gradient is complex)"
 )
 NOT_REAL_ARRAYS = [
     case("fit complex x", fit("one", X + 0j, Y), DataError,
@@ -370,19 +361,19 @@ NOT_REAL_ARRAYS = [
     case("Normaliser.fit strings", lambda w: Normaliser.fit(Y.astype(str), (0, 1)), DataError,
          r"^y must hold real numbers", NOT_REAL),
     case("fit ragged x", fit("one", [[1.0], [2.0, 3.0]], [[1.0], [2.0]]), DataError,
-         r"x", r"same length|inhomogeneous|ragged", marks=RAGGED),
+         r"x", r"same length|inhomogeneous|ragged"),
     case("predict ragged x", predict("one", [[1.0], [2.0, 3.0]]), DataError,
-         r"x", r"same length|inhomogeneous|ragged", marks=RAGGED),
+         r"x", r"same length|inhomogeneous|ragged"),
     case("ArraySource ragged y", lambda w: ArraySource(X[:2], [[1.0], [2.0, 3.0]]), DataError,
-         r"y", r"same length|inhomogeneous|ragged", marks=RAGGED),
+         r"y", r"same length|inhomogeneous|ragged"),
     case("fit masked y", fit("one", X, np.ma.masked_array(Y, mask=Y > 0)), DataError,
-         r"y", r"masked", marks=MASKED),
+         r"y", r"masked"),
     case("predict masked x", predict("one", np.ma.masked_array(X, mask=X > 0)), DataError,
-         r"x", r"masked", marks=MASKED),
+         r"x", r"masked"),
     case("MSE complex target", lambda w: MSE().value(np.zeros((2, 1)), np.ones((2, 1)) * 1j),
          DataError, r"real numbers", r"complex", marks=LOSS_INPUTS),
     case("MAE list target", lambda w: MAE().value(np.zeros((2, 1)), [[0.0], [1.0]]),
-         DataError, r"targets", r"shape", marks=LOSS_INPUTS),
+         DataError, r"targets", r"shape"),
 ]  # fmt: skip
 
 
@@ -397,14 +388,6 @@ def test_complex_object_and_string_arrays(world, call, error, phrases):
 # Already covered: every loss's value, gradient and value_and_gradient on (5, 1) against
 # (5,), (5,) against (5, 1) and (5, 2) against (5, 1) (test_losses.py); fit with 1-D y
 # (test_validation.py).
-
-BROADCAST = gap(
-    "losses.difference lets 2-D predictions of shape (n, k) broadcast against 1-D targets of "
-    "shape (k,) (its exception for a stack's (N, n, k) against (n, k) also matches "
-    "pred.shape[1:] == target.shape for 2-D pred): (4, 1) against (1,) and (3, 3) against "
-    "(3,) give a loss (4.0 and 1.67 for MSE), silently, and so does (1, 1) against (1,), one "
-    "sample's (n, 1) against (n,), instead of a DataError"
-)
 
 
 def loss_call(loss, method, pred_shape, target_shape):
@@ -439,13 +422,11 @@ SHAPES = [
          r"targets have shape \(8,\)", r"must match exactly"),
     *[case(f"{type(loss).__name__} (3, 3) vs (3,)", loss_call(loss, "value", (3, 3), (3,)),
            DataError, r"predictions have shape \(3, 3\) but targets have shape \(3,\)",
-           r"must match exactly", marks=BROADCAST) for loss in LOSSES],
+           r"must match exactly") for loss in LOSSES],
     case("MSE (4, 1) vs (1,)", loss_call(MSE(), "gradient", (4, 1), (1,)), DataError,
-         r"predictions have shape \(4, 1\) but targets have shape \(1,\)", r"must match exactly",
-         marks=BROADCAST),
+         r"predictions have shape \(4, 1\) but targets have shape \(1,\)", r"must match exactly"),
     case("MAE one sample: (1, 1) vs (1,)", loss_call(MAE(), "value", (1, 1), (1,)), DataError,
-         r"predictions have shape \(1, 1\) but targets have shape \(1,\)", r"must match exactly",
-         marks=BROADCAST),
+         r"predictions have shape \(1, 1\) but targets have shape \(1,\)", r"must match exactly"),
 ]  # fmt: skip
 
 
@@ -491,7 +472,7 @@ TARGET_FUNCTIONS = [
     case("f gives None", sampled(lambda x: None), DataError,
          r"^f\(x\) must hold real numbers; got an array of dtype object", NOT_REAL),
     case("f gives a ragged list", sampled(lambda x: [[1.0]] * 7 + [[1.0, 2.0]]), DataError,
-         r"f\(x\)", r"same length|inhomogeneous|ragged", marks=RAGGED),
+         r"f\(x\)", r"same length|inhomogeneous|ragged"),
     case("a constant formula, the blog's sigmoid",
          lambda w: presets.experiment(target="0*x+1"), DataError,
          r"every target column must vary to be normalised", CONSTANT),
@@ -532,10 +513,7 @@ DOMAINS = [
     case("a formula target on [2, 1]", lambda w: target_from("x").source(8, [2, 1]),
          ConfigError, DOMAIN, r"got \[2, 1\]"),
     case("a domain whose width overflows", lambda w: FunctionSource(np.sin, (-1e308, 1e308)),
-         ConfigError, r"domain", r"finite", marks=gap(
-         "FunctionSource accepts (-1e308, 1e308): both ends are finite but high - low is inf, "
-         "so sampling yields inf/NaN points and the error blames the target: 'f(x) must be "
-         "finite; found nan at row 0' (DataError) instead of a ConfigError about the domain")),
+         ConfigError, r"domain", r"finite"),
 ]  # fmt: skip
 
 
@@ -556,11 +534,6 @@ def test_a_reversed_domain_in_a_configuration_file_stops_train_before_anything_r
     assert snapshot(Path(".")) == before
 
 
-@gap(
-    "RunConfig.load checks each value's TOML type but not its range: a file with "
-    "domain = [2, 1] (or samples = 1, lr = 0, seed = -1) loads, and the run is refused only "
-    "when train builds it, by a message that names neither the file nor data.domain"
-)
 def test_a_reversed_domain_in_a_configuration_file_is_refused_by_load_naming_the_key():
     Path("run.toml").write_text("[data]\ndomain = [2, 1]\n")
     with pytest.raises(ConfigError, match=r"run\.toml: data\.domain") as info:
@@ -592,8 +565,17 @@ def set_later(make, field, value):
     return call
 
 
+def listing(values):
+    """A regex for a message's list of registered names holding ``values`` in order.
+
+    Other test modules register components of their own when they are imported, which may
+    be after these cases are collected, so other names may come between (not only after).
+    """
+    return r"(?:[\w.]+, )*" + r"(?:, [\w.]+)*, ".join(map(re.escape, values))
+
+
 def unknown(family, kind, names):
-    expected = rf"expected one of: {', '.join(map(re.escape, names))}"
+    expected = rf"expected one of: {listing(names)}"
     return (rf"unknown {kind} 'nope'", expected)
 
 
@@ -601,23 +583,6 @@ def names(base):
     return base.registry.names()
 
 
-SEEDS = gap(
-    "seeds are not checked where they are written (Network, Trainer, ArraySource, "
-    "FunctionSource, presets.experiment): numpy's TypeError 'SeedSequence expects int or "
-    "sequence of ints for entropy not abc' or ValueError 'expected non-negative integer' "
-    "escapes when the generator is made, instead of a ConfigError naming the field"
-)
-FLAGS = gap(
-    "flags that should be True or False take anything and go by its truthiness: "
-    "Dense(bias='no') gives a layer with a bias, Trainer(shuffle='no') shuffles, "
-    "Trainer(stop_on_divergence='no') guards; SGD.nesterov is checked, these are not"
-)
-BATCH = gap(
-    "presets.experiment computes the blog's learning rate from batch_size before the Trainer "
-    "checks it: batch_size=0 is refused as 'SGD.lr must be a finite number > 0; got 0.0' "
-    "(the same from a configuration file), and batch_size='4' raises TypeError 'can't "
-    "multiply sequence by non-int of type 'float''"
-)
 HYPERPARAMETERS = [
     case("Adam lr 0", lambda w: Adam(lr=0), ConfigError, r"^Adam\.lr " + FINITE_POSITIVE,
          r"got 0$"),
@@ -690,46 +655,36 @@ HYPERPARAMETERS = [
     case("a parameter the optimizer does not take", lambda w: Optimizer.resolve("sgd:beta=1"),
          ConfigError, r"bad parameters for optimizer 'sgd'.*'beta'", r"it takes: .*momentum"),
     case("Network seed 'abc'", lambda w: Network([Dense(1, 1)], seed="abc"), ConfigError,
-         r"seed", r"whole number", marks=SEEDS),
+         r"seed", r"whole number"),
     case("Trainer seed -1", lambda w: Trainer(w.one.network, "mse", "sgd", seed=-1),
-         ConfigError, r"seed", r">= 0", marks=SEEDS),
+         ConfigError, r"seed", r">= 0"),
     case("ArraySource seed 1.5", lambda w: ArraySource(X, Y, seed=1.5), ConfigError,
-         r"seed", r"whole number", marks=SEEDS),
+         r"seed", r"whole number"),
     case("presets.experiment seed -1", lambda w: presets.experiment(seed=-1), ConfigError,
-         r"seed", r">= 0", marks=SEEDS),
+         r"seed", r">= 0"),
     case("Dense bias 'no'", lambda w: Dense(1, 1, bias="no"), ConfigError,
-         r"bias", r"True or False", marks=FLAGS),
+         r"bias", r"True or False"),
     case("Trainer shuffle 'no'", lambda w: Trainer(w.one.network, "mse", "sgd", shuffle="no"),
-         ConfigError, r"shuffle", r"True or False", marks=FLAGS),
+         ConfigError, r"shuffle", r"True or False"),
     case("Trainer stop_on_divergence 'no'",
          lambda w: Trainer(w.one.network, "mse", "sgd", stop_on_divergence="no"), ConfigError,
-         r"stop_on_divergence", r"True or False", marks=FLAGS),
+         r"stop_on_divergence", r"True or False"),
     case("presets.experiment batch_size 0", lambda w: presets.experiment(batch_size=0),
-         ConfigError, r"batch_size must be a whole number >= 1", r"got 0", marks=BATCH),
+         ConfigError, r"batch_size must be a whole number >= 1", r"got 0"),
     case("presets.experiment batch_size '4'", lambda w: presets.experiment(batch_size="4"),
-         ConfigError, r"batch_size must be a whole number >= 1", r"got '4'", marks=BATCH),
+         ConfigError, r"batch_size must be a whole number >= 1", r"got '4'"),
     case("presets.experiment layers 5", lambda w: presets.experiment(layers=5), ConfigError,
-         r"layers", r"size", marks=gap(
-         "presets.experiment(layers=5) (an int, not a sequence of sizes) raises TypeError "
-         "''int' object is not iterable' instead of a ConfigError asking for e.g. (5,)")),
+         r"layers", r"size"),
     case("Network normaliser (0, 1)", lambda w: Network([Dense(1, 1)], normaliser=(0, 1)),
-         ConfigError, r"normaliser", r"Normaliser", marks=gap(
-         "Network.normaliser is not checked: Network(..., normaliser=(0, 1)) is built, and "
-         "predict then raises AttributeError ''tuple' object has no attribute 'inverse''")),
+         ConfigError, r"normaliser", r"Normaliser"),
     case("a normaliser of 3 columns on a 1-output network",
          lambda w: Network([Dense(1, 1)], normaliser=Normaliser(
              (np.zeros(3), np.ones(3)), (0.0, 1.0))).predict(X), ConfigError,
-         r"normaliser", r"3", marks=gap(
-         "a Normaliser with per-column ranges for 3 columns is accepted on a network of 1 "
-         "output, and predict broadcasts its (8, 1) output to (8, 3), silently")),
+         r"normaliser", r"3"),
     case("Trainer callbacks [3]", lambda w: Trainer(w.one.network, "mse", "sgd", callbacks=[3]),
-         ConfigError, r"callbacks", r"Callback", marks=gap(
-         "Trainer(callbacks=[3]) is built; its fit then raises AttributeError ''int' object "
-         "has no attribute 'listens_to'' (and callbacks=3 raises TypeError)")),
+         ConfigError, r"callbacks", r"Callback"),
     case("fit on a tuple, not a DataSource", lambda w: w.one.trainer.fit((X, Y), 1),
-         ConfigError, r"DataSource", r"tuple", marks=gap(
-         "Trainer.fit((x, y), 1) raises AttributeError ''tuple' object has no attribute "
-         "'arrays'' instead of saying that fit takes a DataSource such as ArraySource(x, y)")),
+         ConfigError, r"DataSource", r"tuple"),
 ]  # fmt: skip
 
 
@@ -752,10 +707,6 @@ def snapshot(directory):
         for path in sorted(directory.rglob("*"))
         if path.is_file()
     }
-
-
-def listing(values):
-    return ", ".join(map(re.escape, values))
 
 
 CLI = [
@@ -829,12 +780,9 @@ CLI = [
     case("sweep --grid seeds", ["sweep", "--grid", "seed=1,2"], SystemExit,
          r"a sweep cannot vary 'seed'; it varies target, domain"),
     case("--config with seed = -1", ["train", "--config", "seed.toml"], SystemExit,
-         r"seed", r">= 0", marks=gap(
-         "a configuration file's seed = -1 passes RunConfig.load (an int) and reaches "
-         "numpy.random.default_rng: ValueError 'expected non-negative integer' escapes "
-         "main with a traceback instead of exit 2")),
+         r"seed", r">= 0"),
     case("--config with batch_size = 0", ["train", "--config", "batch.toml"], SystemExit,
-         r"batch_size must be a whole number >= 1", r"got 0", marks=BATCH),
+         r"batch_size must be a whole number >= 1", r"got 0"),
 ]  # fmt: skip
 
 

@@ -58,11 +58,7 @@ LOADERS = {"load": load, "load_checkpoint": load_checkpoint, "load_saved": load_
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
 
 # Gaps the fuzz tests step around, each pinned by the xfail test named (see the module doc).
-KNOWN_GAPS = {
-    "predict --x count": "test_gap_predict_x_values_that_do_not_fill_whole_samples",
-    "huge layer in a file": "test_gap_a_model_file_with_a_huge_layer",
-    "stacked layer in a file": "test_gap_a_model_file_with_a_stacked_layer",
-}
+KNOWN_GAPS: dict[str, str] = {}  # none known today
 
 
 def scratch_directory() -> Path:
@@ -285,14 +281,8 @@ def real_command_lines(draw):
 
 
 def known_cli_gap(argv, error):
-    """The KNOWN_GAPS entry ``error`` is an instance of, or None."""
-    if (
-        argv[0] == "predict"
-        and "--x" in argv
-        and isinstance(error, ValueError)
-        and "cannot reshape array" in str(error)
-    ):
-        return "predict --x count"
+    """The KNOWN_GAPS entry ``error`` is an instance of, or None (no command-line gap is
+    known today)."""
     return None
 
 
@@ -318,12 +308,6 @@ def test_any_command_line_runs_or_fails_cleanly(argv):
 # Gaps found: the command line.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.predict reshapes --x values with numpy: a count that is not a multiple of the "
-    "model's inputs raises numpy's ValueError 'cannot reshape array of size 3 into shape (2)' "
-    "with a traceback instead of a DataError (exit 2) saying how many values a sample needs",
-)
 @pytest.mark.parametrize("values", [["1"], ["1", "2", "3"]])
 def test_gap_predict_x_values_that_do_not_fill_whole_samples(values, capsys):
     with contextlib.chdir(prepared_files()[0]), pytest.raises(SystemExit) as info:
@@ -334,13 +318,6 @@ def test_gap_predict_x_values_that_do_not_fill_whole_samples(values, capsys):
     assert "2 inputs" in err and str(len(values)) in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--plot is checked only when the figure is saved, after training and after the "
-    "run is recorded in the ledger: out.txt raises matplotlib's ValueError 'Format 'txt' is "
-    "not supported' with a traceback, a directory exits 1 naming a temporary file "
-    "('Is a directory: .../.adir.x1y2.tmp -> adir'); neither is refused before training",
-)
 @pytest.mark.parametrize(
     ("plot", "problem"),
     [("out.txt", r"\.png|\.svg"), ("adir", "directory")],
@@ -355,12 +332,6 @@ def test_gap_a_plot_path_that_cannot_be_written_is_refused_before_training(plot,
     assert not Path("runs").exists()  # refused before training: no run was recorded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="train writes --save-config before the configuration is checked: "
-    "`minifw train --save-config c.toml --target nope` exits 2 and leaves c.toml behind, a "
-    "configuration that cannot run",
-)
 def test_gap_save_config_is_not_written_for_a_configuration_that_is_refused(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--save-config", "c.toml", "--target", "nope", "--no-plot"])
@@ -369,11 +340,6 @@ def test_gap_save_config_is_not_written_for_a_configuration_that_is_refused(caps
     assert not Path("c.toml").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='an empty --save or --checkpoint path (or save_model = "" in a configuration '
-    "file) is taken as 'not given': train exits 0, saves nothing and says nothing",
-)
 @pytest.mark.parametrize("flag", ["--save", "--checkpoint"])
 def test_gap_an_empty_output_path_is_refused(flag, capsys):
     with pytest.raises(SystemExit) as info:
@@ -688,18 +654,11 @@ def test_python_like_expressions_are_refused_or_evaluated_and_never_run(text):
 # Gaps found: the target-expression parser.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a formula may name inputs up to x99, and FunctionSource's grid sampling then builds "
-    "n**inputs points: numpy raises RuntimeError ('only supports up to 32 dimensions'), "
-    "ValueError ('maximum supported dimension ... 64') or MemoryError, or (x5 at 32 points, "
-    "8 GiB) tries to allocate it, instead of a ConfigError naming the grid's size",
-)
 @pytest.mark.parametrize("formula", ["x0 + x40", "x99"])
 def test_gap_a_formula_of_many_inputs_on_a_grid(formula):
-    source = target_from(formula).source(2)
+    # Refused where the source is made (or, at the latest, when its data is read).
     with pytest.raises(ConfigError, match="grid"):
-        source.arrays()
+        target_from(formula).source(2).arrays()
 
 
 # (4) The model loader --------------------------------------------------------------------
@@ -737,15 +696,8 @@ def model_file(content):
 
 
 def known_loader_gap(header, error):
-    """The KNOWN_GAPS entry ``error`` is an instance of, given the file's ``header``, or None."""
-    network = header.get("network") if isinstance(header, dict) else None
-    layers = network.get("layers") if isinstance(network, dict) else None
-    specs = [s for s in layers if isinstance(s, dict)] if isinstance(layers, list) else []
-    sizes = [s.get(k) for s in specs for k in ("n_in", "n_out")]
-    if isinstance(error, MemoryError) and any(type(n) is int and n > 10**6 for n in sizes):
-        return "huge layer in a file"
-    if isinstance(error, AssertionError) and any(s.get("copies") is not None for s in specs):
-        return "stacked layer in a file"
+    """The KNOWN_GAPS entry ``error`` is an instance of, given the file's ``header``, or None
+    (no loader gap is known today)."""
     return None
 
 
@@ -889,12 +841,6 @@ def edited(name, change):
     return model_file(join_file(header, arrays))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a layer spec with a huge n_out (10**12) makes the loader build Dense(1, 10**12): "
-    "numpy's MemoryError ('Unable to allocate 7.28 TiB') escapes instead of a ModelFileError "
-    "naming the file (saving._Reader.built catches only ValueError and TypeError)",
-)
 @pytest.mark.parametrize("loader", LOADERS)
 def test_gap_a_model_file_with_a_huge_layer(loader):
     def huge(header, arrays):
@@ -905,12 +851,6 @@ def test_gap_a_model_file_with_a_huge_layer(loader):
         LOADERS[loader](path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 1-4-1 network's file whose first layer spec says 'copies': 2 (a stacked layer) "
-    "fails the assert in network._pack (a reshape that would copy): AssertionError escapes "
-    "instead of a ModelFileError naming the file (other shapes get one, from numpy's reshape)",
-)
 @pytest.mark.parametrize("loader", LOADERS)
 def test_gap_a_model_file_with_a_stacked_layer(loader):
     path = Path("stacked.npz")
@@ -934,13 +874,6 @@ def adam_count_as_text(header, arrays):
     header["optimizer"]["states"]["packed"]["values"]["t"] = "two"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="optimizer state is read with any shape, dtype and value type: a checkpoint whose "
-    "Adam moment 'm' has shape (3,) (or dtype int8, or whose step count 't' is text) loads, "
-    "and the next fit fails in numpy (ValueError 'operands could not be broadcast', "
-    "UFuncTypeError, TypeError) instead of load_checkpoint raising ModelFileError",
-)
 @pytest.mark.parametrize("spoil", [adam_moment_of_shape_3, adam_moment_of_int8, adam_count_as_text])
 def test_gap_a_checkpoint_with_unsound_optimizer_state(spoil):
     path = edited("adam", spoil)
@@ -949,12 +882,6 @@ def test_gap_a_checkpoint_with_unsound_optimizer_state(spoil):
         trainer.fit(trainer.source, 1)  # what would fail, if the file were taken
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a path holding a NUL byte reaches open(): ValueError 'embedded null byte' escapes "
-    "from minifw.load, RunConfig.load, read_csv and Ledger.records instead of the documented "
-    "ModelFileError / ConfigError / DataError / LedgerError naming the file",
-)
 @pytest.mark.parametrize(
     ("read", "error"),
     [
@@ -970,12 +897,6 @@ def test_gap_a_path_with_a_nul_byte(read, error):
         read("a\0b")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger._parse turns json's ValueError into LedgerError but not its RecursionError: "
-    "a line nested deeper than the recursion limit makes Ledger.records (and `minifw runs`) "
-    "raise RecursionError",
-)
 def test_gap_a_ledger_line_nested_too_deep():
     Path("runs").mkdir()
     Path("runs/ledger.jsonl").write_text("[" * 100_000 + "\n")

@@ -185,6 +185,6 @@ def test_docs_images_hold_the_whole_gallery_and_nothing_unshown():
             if name.endswith(".gif"):
                 assert image.n_frames == FRAMES
     assert (IMAGES / "film.gif").stat().st_size < 3_000_000
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     everywhere = {Path(target).name for page in pages for target in IMAGE.findall(page.read_text())}
     assert {path.name for path in IMAGES.iterdir()} <= everywhere

@@ -207,7 +207,7 @@ def spoiled_checkpoint(path, **changes):
             "FunctionSource.n",
         ),
         ({"shuffle": "yes"}, "'trainer.shuffle' must be bool"),
-        ({"seed": -1}, "trainer: .*negative"),
+        ({"seed": -1}, r"trainer: Trainer\.seed must be .*>= 0.*; got -1"),
         ({"rng": {"bit_generator": "PCG64", "state": {"state": 2**200, "inc": 1}}}, "'rng'"),
     ],
 )

@@ -134,7 +134,7 @@ class HiddenUnitsPanel(Panel):
             line.set_ydata(units[:, u])
             line.set_color(DEAD if dead[u] else UNIT_COLOURS[u % len(UNIT_COLOURS)])
             line.set_linestyle("--" if dead[u] else "-")
-        count = f"{len(dead)} units" + (
+        count = f"{len(dead)} unit{'s' * (len(dead) != 1)}" + (
             f", {int(dead.sum())} dead (grey, dashed)" if dead.any() else ""
         )
         assert self.axes is not None

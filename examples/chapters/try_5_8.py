@@ -1,0 +1,167 @@
+"""The figures of "Try this" chapters 5 to 8: the learning rate, no bias, initial weights,
+and the final error against the time taken (docs/try/learning-rate.md, no-bias.md,
+initial-weights.md and error-and-time.md).
+
+What it teaches: each chapter's figure comes from the same runs its page trains (the
+same sweeps, grids and seeds), so the picture and the printed numbers tell one story.
+Sweep figures come from ``minifw.sweep_report``; the side-by-side panels are
+``minifw.plotting``'s panels placed on one matplotlib ``Figure``.
+
+    python examples/docs_figures.py     # every figure of the docs, these among them
+
+``make(out, epochs)`` writes the PNGs into ``out``; ``epochs`` None trains each run for
+its own epochs (the blog's 3000), a number cuts every run short (for tests).
+"""
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+import minifw
+from minifw import presets
+from minifw.config import RunConfig
+from minifw.plotting import save_figure
+from minifw.plotting.panels import FitPanel, HiddenUnitsPanel
+from minifw.plotting.scene import Scene, Snapshot
+from minifw.sweep_report import fits_figure, loss_spread_figure, pareto_figure
+
+EPOCHS = presets.EPOCHS  # the blog's 3000
+
+# The sweeps, exactly as the pages run them.
+LR_GRID = {"lr": [0.1, 0.3, 0.9, 3.0, 10.0, 20.0]}
+LR_TARGET = 0.015
+BATCH_GRID = {"batch_size": [2, 4, 8, 16, 32]}
+BATCH_TARGET = 0.015
+SEEDS = 10
+
+# Chapter 7's starts, left to right: none at all, far too small, the blog's, He's, far too large.
+INIT_STARTS = {
+    "zeros": "all weights 0",
+    "variance_scaling:scale=0.01": "Var(W) = 0.01 / fan_in",
+    "blog_uniform": "the blog's, Var(W) = (2/3) / fan_in",
+    "he_uniform": "He's, Var(W) = 2 / fan_in",
+    "variance_scaling:scale=100": "Var(W) = 100 / fan_in",
+}
+FIT_COLUMNS = 3  # panels per row in the fits figure of chapter 5
+
+
+def learning_rate(out, epochs):
+    """Chapter 5: the sigmoid network over six learning rates and ten seeds; the loss per
+    epoch (median and quartile band) and every seed's learned curve, a panel per rate."""
+    results = minifw.sweep(
+        RunConfig(epochs=epochs or EPOCHS), grid=LR_GRID, seeds=SEEDS, target_loss=LR_TARGET
+    )
+    figure = loss_spread_figure(results)
+    axes = figure.axes[0]
+    axes.axhline(LR_TARGET, color="black", lw=0.8, ls=":", label=f"target loss {LR_TARGET}")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    axes.set_title("The blog's network, six learning rates, 10 seeds each: median loss per epoch")
+    loss = save_figure(figure, out / "try-lr-loss.png")
+    figure = in_rows(fits_figure(results, presets.blog().source), FIT_COLUMNS)
+    fits = save_figure(figure, out / "try-lr-fits.png")
+    return [loss, fits]
+
+
+def in_rows(figure, columns):
+    """A ``fits_figure`` laid out ``columns`` panels wide (it puts one grid key's values in
+    one row, which for six learning rates is a strip too wide to read)."""
+    panels = list(figure.axes)
+    rows = -(-len(panels) // columns)
+    width, height = 3.6, 2.8  # sweep_report's panel size, inches
+    figure.set_size_inches(width * columns, height * rows + 0.8)
+    grid = figure.add_gridspec(rows, columns)
+    for i, axes in enumerate(panels):
+        axes.set_subplotspec(grid[divmod(i, columns)])
+    return figure
+
+
+def no_bias(out, epochs):
+    """Chapter 6: the blog's network with and without its bias unit, seed 0: the hidden
+    units from x = -3 to 9, so that the middle of every unit's step is in view (top), and
+    what they add up to (bottom)."""
+    figure = Figure(figsize=(10.4, 7.8), layout="constrained")
+    grid = figure.add_gridspec(2, 2)
+    for column, (bias, name) in enumerate(((True, "With the bias unit, 2-5-1"),
+                                           (False, "Without it, 1-5-1"))):  # fmt: skip
+        run = presets.blog(bias=bias)
+        run.fit(epochs or EPOCHS)
+        scene = Scene.of(run.source, (-3, 9))
+        axes = figure.add_subplot(grid[0, column])
+        HiddenUnitsPanel(scene).draw(axes, Snapshot.take(run.network, scene))
+        axes.axvline(0.0, color="black", lw=0.8, ls=":")
+        axes.set_title(f"{name}: the hidden units", fontsize=10)
+        scene = Scene.of(run.source)
+        axes = figure.add_subplot(grid[1, column])
+        FitPanel(scene).draw(axes, Snapshot.take(run.network, scene, units=False))
+        error = f"evaluation MSE {run.evaluation_mse():.3g}"
+        axes.set_title(f"{name}: {error}\n{axes.get_title()}", fontsize=10)
+    figure.suptitle("The blog's network, seed 0, with and without a bias on its hidden units")
+    return [save_figure(figure, out / "try-bias.png")]
+
+
+def initial_weights(out, epochs):
+    """Chapter 7: the hidden units of the blog's network, seed 0, from five starts (all
+    zeros, far too small, the blog's, He's, far too large): as drawn (top) and after
+    training (bottom)."""
+    panels = []  # (row, column, title, scene, snapshot)
+    for column, (init, words) in enumerate(INIT_STARTS.items()):
+        run = presets.experiment(initializer=init)
+        scene = Scene.of(run.source)
+        before = Snapshot.take(run.network, scene)  # its own copies: training leaves it be
+        panels.append((0, column, f"{init}\n{words}: as drawn", scene, before))
+        run.fit(epochs or EPOCHS)
+        after = Snapshot.take(run.network, scene)
+        title = f"after training: evaluation MSE {run.evaluation_mse():.3g}"
+        panels.append((1, column, title, scene, after))
+    figure = Figure(figsize=(4.2 * len(INIT_STARTS), 7.0), layout="constrained")
+    grid = figure.add_gridspec(2, len(INIT_STARTS))
+    for row, column, title, scene, snapshot in panels:
+        axes = figure.add_subplot(grid[row, column])
+        HiddenUnitsPanel(scene).draw(axes, snapshot)
+        axes.set_title(title, fontsize=9)
+        axes.set_ylim(-0.05, 1.05)
+    figure.suptitle("The blog's five hidden units, seed 0, from five initial weights")
+    return [save_figure(figure, out / "try-init-hidden.png")]
+
+
+def error_and_time(out, epochs):
+    """Chapter 8: five batch sizes, ten seeds each, with a target loss: each run's error
+    against its time (the Pareto front ringed), and the loss per epoch against the target."""
+    results = minifw.sweep(
+        RunConfig(epochs=epochs or EPOCHS),
+        grid=BATCH_GRID,
+        seeds=SEEDS,
+        target_loss=BATCH_TARGET,
+    )
+    pareto = save_figure(pareto_figure(results), out / "try-error-time-pareto.png")
+    figure = loss_spread_figure(results)
+    axes = figure.axes[0]
+    axes.axhline(BATCH_TARGET, color="black", lw=0.8, ls=":", label=f"target loss {BATCH_TARGET}")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    axes.set_title("The blog's network, five batch sizes, 10 seeds each: median loss per epoch")
+    loss = save_figure(figure, out / "try-error-time-loss.png")
+    return [pareto, loss]
+
+
+def make(out: Path, epochs: int | None) -> list[Path]:
+    """Write the figures of chapters 5 to 8 into ``out``; the paths written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for chapter in (learning_rate, no_bias, initial_weights, error_and_time):
+        paths += chapter(out, epochs)
+    return paths
+
+
+if __name__ == "__main__":
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None, help="cut every run to N epochs")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[2] / "docs" / "images")
+    args = parser.parse_args()
+    began = time.perf_counter()
+    for path in make(args.out, args.epochs):
+        print(f"wrote {path}")
+    print(f"done in {time.perf_counter() - began:.1f} s")
