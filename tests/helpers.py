@@ -1,5 +1,6 @@
 """Small tools shared by several test files."""
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -39,3 +40,8 @@ class HeldOut(DataSource):
 
     def validation_arrays(self):
         return self.held_out
+
+
+# A markdown image, ![alt](target): its target. The alt text may hold bracketed text of its
+# own ("trained on [0, 6.28]"), one level deep.
+IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(([^)\s]+)\)")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from helpers import IMAGE
 
 matplotlib.use("Agg")  # whatever a page does, no window opens
 
@@ -23,7 +24,6 @@ PAGES = sorted(DOCS.rglob("*.md"))
 
 # A fenced block, possibly indented (inside a list): its indent, language and body.
 FENCE = re.compile(r"^( *)```(\w*)[^\n]*\n(.*?)^\1```[ \t]*$", re.DOTALL | re.MULTILINE)
-IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def python_blocks(page):

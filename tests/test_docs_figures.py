@@ -1,21 +1,21 @@
 """One command regenerates every figure the docs show, and nothing else."""
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-IMAGE = re.compile(r"!\[[^\]]*\]\((?:\.\./)*images/([^)\s]+)\)")
 
 
 def shown():
     """Every image name a docs page shows from docs/images."""
-    return {name for page in DOCS.rglob("*.md") for name in IMAGE.findall(page.read_text())}
+    targets = [t for page in DOCS.rglob("*.md") for t in IMAGE.findall(page.read_text())]
+    return {Path(t).name for t in targets if "images/" in t and "://" not in t}
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from helpers import IMAGE
 from PIL import Image
 
 from minifw import plotting
@@ -27,7 +28,6 @@ EPOCHS = 30
 FRAMES = 40  # the film the script asks for
 FULL_EPOCHS = 3000  # the runs behind the committed images
 
-IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 SPAN = re.compile(r"`([^`\n]+)`")
 
 # (width, height) in pixels: save_figure writes at 100 dpi, and a figure of panels is
