@@ -41,7 +41,13 @@ def difference(pred: Array, target: Array) -> Array:
             f"targets must be a numpy array of the predictions' shape {np.shape(pred)}; got a "
             f"{type(target).__name__} (np.asarray it, shape (samples, outputs))"
         ) from None
-    return pred - target
+    d = pred - target
+    if d.dtype.kind not in "fiu":  # one attribute read a batch: complex or object refused
+        raise DataError(
+            f"targets must hold real numbers; got an array of dtype {target.dtype} (a "
+            "complex or object target would make the loss and its gradient meaningless)"
+        )
+    return d
 
 
 class Loss(Registered, ABC):
