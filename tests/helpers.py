@@ -45,3 +45,21 @@ class HeldOut(DataSource):
 # A markdown image, ![alt](target): its target. The alt text may hold bracketed text of its
 # own ("trained on [0, 6.28]"), one level deep.
 IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(([^)\s]+)\)")
+
+
+def ripple_run(callbacks=()):
+    """The tests' two-input run: a 2-16-16-1 tanh network on the ripple, a 15 x 15 grid."""
+    from minifw import presets
+
+    return presets.experiment(
+        target="ripple",
+        samples=15,
+        layers=(16, 16),
+        activation="tanh",
+        output_activation="identity",
+        optimizer="adam",
+        lr=0.01,
+        batch_size=16,
+        shuffle=True,
+        callbacks=callbacks,
+    )

@@ -8,6 +8,7 @@ for a role's exact colour inside one axes, as tests/test_plotting.py does.
 import math
 import re
 
+import helpers
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -47,17 +48,7 @@ def blog_run():
 @pytest.fixture(scope="module")
 def ripple_run():
     """A 2-input run, barely trained: the heat-map tests do not depend on the fit's quality."""
-    run = presets.experiment(
-        target="ripple",
-        samples=15,
-        layers=(16, 16),
-        activation="tanh",
-        output_activation="identity",
-        optimizer="adam",
-        lr=0.01,
-        batch_size=16,
-        shuffle=True,
-    )
+    run = helpers.ripple_run()
     return run, run.fit(20)
 
 

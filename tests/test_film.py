@@ -4,6 +4,7 @@ import itertools
 import os
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 from hypothesis import given
@@ -17,19 +18,7 @@ from minifw.plotting import film as film_module
 WIDTH, HEIGHT = 832, 640  # 10.4 x 8 inches at the default 80 dpi
 
 
-def ripple(callbacks=()):
-    return presets.experiment(
-        target="ripple",
-        samples=15,
-        layers=(16, 16),
-        activation="tanh",
-        output_activation="identity",
-        optimizer="adam",
-        lr=0.01,
-        batch_size=16,
-        shuffle=True,
-        callbacks=callbacks,
-    )
+ripple = helpers.ripple_run
 
 
 def gif_frames(path):

@@ -211,8 +211,3 @@ def make(out: Path, epochs: int | None) -> list[Path]:
         initial_variance(out, epochs or INIT_EPOCHS),
         bias(out, epochs or BIAS_EPOCHS),
     ]
-
-
-if __name__ == "__main__":
-    for path in make(Path(__file__).resolve().parents[2] / "docs" / "images", None):
-        print(f"wrote {path}")

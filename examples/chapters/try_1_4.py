@@ -175,17 +175,3 @@ def make(out: Path, epochs: int | None) -> list[Path]:
     for chapter in (epochs_and_batch_size, activations, functions_and_domains, hidden_size):
         paths += chapter(out, epochs)
     return paths
-
-
-if __name__ == "__main__":
-    import argparse
-    import time
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=None, help="cut every run to N epochs")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[2] / "docs" / "images")
-    args = parser.parse_args()
-    began = time.perf_counter()
-    for path in make(args.out, args.epochs):
-        print(f"wrote {path}")
-    print(f"done in {time.perf_counter() - began:.1f} s")
