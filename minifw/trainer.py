@@ -116,9 +116,10 @@ class Trainer:
         guarded = any(isinstance(c, TerminateOnNaN) for c in self.callbacks)
         # A stack's networks diverge one by one, each its own business (a sweep's rows say so).
         if self.stop_on_divergence and not guarded and self.network.copies is None:
-            # After the history and the timer, before the caller's callbacks: a diverged epoch
-            # is recorded, and nothing after it (a Checkpoint) sees the non-finite weights.
-            self.callbacks.insert(2, TerminateOnNaN(raise_error=True, check="epoch"))
+            # Right after the loss history (the caller's, wherever it stands): a diverged epoch
+            # is recorded, and no callback after it (a Checkpoint) sees non-finite weights.
+            position = self.callbacks.index(self.history) + 1
+            self.callbacks.insert(position, TerminateOnNaN(raise_error=True, check="epoch"))
 
     @property
     def history(self) -> LossHistory:
