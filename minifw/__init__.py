@@ -71,6 +71,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "ledger": ("Ledger", "RunRecord"),
     "losses": ("MAE", "MSE", "BinaryCrossEntropy", "Huber", "Loss", "MeanLoss"),
     "network": ("Network",),
+    "numerics": ("ignore_underflow", "tolerate_underflow"),
     "optimizers": ("SGD", "Adam", "Optimizer", "RMSProp"),
     "results": ("SweepResults", "SweepRow"),
     "saving": (

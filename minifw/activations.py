@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 
 from .errors import DataError
+from .numerics import tolerate_underflow
 from .registry import Registered, Registry
 from .validation import number
 
@@ -40,22 +41,9 @@ def _exp_limit(dtype: np.dtype) -> float:
     return math.floor(-math.log(np.finfo(dtype).smallest_normal))
 
 
-def _floor(dtype: np.dtype) -> float:
-    """The smallest output size kept: 4x the smallest normal float (8.9e-308 in float64).
-
-    A product that rounds to a subnormal or to 0 raises numpy's underflow flag, so
-    LeakyReLU, ELU and SiLU give 0 for inputs whose output would be smaller than
-    this (an error below the floor). The factor of 4 leaves room for rounding.
-    """
-    return 4.0 * float(np.finfo(dtype).smallest_normal)
-
-
 _ONE = _per_dtype(lambda t: 1.0)
 _EXP_LOW = _per_dtype(lambda t: -_exp_limit(t))
 _EXP_HIGH = _per_dtype(_exp_limit)
-# Below this size, SiLU's x·sigmoid(x) ≈ x/2 and its derivative's y·(1 - s) ≈ x/4
-# would fall under _floor.
-_SILU_TINY = _per_dtype(lambda t: 2.0 * _floor(t))
 
 
 def _float_dtype(x: Array, who: Activation) -> np.dtype:
@@ -63,13 +51,6 @@ def _float_dtype(x: Array, who: Activation) -> np.dtype:
     if x.dtype not in _ONE:
         raise DataError(f"{type(who).__name__} takes float32 or float64 arrays; got {x.dtype}")
     return x.dtype
-
-
-def _sigmoid(x: Array, who: Activation) -> Array:
-    """1 / (1 + e^(-x)) for any finite x without a floating-point warning; see ``Sigmoid``."""
-    t = _float_dtype(x, who)
-    u = np.exp(np.minimum(np.maximum(x, _EXP_LOW[t]), _EXP_HIGH[t]))
-    return u / (u + _ONE[t])
 
 
 def _silu_minimum() -> float:
@@ -151,11 +132,19 @@ class Sigmoid(Activation):
 
     output_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
+    @tolerate_underflow  # numpy's float32 exp flags subnormal inputs
     def forward(self, x: Array) -> Array:
-        return _sigmoid(x, self)
+        t = x.dtype
+        if t not in _ONE:  # _float_dtype's test, inline: a call fewer on the blog's every batch
+            _float_dtype(x, self)
+        u = np.exp(np.minimum(np.maximum(x, _EXP_LOW[t]), _EXP_HIGH[t]))
+        return u / (u + _ONE[t])
 
     def derivative(self, x: Array, y: Array) -> Array:
         return y * (_ONE[y.dtype] - y)
+
+
+_SIGMOID = Sigmoid()  # for Softplus's and SiLU's slopes, which are made of sigmoids
 
 
 @attrs.frozen
@@ -196,40 +185,31 @@ class ReLU(Activation):
 class _AlphaBelowZero(Activation):
     """y = x if x > 0 else α·g(x), g increasing with g(0) = 0: the base of LeakyReLU and ELU.
 
-    A subclass declares its ``alpha`` field and says what g and g's inverse are.
-    For each float dtype this keeps α and a cut, as 0-d arrays: the input below
-    which |α·g(x)| is at least ``_floor``. Between the cut and 0 the output is 0,
-    where α·g(x) would underflow. With α = 0, or so small that α·g never reaches
-    the floor, the cut is the most negative float and no finite input is below it.
+    A subclass declares its ``alpha`` field and says what g is. α is kept as a
+    0-d array of each float dtype. Inputs so close to 0 that α·g(x) is below the
+    smallest normal float give it rounded to a subnormal or 0, without numpy's
+    underflow error (``minifw.numerics.tolerate_underflow``).
     """
 
-    _constants: dict[np.dtype, tuple[Array, Array]] = attrs.field(init=False, repr=False, eq=False)
+    _alphas: dict[np.dtype, Array] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         # Here rather than as a default, so that a bad alpha fails its validator first
         # (validators run after defaults). The class is frozen, hence object.__setattr__.
-        object.__setattr__(self, "_constants", {t: self._alpha_and_cut(t) for t in _FLOATS})
-
-    def _alpha_and_cut(self, t: np.dtype) -> tuple[Array, Array]:
-        a = np.array(self.alpha, dtype=t)  # type: ignore[attr-defined]  # α as t holds it
-        cut = self._g_inverse(-_floor(t) / float(a)) if a > 0 else -math.inf
-        return a, np.array(max(cut, -float(np.finfo(t).max)), dtype=t)
+        alphas = {t: np.array(self.alpha, dtype=t) for t in _FLOATS}  # type: ignore[attr-defined]
+        object.__setattr__(self, "_alphas", alphas)
 
     @staticmethod
     @abstractmethod
     def _g(v: Array) -> Array:
-        """g(v), elementwise, for v <= the cut."""
+        """g(v), elementwise, for v <= 0."""
 
-    @staticmethod
-    @abstractmethod
-    def _g_inverse(v: float) -> float:
-        """The u with g(u) = v; -inf where g never gets as low as v."""
-
+    @tolerate_underflow
     def forward(self, x: Array) -> Array:
-        alpha, cut = self._constants[_float_dtype(x, self)]
-        # g sees min(x, cut), never more: it cannot underflow (nor, for ELU, overflow)
-        # on the inputs whose value np.where throws away.
-        return np.where(x < cut, alpha * self._g(np.minimum(x, cut)), np.maximum(x, 0.0))
+        alpha = self._alphas[_float_dtype(x, self)]
+        # g sees min(x, 0), never more: np.where computes both branches everywhere, and
+        # ELU's e^x - 1 would overflow on the large inputs whose value it throws away.
+        return np.where(x > 0, x, alpha * self._g(np.minimum(x, 0.0)))
 
 
 @attrs.frozen
@@ -237,8 +217,7 @@ class LeakyReLU(_AlphaBelowZero):
     """y = x if x > 0 else α·x,  dy/dx = 1 if x > 0 else α (the kink at 0 takes α).
 
     ``alpha`` (α, default 0.01) is the slope for negative inputs; 0 gives ReLU.
-    Inputs just below 0 whose α·x would be under 4x the smallest normal float
-    (|x| < 8.9e-306 for α = 0.01) give 0, so no input underflows. With α > 1,
+    With α > 1,
     inputs below -1.8e308 / α overflow: their true output is beyond the float range.
     Takes float32 or float64 arrays and keeps their dtype.
     """
@@ -256,12 +235,8 @@ class LeakyReLU(_AlphaBelowZero):
     def _g(v: Array) -> Array:
         return v
 
-    @staticmethod
-    def _g_inverse(v: float) -> float:
-        return v
-
     def derivative(self, x: Array, y: Array) -> Array:
-        alpha, _ = self._constants[_float_dtype(x, self)]
+        alpha = self._alphas[_float_dtype(x, self)]
         return np.where(x > 0, _ONE[x.dtype], alpha)
 
 
@@ -272,8 +247,7 @@ class ELU(_AlphaBelowZero):
     ``alpha`` (α, default 1) is the value approached as x -> -inf, so outputs lie in
     (-α, inf). e^x - 1 is ``expm1`` of min(x, 0): exact near 0, and -1 without
     overflow or underflow for any negative input (y is -α to double precision
-    below x = -37, where dy/dx becomes 0 instead of α e^x < 1e-16). Inputs just
-    below 0 whose α(e^x - 1) would be under 4x the smallest normal float give 0.
+    below x = -37, where dy/dx becomes 0 instead of α e^x < 1e-16).
     Takes float32 or float64 arrays and keeps their dtype.
     """
 
@@ -288,12 +262,8 @@ class ELU(_AlphaBelowZero):
     def _g(v: Array) -> Array:
         return np.expm1(v)
 
-    @staticmethod
-    def _g_inverse(v: float) -> float:
-        return math.log1p(v) if v > -1 else -math.inf
-
     def derivative(self, x: Array, y: Array) -> Array:
-        alpha, _ = self._constants[_float_dtype(x, self)]
+        alpha = self._alphas[_float_dtype(x, self)]
         return np.where(x > 0, _ONE[x.dtype], y + alpha)
 
 
@@ -310,13 +280,15 @@ class Softplus(Activation):
 
     output_range: ClassVar[tuple[float, float]] = (0.0, math.inf)
 
+    @tolerate_underflow  # numpy's float32 exp flags subnormal inputs
     def forward(self, x: Array) -> Array:
         t = _float_dtype(x, self)
         tail = np.exp(np.maximum(-np.abs(x), _EXP_LOW[t]))
         return np.maximum(x, 0.0) + np.log1p(tail)
 
     def derivative(self, x: Array, y: Array) -> Array:
-        return _sigmoid(x, self)
+        _float_dtype(x, self)  # so that a wrong dtype's message names Softplus
+        return _SIGMOID.forward(x)
 
 
 @attrs.frozen
@@ -327,7 +299,8 @@ class SiLU(Activation):
     Lambert W function). The input is held to x >= -708 (-87 in float32), where
     sigmoid(x) is still a normal float, so every x below gives -708·e^(-708) =
     -2.3e-305; Sigmoid's own bound alone would give x·sigmoid(x) = -3e-8 at
-    x = -1e300. Inputs with |x| < 1.8e-307 give 0, where x/2 would underflow.
+    x = -1e300. Inputs so close to 0 that x/2 is below the smallest normal float
+    give it rounded, without numpy's underflow error.
     The derivative is computed from the output as s + y(1 - s), the same number.
     Takes float32 or float64 arrays and keeps their dtype.
     """
@@ -337,13 +310,15 @@ class SiLU(Activation):
     # up to 1.5 of its steps, 4e-8), so the range starts a millionth of it lower.
     output_range: ClassVar[tuple[float, float]] = (_silu_minimum() * (1 + 1e-6), math.inf)
 
+    @tolerate_underflow
     def forward(self, x: Array) -> Array:
-        t = _float_dtype(x, self)
-        held = np.where(np.abs(x) < _SILU_TINY[t], 0.0, np.maximum(x, _EXP_LOW[t]))
-        return held * _sigmoid(held, self)
+        held = np.maximum(x, _EXP_LOW[_float_dtype(x, self)])
+        return held * _SIGMOID.forward(held)
 
+    @tolerate_underflow
     def derivative(self, x: Array, y: Array) -> Array:
         # Sigmoid of x and of the held input are the same number (held inputs change it by
-        # less than a rounding step), and y, held, keeps y·(1 - s) clear of underflow.
-        s = _sigmoid(x, self)
+        # less than a rounding step).
+        _float_dtype(x, self)  # so that a wrong dtype's message names SiLU
+        s = _SIGMOID.forward(x)
         return s + y * (_ONE[s.dtype] - s)

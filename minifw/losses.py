@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 
 from .errors import DataError
+from .numerics import tolerate_underflow
 from .registry import Registered, Registry
 from .validation import at_most, number
 
@@ -114,6 +115,7 @@ class MeanLoss(Loss):
     def gradient(self, pred: Array, target: Array) -> Array:
         return self.value_and_gradient(pred, target)[1]
 
+    @tolerate_underflow  # e.g. Huber's ½d² for |d| < 1.5e-154
     def value_and_gradient(self, pred: Array, target: Array) -> tuple[float, Array]:
         losses, slopes = self.pointwise(pred, target)
         if losses.ndim == 2:
@@ -139,6 +141,7 @@ class MSE(MeanLoss):
 
     # What the trainer calls, written out: the sum of squares as one vdot, with no array of
     # squares, is most of why minifw keeps pace with the blog's hand-written loop.
+    @tolerate_underflow  # d * (2 / N) for a subnormal d
     def value_and_gradient(self, pred: Array, target: Array) -> tuple[float, Array]:
         d = difference(pred, target)
         if d.ndim == 2:

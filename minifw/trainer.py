@@ -22,6 +22,7 @@ from .data import DataSource
 from .errors import ConfigError, DataError
 from .losses import Loss
 from .network import Network
+from .numerics import ignore_underflow
 from .optimizers import Optimizer
 from .validation import (
     as_list,
@@ -224,8 +225,17 @@ class Trainer:
             y = net.normaliser.forward(y)
         return x, y.astype(net.dtype, copy=False)
 
+    # Underflow is never an error in training: a running average decaying to 1e-320 for
+    # a dead unit's weights is 0, not a fault, and under errstate(all="raise"), set to catch
+    # NaN early, it would stop RMSProp and Adam runs after a few thousand steps. NaN and
+    # overflow still raise.
+    @ignore_underflow
     def fit(self, source: DataSource, epochs: int) -> FitResult:
-        """Train for ``epochs`` passes over ``source``; return the loss history and time."""
+        """Train for ``epochs`` passes over ``source``; return the loss history and time.
+
+        Numbers that underflow round quietly to 0 during training, even under
+        ``np.errstate(all="raise")``; overflow and NaN raise as that asks.
+        """
         epochs = check_count("epochs", epochs)
         if not isinstance(source, DataSource):
             raise ConfigError(
