@@ -21,6 +21,7 @@ import numpy as np
 from .data import DataSource, Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
+from .numerics import ignore_underflow
 from .validation import as_matrix, float_dtype, instance_of, random_seed
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class Network:
             grad = layer.backward(grad)
         layers[0].backward(grad, input_grad=False)
 
+    @ignore_underflow  # as in training: a tiny product rounding to 0 is no error
     def layer_outputs(self, x: Array) -> list[Array]:
         """Each layer's output for ``x`` (checked), first layer first: what the hidden units do."""
         x = as_matrix("x", x, columns=self.n_inputs, what="inputs", dtype=self.dtype)
@@ -140,6 +142,7 @@ class Network:
             outputs.append(x)
         return outputs
 
+    @ignore_underflow  # as in training: a tiny product rounding to 0 is no error
     def predict(self, x: Array) -> Array:
         """The network's answer for ``x`` (samples, inputs), in the target's own units."""
         y = self.forward(as_matrix("x", x, columns=self.n_inputs, what="inputs", dtype=self.dtype))

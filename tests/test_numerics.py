@@ -630,3 +630,22 @@ def test_training_under_errstate_raise_still_raises_for_overflow():
     run = diverging_run()
     with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
         run.fit(EPOCHS)
+
+
+def test_predict_layer_outputs_and_gradcheck_ignore_underflow_too():
+    # A subnormal input times a weight underflows in the first matmul; -2000 saturates the
+    # sigmoids, whose tiny slopes underflow in backpropagation.
+    network = Network([Dense(1, 3, "sigmoid"), Dense(3, 1, "sigmoid")], seed=0)
+    x = np.array([[-2000.0], [1e-310], [0.5]])
+    y = np.array([[0.2], [0.4], [0.6]])
+    expected = network.predict(x), network.layer_outputs(x)
+    with np.errstate(all="raise"):
+        with pytest.raises(FloatingPointError, match="underflow"):
+            network.forward(x)  # the unchecked layer-level call: the caller's errstate holds
+        answers = network.predict(x), network.layer_outputs(x)
+        report = minifw.gradcheck(network, MSE(), x, y)
+        assert np.geterr()["under"] == "raise"  # and is back once they return
+    np.testing.assert_array_equal(answers[0], expected[0])
+    for got, want in zip(answers[1], expected[1], strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert report.ok, report
