@@ -21,6 +21,7 @@ import attrs
 from .data import checked_domain
 from .errors import ConfigError
 from .files import atomic_path, path_problem
+from .registry import did_you_mean
 from .validation import check_seed
 
 # What each field may hold in a file: its TOML kinds, checked before the object is built.
@@ -119,16 +120,22 @@ class RunConfig:
             if section not in sections:
                 raise ConfigError(
                     f"{source}: unknown table [{section}]; expected {', '.join(sorted(sections))}"
+                    + did_you_mean(str(section), sorted(sections))
                 )
             if not isinstance(table, dict):
                 raise ConfigError(f"{source}: {section} must be a table, got {table!r}")
             for key, value in table.items():
                 field = fields.get(key)
                 if field is None or field.metadata["section"] != section:
-                    known = [n for n, f in fields.items() if f.metadata["section"] == section]
+                    known = sorted(n for n, f in fields.items() if f.metadata["section"] == section)
+                    hint = (
+                        did_you_mean(str(key), known)
+                        if field is None
+                        else f"; {key} goes in [{field.metadata['section']}]"
+                    )
                     raise ConfigError(
                         f"{source}: unknown key {section}.{key}; "
-                        f"[{section}] takes {', '.join(sorted(known))}"
+                        f"[{section}] takes {', '.join(known)}{hint}"
                     )
                 values[key] = _checked(f"{section}.{key}", value, field, source)
         return cls(**values)

@@ -19,7 +19,15 @@ import numpy as np
 
 from .errors import ConfigError, DataError
 from .files import path_problem
-from .validation import as_matrix, integer, number, one_of, random_seed, real_array
+from .validation import (
+    as_matrix,
+    check_finite,
+    integer,
+    number,
+    one_of,
+    random_seed,
+    real_array,
+)
 
 Array = np.ndarray
 
@@ -200,11 +208,25 @@ MAX_GRID_POINTS = 10_000_000
 MAX_GRID_INPUTS = 32
 
 
+def _function_of_x(instance: object, attribute: attrs.Attribute, value: object) -> None:
+    if not callable(value):
+        text = (
+            "; for a target's name or a formula given as text, pass minifw.target_from(text)"
+            if isinstance(value, str)
+            else ""
+        )
+        raise ConfigError(
+            "FunctionSource.f must be a function of x, such as np.sin or any callable taking "
+            f"x of shape (samples, inputs); got {value!r:.80} (a {type(value).__name__}){text}"
+        )
+
+
 @attrs.frozen
 class FunctionSource(DataSource):
     """y = f(x) sampled on [low, high]^d: an even grid or uniform random points.
 
-    ``f`` maps x of shape (samples, d) to y of shape (samples, k). With
+    ``f`` maps x of shape (samples, d) to y of shape (samples, k): a function,
+    or a target (``minifw.target_from("sin(x) * exp(-x / 4)")`` for a formula). With
     ``sampling="grid"`` there are n points per input axis, both ends included,
     and the evaluation points are the grid shifted by half a step on every axis
     (so no training point is reused; the last lies just past the domain), as the
@@ -214,7 +236,7 @@ class FunctionSource(DataSource):
     out. Every random number comes from ``seed``.
     """
 
-    f: Callable[[Array], Array] = attrs.field(eq=False)
+    f: Callable[[Array], Array] = attrs.field(eq=False, validator=_function_of_x)
     domain: tuple[float, float] = attrs.field(default=(0.0, 1.0), converter=checked_domain)
     n: int = attrs.field(default=32, validator=integer(low=2))
     inputs: int = attrs.field(default=1, kw_only=True, validator=integer(low=1))
@@ -260,12 +282,16 @@ class FunctionSource(DataSource):
         return np.stack([g.reshape(-1) for g in grids], axis=1)
 
     def _sample(self, x: Array) -> tuple[Array, Array]:
-        y = real_array("f(x)", self.f(x))
+        # numpy would warn of log(-1) and the like from inside f; the check below refuses
+        # the NaN it makes and says at which x, which tells more.
+        with np.errstate(all="ignore"):
+            y = real_array("f(x)", self.f(x))
         if y.ndim != 2 or y.shape[0] != x.shape[0]:
             raise DataError(
                 f"the target function must return shape ({x.shape[0]}, outputs) for x of shape "
                 f"{x.shape}; got shape {y.shape}"
             )
+        check_finite("f(x)", y, inputs=x)
         return x, as_matrix("f(x)", y, what="outputs")
 
     def _training(self) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:

@@ -8,8 +8,10 @@ name (from a config or the command line) the moment it is defined.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .errors import ConfigError
@@ -96,10 +98,29 @@ class Registry(Generic[T]):
         """The class registered as ``name`` (case-insensitive)."""
         cls = self._classes.get(str(name).lower())
         if cls is None or inspect.isabstract(cls):
+            names = self.names()
             raise ConfigError(
-                f"unknown {self.kind} {name!r}; expected one of: {', '.join(self.names())}"
+                f"unknown {self.kind} {name!r}; expected one of: {', '.join(names)}"
+                + did_you_mean(str(name).lower(), names)
             )
         return cls
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """A hint naming the choices closest to a misspelt ``word``, or "" if none is close.
+
+    The hint reads "; did you mean 'x'?". Every choice as close as the closest one
+    is named: "beta" is as near to "beta1" as to "beta2".
+    """
+    close = difflib.get_close_matches(word, choices, n=len(choices))
+    if not close:
+        return ""
+
+    def score(choice: str) -> float:
+        return difflib.SequenceMatcher(None, word, choice).ratio()
+
+    best = sorted(choice for choice in close if score(choice) == score(close[0]))
+    return f"; did you mean {' or '.join(map(repr, best))}?"
 
 
 class Registered:
@@ -129,9 +150,12 @@ class Registered:
             try:
                 return component(**spec_params, **params)
             except TypeError as error:
+                takes = parameter_names(component)
+                unknown = [key for key in [*spec_params, *params] if key not in takes]
                 raise ConfigError(
                     f"bad parameters for {cls.registry.kind} {name!r}: {error}; "  # type: ignore[attr-defined]
-                    f"it takes: {', '.join(parameter_names(component)) or 'no parameters'}"
+                    f"it takes: {', '.join(takes) or 'no parameters'}"
+                    + (did_you_mean(unknown[0], takes) if unknown else "")
                 ) from None
         if not isinstance(spec, cls):
             raise ConfigError(

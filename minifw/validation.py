@@ -270,8 +270,11 @@ def as_matrix(
     return array
 
 
-def check_finite(name: str, array: Array) -> None:
-    """Raise DataError naming the first NaN or inf in ``array`` (at least 1-D), if any."""
+def check_finite(name: str, array: Array, inputs: Array | None = None) -> None:
+    """Raise DataError naming the first NaN or inf in ``array`` (at least 1-D), if any.
+
+    ``inputs``, the x each row of ``array`` was computed from, adds that row's x.
+    """
     # A NaN or an inf makes the sum non-finite, so a finite sum proves them absent, and it
     # costs a third of the elementwise test on a large data set; a sum that overflows
     # merely sends a sound array to the exact test below.
@@ -282,6 +285,8 @@ def check_finite(name: str, array: Array) -> None:
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         place = f"row {where[0]}, column {where[1]}" if len(where) == 2 else f"index {where}"
+        if inputs is not None:
+            place += f", where x = {inputs[where[0]].tolist()}"
         raise DataError(
             f"{name} must be finite; found {array[where]} at {place} "
             f"({int(bad.sum())} non-finite value(s) in all)"

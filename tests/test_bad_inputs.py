@@ -447,7 +447,8 @@ def fit_on(f):
 CONSTANT = r"column\(s\) \[0\] are constant"
 TARGET_FUNCTIONS = [
     case("f gives +inf", sampled(lambda x: np.where(x > 0.5, np.inf, x)), DataError,
-         r"^f\(x\) must be finite", r"found inf at row 4, column 0", r"4 non-finite"),
+         r"^f\(x\) must be finite", r"found inf at row 4, column 0, where x = \[0\.5714",
+         r"4 non-finite"),
     case("f gives -inf on evaluation points",
          sampled(lambda x: np.where(x > 0.9, -np.inf, x), "evaluation_arrays"), DataError,
          r"^f\(x\) must be finite", r"found -inf at row 6"),
@@ -456,6 +457,11 @@ TARGET_FUNCTIONS = [
     case("f gives NaN in held-out points", sampled(lambda x: np.log(x - 0.5),
          "validation_arrays", validation=0.25), DataError, r"^f\(x\) must be finite",
          r"found nan"),
+    case("f is a formula as text", sampled("sin(x)"), ConfigError,
+         r"^FunctionSource\.f must be a function of x", r"got 'sin\(x\)' \(a str\)",
+         r"pass minifw\.target_from\(text\)"),
+    case("f is None", sampled(None), ConfigError,
+         r"^FunctionSource\.f must be a function of x", r"got None \(a NoneType\)$"),
     case("f gives a scalar", sampled(lambda x: 1.0), DataError,
          r"must return shape \(8, outputs\) for x of shape \(8, 1\)", r"got shape \(\)"),
     case("f gives 9 rows", sampled(lambda x: np.vstack([x, x[:1]])), DataError,
@@ -570,7 +576,8 @@ def listing(values):
 
 
 def unknown(family, kind, names):
-    expected = rf"expected one of: {listing(names)}"
+    # ...and nothing after the list: no name is close enough to 'nope' to be guessed.
+    expected = rf"expected one of: {listing(names)}(?:, [\w.]+)*$"
     return (rf"unknown {kind} 'nope'", expected)
 
 
@@ -645,10 +652,22 @@ HYPERPARAMETERS = [
          re.escape(f"({', '.join(names(Target))})"), r"nor a valid expression"),
     case("unknown target through presets", lambda w: presets.experiment(target="nope"),
          ConfigError, r"target 'nope' is neither a registered target", r"abs, cos"),
+    case("a misspelt loss", lambda w: Loss.resolve("msa"), ConfigError,
+         r"^unknown loss 'msa'; expected one of: ", r"; did you mean 'mae' or 'mse'\?$"),
+    case("a misspelt initializer through Dense",
+         lambda w: Dense(1, 2, initializer="he_unifrom"), ConfigError,
+         r"^unknown initializer 'he_unifrom'", r"; did you mean 'he_uniform'\?$"),
+    case("a misspelt optimizer parameter", lambda w: Optimizer.resolve("sgd:momentun=0.9"),
+         ConfigError, r"bad parameters for optimizer 'sgd'.*'momentun'",
+         r"; did you mean 'momentum'\?$"),
+    case("a parameter two names are as close to", lambda w: Optimizer.resolve("adam:beta=0.9"),
+         ConfigError, r"bad parameters for optimizer 'adam'",
+         r"did you mean 'beta1' or 'beta2'\?$"),
     case("unknown blog activation", lambda w: presets.blog("nope"), ConfigError,
          r"unknown blog activation 'nope'", r"expected one of: sigmoid, tanh, relu"),
     case("a parameter the optimizer does not take", lambda w: Optimizer.resolve("sgd:beta=1"),
-         ConfigError, r"bad parameters for optimizer 'sgd'.*'beta'", r"it takes: .*momentum"),
+         ConfigError, r"bad parameters for optimizer 'sgd'.*'beta'",
+         r"it takes: [\w, ]*momentum[\w, ]*$"),  # nothing close: no guess
     case("Network seed 'abc'", lambda w: Network([Dense(1, 1)], seed="abc"), ConfigError,
          r"seed", r"whole number"),
     case("Trainer seed -1", lambda w: Trainer(w.one.network, "mse", "sgd", seed=-1),

@@ -56,9 +56,13 @@ def test_every_train_flag_is_a_field():
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[training]\nlrr = 0.1\n", r"unknown key training.lrr; \[training\] takes batch_size"),
-        ("[trainning]\nlr = 0.1\n", r"unknown table \[trainning\]"),
-        ("[network]\nlr = 0.1\n", "unknown key network.lr"),
+        (
+            "[training]\nlrr = 0.1\n",
+            r"unknown key training.lrr; \[training\] takes batch_size.*; did you mean 'lr'\?$",
+        ),
+        ("[trainning]\nlr = 0.1\n", r"unknown table \[trainning\].*did you mean 'training'\?$"),
+        ("[network]\nlr = 0.1\n", r"unknown key network.lr; .*; lr goes in \[training\]$"),
+        ("[network]\nzzz = 1\n", r"unknown key network.zzz; \[network\] takes [\w, ]*$"),
         ('[training]\nlr = "fast"\n', "training.lr must be a whole number or a number; got 'fast'"),
         ("[training]\nepochs = 1.5\n", "training.epochs must be a whole number; got 1.5"),
         ("[training]\nepochs = true\n", "training.epochs must be a whole number; got True"),

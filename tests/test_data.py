@@ -1,6 +1,7 @@
 """Data: FunctionSource sampling, the Normaliser's affine map, ArraySource checks."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -73,6 +74,16 @@ def test_function_source_rejects_a_bad_function(f, message, method):
     source = FunctionSource(f, (0, 1), 8)
     with pytest.raises(DataError, match=message):
         getattr(source, method)()
+
+
+def test_a_function_nan_somewhere_is_refused_with_its_x_and_without_numpy_warnings():
+    source = FunctionSource(lambda x: np.log(x - 0.5), (0, 1), 8)  # NaN for x < 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "invalid value encountered in log"
+        with pytest.raises(
+            DataError, match=r"found nan at row 0, column 0, where x = \[0\.0\] \(4 non-finite"
+        ):
+            source.arrays()
 
 
 def test_function_source_rejects_complex_results_like_array_source():
