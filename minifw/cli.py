@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--describe",
         action="store_true",
-        help="before training, print each layer's shape, initializer and expected variances",
+        help="before training, print each layer's shape, initializer and expected variances "
+        "(with E[x²] measured on the training inputs)",
     )
     out.add_argument(
         "--plugin",
@@ -524,7 +525,7 @@ def train(args: argparse.Namespace) -> int:
         run = presets.experiment(**config.experiment_settings(), callbacks=callbacks)
         epochs = config.epochs
     if config.describe:
-        print(run.network.describe())
+        print(run.network.describe(run.source.arrays()[0]))  # E[x²] of the training inputs
     # What would fail after training is refused before it: a figure or domain that cannot be drawn.
     figure = None if config.no_plot else figure_kind(config.figure, run.network.n_inputs)
     if config.plot_domain is not None:

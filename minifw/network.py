@@ -173,7 +173,7 @@ class Network:
 
         save(self, path, optimizer=optimizer, source=source, history=history)
 
-    def describe(self) -> str:
+    def describe(self, x: Array | None = None) -> str:
         """A table, one row per layer: its initializer and the variances it implies.
 
         Each row gives the layer's shape and activation, its initializer's formula
@@ -181,14 +181,25 @@ class Network:
         weights as drawn beside the one the initializer promises, the inputs'
         E[x²], and Var(z) = fan-in · Var(W) · E[x²] (+ Var(b)), the variance that
         promise implies for the pre-activations z = x W (+ b). The inputs are taken
-        to have E[x²] = 1; a later layer's E[x²] is E[f(z)²] of the layer before,
+        to have E[x²] = 1, as standardised inputs have, unless a batch of them, ``x``
+        (samples, inputs), is given to measure it on (the blog's x in [0, 6.28] have
+        13.4); a later layer's E[x²] is E[f(z)²] of the layer before,
         for z ~ N(0, Var(z)), by Monte Carlo with a fixed generator. Layers that
         are not ``Dense`` get what is known: their shape (and activation, if any).
         Nothing about the network changes, nor numpy's global random state.
         """
         normals = np.random.default_rng(DESCRIBE_SEED).standard_normal(DESCRIBE_SAMPLES)
         rows = [list(_COLUMNS)]
-        mean_square: float | None = 1.0  # E[x²] of the next layer's inputs; None: unknown
+        # E[x²] of the next layer's inputs; None: unknown.
+        mean_square: float | None = 1.0
+        inputs = "E[x²] = 1 for the network's inputs"
+        if x is not None:
+            x = as_matrix("x", x, columns=self.n_inputs, what="inputs")
+            mean_square = float(np.mean(x * x))
+            inputs = (
+                f"E[x²] = {mean_square:.4g} for the network's inputs, measured on the "
+                f"{x.shape[0]:,} samples given,"
+            )
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
                 cells, var_z = _describe_dense(layer, mean_square)
@@ -212,7 +223,7 @@ class Network:
             f"Network of {len(self.layers)} layers. Var(z) is the variance of the "
             "pre-activations z = x·W (+ b) that the initializer's promised Var(W) implies "
             "(the drawn one where it promises none): fan-in · Var(W) · E[x²] (+ Var(b)), "
-            "with E[x²] = 1 for the network's inputs (and x = 1 for a bias unit) and, for "
+            f"with {inputs} (and x = 1 for a bias unit) and, for "
             "later layers, E[f(z)²] of the layer before for z ~ N(0, its Var(z)), by Monte "
             f"Carlo ({DESCRIBE_SAMPLES:,} draws from numpy.random.default_rng({DESCRIBE_SEED})).",
             width=100,

@@ -192,6 +192,7 @@ def test_schedule_validation_and_describe(capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Dense 1→5" in out and "incl. bias unit" in out  # the describe() table
+    assert "measured on the 24 samples given" in " ".join(out.split())  # the training inputs
     assert "Learning rate: 0.01 " in out
     assert re.search(r"^Final validation loss: [\d.e-]+ \(normalised", out, re.MULTILINE)
     with pytest.raises(SystemExit):

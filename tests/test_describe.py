@@ -98,6 +98,30 @@ def test_blog_network_rows(blog_network):
     assert float(rows[1]["Var(z)"]) == pytest.approx(var_z, rel=1e-3)
 
 
+def test_given_inputs_their_mean_square_replaces_the_assumed_one(blog_network):
+    # The blog's inputs, x on [0, 6.28], are not standardised: E[x²] = 13.4, not 1.
+    x = minifw.presets.blog().source.arrays()[0]
+    mean_square = float(np.mean(x**2))
+    assert mean_square == pytest.approx(13.36, abs=0.01)
+    text = blog_network.describe(x)
+    header = " ".join(text.split("#  layer")[0].split())
+    assert f"E[x²] = {mean_square:.4g} for the network's inputs, measured on the 32 samples" in (
+        header
+    )
+    rows = table(text)
+    # Layer 0 averages the inputs' E[x²] with the bias unit's 1 over its fan-in of 2.
+    assert rows[0]["E[x²]"] == printed((mean_square + 1) / 2)
+    assert rows[0]["Var(z)"] == printed((2 / 3 / 2) * (mean_square + 1))
+    # Layer 1 follows from layer 0's larger Var(z), as before.
+    expected = mean_square_of(minifw.Sigmoid().forward, float(rows[0]["Var(z)"]))
+    assert float(rows[1]["E[x²]"]) == pytest.approx(expected, rel=0.015)
+
+
+def test_inputs_of_the_wrong_shape_are_refused(blog_network):
+    with pytest.raises(minifw.DataError, match=r"x has 2 inputs per sample; expected 1"):
+        blog_network.describe(np.ones((4, 2)))
+
+
 def test_tanh_network_rows(tanh_network):
     rows = table(tanh_network.describe())
     assert [row["layer"] for row in rows] == ["Dense 1→8", "Dense 8→8", "Dense 8→1"]
