@@ -61,6 +61,13 @@ def parameter_names(cls: type) -> list[str]:
     ]
 
 
+def _defined_at(cls: type) -> tuple[str, str]:
+    """Where ``cls`` is defined. attrs rebuilds a class (for slots) and notebooks re-run
+    cells: a class defined again at the same place is the same component, so an instance
+    made before a cell was re-run keeps its name (and saves, and loads as the new class)."""
+    return cls.__module__, cls.__qualname__
+
+
 class Registry(Generic[T]):
     """The concrete classes of one kind of component, by name."""
 
@@ -72,11 +79,7 @@ class Registry(Generic[T]):
         """Register ``cls`` under ``cls.name`` (its own, not inherited) or its snake-case name."""
         name = (cls.__dict__.get("name") or snake_case(cls.__name__)).lower()
         old = self._classes.get(name)
-        # attrs rebuilds a class (slots) and notebooks re-run cells: the same class again is fine.
-        if old is not None and (old.__module__, old.__qualname__) != (
-            cls.__module__,
-            cls.__qualname__,
-        ):
+        if old is not None and _defined_at(old) != _defined_at(cls):
             raise ConfigError(
                 f"{self.kind} name {name!r} is taken by {old.__module__}.{old.__qualname__}; "
                 f"give {cls.__qualname__} a different `name` class attribute"
@@ -90,7 +93,7 @@ class Registry(Generic[T]):
     def name_of(self, cls: type) -> str:
         """The name ``cls`` is registered under."""
         for name, registered in self._classes.items():
-            if registered is cls:
+            if registered is cls or _defined_at(registered) == _defined_at(cls):
                 return name
         raise ConfigError(f"{cls.__qualname__} is not a registered {self.kind}")
 
@@ -112,7 +115,7 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     The hint reads "; did you mean 'x'?". Every choice as close as the closest one
     is named: "beta" is as near to "beta1" as to "beta2".
     """
-    close = difflib.get_close_matches(word, choices, n=len(choices))
+    close = difflib.get_close_matches(word, choices, n=max(len(choices), 1))
     if not close:
         return ""
 
