@@ -217,8 +217,8 @@ class LeakyReLU(_AlphaBelowZero):
     """y = x if x > 0 else α·x,  dy/dx = 1 if x > 0 else α (the kink at 0 takes α).
 
     ``alpha`` (α, default 0.01) is the slope for negative inputs; 0 gives ReLU.
-    With α > 1,
-    inputs below -1.8e308 / α overflow: their true output is beyond the float range.
+    With α > 1, inputs below -1.8e308 / α overflow: their true output is beyond
+    the float range.
     Takes float32 or float64 arrays and keeps their dtype.
     """
 
