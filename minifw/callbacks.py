@@ -231,6 +231,8 @@ class Divergence:
     forward pass of the failing batch, None for a layer that does not expose
     ``pre_activation``. ``weights_finite`` is False when the batch's loss was
     finite but its update made some weight non-finite (or astronomically large).
+    ``numpy_error`` is numpy's message when numpy itself stopped the batch, as it
+    does under ``np.errstate(all="raise")`` (the loss is then nan: never computed).
     ``str()`` gives a readable report.
     """
 
@@ -242,9 +244,12 @@ class Divergence:
     layers: tuple[str, ...]
     largest_pre_activation: tuple[float | None, ...]
     suggestion: str
+    numpy_error: str | None = None
 
     def __str__(self) -> str:
-        if self.weights_finite:
+        if self.numpy_error is not None:
+            cause = f"numpy raised FloatingPointError ({self.numpy_error}), as np.errstate asked"
+        elif self.weights_finite:
             cause = f"the batch loss is {self.loss}"
         else:
             cause = f"its update made the weights non-finite (batch loss {self.loss:.4g})"
@@ -299,7 +304,12 @@ def _suggestion(lr: float, layers: list[Any]) -> str:
 
 
 def _diagnose(
-    trainer: Trainer, epoch: int, batch: int | None, loss: float, weights_finite: bool
+    trainer: Trainer,
+    epoch: int,
+    batch: int | None,
+    loss: float,
+    weights_finite: bool,
+    numpy_error: str | None = None,
 ) -> Divergence:
     optimizer, layers = trainer.optimizer, trainer.network.layers
     # current_lr is the rate of the latest step (schedules); plain optimizers have only lr.
@@ -315,6 +325,7 @@ def _diagnose(
             _largest_magnitude(getattr(layer, "pre_activation", None)) for layer in layers
         ),
         suggestion=_suggestion(lr, layers),
+        numpy_error=numpy_error,
     )
 
 
@@ -336,6 +347,12 @@ class TerminateOnNaN(Callback):
     epoch, not per batch. Every ``Trainer`` of a single network has one of these,
     raising, unless it is given a ``TerminateOnNaN`` of its own or made with
     ``stop_on_divergence=False``: divergence never leaves NaN weights silently.
+
+    Under ``np.errstate(all="raise")`` numpy stops a diverging batch itself, with
+    a FloatingPointError (overflow, say) from deep inside a layer. The trainer
+    then calls ``numpy_raised``, which puts the weights back in the same way and
+    raises ``TrainingDiverged`` with the diagnosis, numpy's error as its cause,
+    whatever ``raise_error`` says: the caller asked for an exception.
     """
 
     raise_error: bool = False
@@ -382,11 +399,21 @@ class TerminateOnNaN(Callback):
         if weights_finite and math.isfinite(loss):
             np.copyto(self._last_finite, weights)
             return
-        self.diagnosis = _diagnose(trainer, self._epoch, batch, loss, weights_finite)
-        np.copyto(weights, self._last_finite)
-        trainer.stop_training = True
+        self._diverged(trainer, _diagnose(trainer, self._epoch, batch, loss, weights_finite))
         if self.raise_error:
             raise TrainingDiverged(self.diagnosis)
+
+    def numpy_raised(self, trainer: Trainer, batch: int, error: FloatingPointError) -> None:
+        """numpy raised ``error`` in ``batch``: restore, diagnose, raise TrainingDiverged."""
+        where = None if self.check == "epoch" else batch  # the weights are the epoch's
+        message = str(error) if where is not None else f"{error}, in batch {batch}"
+        self._diverged(trainer, _diagnose(trainer, self._epoch, where, math.nan, True, message))
+        raise TrainingDiverged(self.diagnosis) from error
+
+    def _diverged(self, trainer: Trainer, diagnosis: Divergence) -> None:
+        self.diagnosis = diagnosis
+        np.copyto(self._weights, self._last_finite)
+        trainer.stop_training = True
 
 
 @attrs.define(eq=False)

@@ -71,7 +71,8 @@ class Trainer:
     your own (or pass ``stop_on_divergence=False``), one that checks each
     epoch's loss and weights is attached, and an epoch that ends non-finite
     raises ``TrainingDiverged`` with the diagnosis, the network back at the last
-    good epoch's weights.
+    good epoch's weights. So does a batch that numpy itself stops, as it does
+    under ``np.errstate(all="raise")``, with numpy's error as the cause.
 
     Successive fits continue one run: the weights, the optimizer, the shuffling
     generator and the shuffled order carry on, so ``fit(s, 100)`` then
@@ -280,9 +281,15 @@ class Trainer:
                 callback.on_epoch_begin(self, epoch)
             total, seen = 0.0, 0  # an epoch's loss is the mean over the samples it saw
             for b, (xb, yb) in enumerate(batches):
-                value, grad = value_and_gradient(forward(xb), yb)
-                backward(grad)
-                step(parameters)
+                try:  # free in Python 3.11+ unless it catches
+                    value, grad = value_and_gradient(forward(xb), yb)
+                    backward(grad)
+                    step(parameters)
+                except FloatingPointError as error:  # the caller's np.errstate asked for it
+                    for guard in self.callbacks:
+                        if isinstance(guard, TerminateOnNaN):
+                            guard.numpy_raised(self, b, error)  # raises TrainingDiverged
+                    raise  # no guard: stop_on_divergence=False
                 total += value * sizes[b]
                 seen += sizes[b]
                 if batch_end:

@@ -625,11 +625,40 @@ def test_training_under_errstate_raise_lets_a_dead_weights_running_averages_unde
     np.testing.assert_array_equal(after, quiet_after)
 
 
-def test_training_under_errstate_raise_still_raises_for_overflow():
-    # Only underflow is ignored: the diverging run's overflow still stops it as asked.
-    run = diverging_run()
-    with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+@pytest.mark.parametrize("check", ["epoch", "batch"])
+def test_under_errstate_raise_numpys_overflow_becomes_training_diverged_with_the_diagnosis(check):
+    # numpy stops the diverging batch itself, from deep inside a layer; the guard (the
+    # default one, or one of the user's own that would only stop) turns that into the
+    # diagnosis and the last finite weights, with numpy's error as the cause.
+    record = LastFinite()
+    guard = [] if check == "epoch" else [TerminateOnNaN(check="batch")]
+    run = diverging_run(record.callback, *guard)
+    with np.errstate(all="raise"), pytest.raises(TrainingDiverged) as info:
         run.fit(EPOCHS)
+    cause = info.value.__cause__
+    assert isinstance(cause, FloatingPointError) and "overflow" in str(cause)
+    diagnosis = info.value.diagnosis
+    check_diagnosis(diagnosis, check)
+    # The epoch guard's diagnosis names the batch in numpy's part (epoch 10's first, as
+    # with NaN above); the batch guard's says "batch 0" where it always does.
+    where = ", in batch 0)" if check == "epoch" else ")"
+    assert f"numpy raised FloatingPointError ({cause}{where}, as np.errstate asked" in str(
+        diagnosis
+    )
+    assert diagnosis.numpy_error is not None and math.isnan(diagnosis.loss)
+    weights = run.network.packed.value
+    np.testing.assert_array_equal(weights, record.epoch if check == "epoch" else record.batch)
+    assert run.trainer.epochs_done == record.epochs == diagnosis.epoch
+
+
+def test_under_errstate_raise_without_a_guard_numpys_error_passes_through():
+    run = diverging_run()
+    trainer = Trainer(
+        run.network, "mse", run.trainer.optimizer, batch_size=4, shuffle=False,
+        stop_on_divergence=False,
+    )  # fmt: skip
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        trainer.fit(run.source, EPOCHS)
 
 
 def test_predict_layer_outputs_and_gradcheck_ignore_underflow_too():
