@@ -111,6 +111,7 @@ class Identity(Activation):
     """y = x,  dy/dx = 1. For an output layer that should not squash its values."""
 
     output_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
+    aliases = ("linear",)  # Keras's name for it
 
     def forward(self, x: Array) -> Array:
         return x
@@ -306,6 +307,7 @@ class SiLU(Activation):
     """
 
     name = "silu"
+    aliases = ("swish",)  # Keras's other name for it
     # Rounding puts some computed outputs a step or two below the true minimum (float32:
     # up to 1.5 of its steps, 4e-8), so the range starts a millionth of it lower.
     output_range: ClassVar[tuple[float, float]] = (_silu_minimum() * (1 + 1e-6), math.inf)

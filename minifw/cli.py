@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
@@ -482,7 +483,9 @@ def list_components(args: argparse.Namespace) -> int:
         print(f"{kind}:")
         for name in base.registry.names():
             doc = (base.registry.get(name).__doc__ or "").strip().splitlines()
-            print(f"  {name:<22} {doc[0] if doc else ''}")
+            aliases = base.registry.aliases_of(name)
+            also = f" (also: {', '.join(aliases)})" if aliases else ""
+            print(f"  {name:<22} {doc[0] if doc else ''}{also}")
     return 0
 
 
@@ -846,9 +849,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plot": plot,
             "sweep": run_sweep,
         }
-        return commands[args.command](args)
+        status = commands[args.command](args)
+        sys.stdout.flush()  # here, so that a closed pipe is met below and not at exit
+        return status
     except MinifwError as error:
         parser.exit(2, f"minifw: error: {error}\n")
+    except BrokenPipeError:  # `minifw list | head` closed the pipe: stop quietly, as cat does
+        # Python flushes stdout once more at exit; send that to /dev/null, not the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as error:  # a file that cannot be read or written: say which, no traceback
         parser.exit(1, f"minifw: error: {error}\n")
     return 1  # unreachable: parser.exit raises SystemExit

@@ -182,6 +182,7 @@ class HeUniform(VarianceScaling):
     """
 
     BLOG_SCALE = 2.0 / 3.0
+    aliases = ("kaiming_uniform",)  # PyTorch's kaiming_uniform_ (a = 0) has the same limit
 
     scale: float = _scale(2.0)
     mode: Literal["fan_in", "fan_out", "fan_avg"] = _fixed("fan_in")
@@ -200,6 +201,8 @@ class HeNormal(VarianceScaling):
 @attrs.frozen
 class GlorotUniform(VarianceScaling):
     """W ~ U(±sqrt(3 scale / fan_avg)) = U(±sqrt(6 / (fan_in + fan_out))); Glorot & Bengio 2010."""
+
+    aliases = ("xavier_uniform",)  # PyTorch's name for it
 
     scale: float = _scale(1.0)
     mode: Literal["fan_in", "fan_out", "fan_avg"] = _fixed("fan_avg")

@@ -134,6 +134,7 @@ class MSE(MeanLoss):
     """
 
     name = "mse"
+    aliases = ("mean_squared_error",)  # Keras's name for it
 
     def pointwise(self, pred: Array, target: Array) -> tuple[Array, Array]:
         d = difference(pred, target)
@@ -158,6 +159,7 @@ class MAE(MeanLoss):
     """L = (1/N) Σ |pred - target|,  dL/dpred = sign(pred - target) / N (0 where equal)."""
 
     name = "mae"
+    aliases = ("mean_absolute_error",)  # Keras's name for it
 
     def pointwise(self, pred: Array, target: Array) -> tuple[Array, Array]:
         d = difference(pred, target)
@@ -203,6 +205,7 @@ class BinaryCrossEntropy(MeanLoss):
     """
 
     name = "binary_cross_entropy"
+    aliases = ("binary_crossentropy", "bce")  # Keras's name, and PyTorch's BCELoss
 
     epsilon: float = attrs.field(
         default=1e-7, validator=[number(low=0, strict=True), at_most(0.5, strict=True)]

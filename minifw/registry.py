@@ -74,21 +74,30 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._classes: dict[str, type[T]] = {}
+        self._aliases: dict[str, str] = {}  # another name -> the name it stands for
 
     def add(self, cls: type[T]) -> None:
-        """Register ``cls`` under ``cls.name`` (its own, not inherited) or its snake-case name."""
+        """Register ``cls`` under ``cls.name`` (its own, not inherited) or its snake-case name,
+        and under each of its own ``aliases``, the names other libraries give it."""
         name = (cls.__dict__.get("name") or snake_case(cls.__name__)).lower()
-        old = self._classes.get(name)
-        if old is not None and _defined_at(old) != _defined_at(cls):
-            raise ConfigError(
-                f"{self.kind} name {name!r} is taken by {old.__module__}.{old.__qualname__}; "
-                f"give {cls.__qualname__} a different `name` class attribute"
-            )
+        aliases = [alias.lower() for alias in cls.__dict__.get("aliases", ())]
+        for taken in [name, *aliases]:
+            old = self._classes.get(self._aliases.get(taken, taken))
+            if old is not None and _defined_at(old) != _defined_at(cls):
+                raise ConfigError(
+                    f"{self.kind} name {taken!r} is taken by {old.__module__}.{old.__qualname__}; "
+                    f"give {cls.__qualname__} a different `name` class attribute"
+                )
         self._classes[name] = cls
+        self._aliases.update(dict.fromkeys(aliases, name))
 
     def names(self) -> list[str]:
         """The names of the concrete (non-abstract) classes, sorted."""
         return sorted(n for n, c in self._classes.items() if not inspect.isabstract(c))
+
+    def aliases_of(self, name: str) -> list[str]:
+        """The other names that stand for ``name``, sorted: ``["linear"]`` for ``"identity"``."""
+        return sorted(alias for alias, target in self._aliases.items() if target == name)
 
     def name_of(self, cls: type) -> str:
         """The name ``cls`` is registered under."""
@@ -98,13 +107,14 @@ class Registry(Generic[T]):
         raise ConfigError(f"{cls.__qualname__} is not a registered {self.kind}")
 
     def get(self, name: str) -> type[T]:
-        """The class registered as ``name`` (case-insensitive)."""
-        cls = self._classes.get(str(name).lower())
+        """The class registered as ``name`` or an alias of it (case-insensitive)."""
+        key = str(name).lower()
+        cls = self._classes.get(self._aliases.get(key, key))
         if cls is None or inspect.isabstract(cls):
             names = self.names()
             raise ConfigError(
                 f"unknown {self.kind} {name!r}; expected one of: {', '.join(names)}"
-                + did_you_mean(str(name).lower(), names)
+                + did_you_mean(key, [*names, *self._aliases])
             )
         return cls
 
@@ -130,10 +140,13 @@ class Registered:
     """Mixin for a component family: concrete subclasses register themselves.
 
     A family's base sets ``registry = Registry("kind")`` in its own body; every
-    subclass below it is added to that registry when the class is created.
+    subclass below it is added to that registry when the class is created, under
+    its name and under the ``aliases`` it declares itself (Keras's and PyTorch's
+    names for it, say: ``aliases = ("linear",)``), which are not inherited.
     """
 
     registry: ClassVar[Registry[Any]]
+    aliases: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

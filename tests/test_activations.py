@@ -421,8 +421,8 @@ def test_resolve_passes_an_instance_through():
 
 
 def test_unknown_name_lists_the_valid_names():
-    with pytest.raises(ConfigError, match="unknown activation 'swish'") as info:
-        Activation.resolve("swish")
+    with pytest.raises(ConfigError, match="unknown activation 'mish'") as info:
+        Activation.resolve("mish")
     for name in ACTIVATION_NAMES:
         assert name in str(info.value)
 

@@ -712,7 +712,7 @@ def test_hyperparameters_are_refused_where_written(world, call, error, phrases):
 
 # Row 12: hyperparameters, names and domains refused on the command line -------------------------
 # Already covered (test_cli.py): --lr 0, -0.5, nan; --epochs -1, 2.5; --batch-size 0;
-# --hidden 0; --activation swish; --optimizer sgd:nesterov=maybe; --target nope;
+# --hidden 0; --activation mish; --optimizer sgd:nesterov=maybe; --target nope;
 # --layers 8,0 and 8,x; --domain 2 1; --validation 1; --plugin missing.py; and
 # (test_config.py) a file's optimizer adam:beta1=2.
 

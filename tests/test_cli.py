@@ -1,5 +1,6 @@
 """The ``minifw`` command line."""
 
+import os
 import re
 import struct
 import subprocess
@@ -74,7 +75,7 @@ def test_no_plot_writes_no_graphs(tmp_path, monkeypatch, capsys):
         (["--epochs", "2.5"], "expected int, got '2.5'"),
         (["--batch-size", "0"], "argument --batch-size: must be >= 1"),
         (["--hidden", "0"], "argument --hidden: must be >= 1"),
-        (["--activation", "swish"], "unknown activation 'swish'; expected one of: elu, identity,"),
+        (["--activation", "mish"], "unknown activation 'mish'; expected one of: elu, identity,"),
         (["--optimizer", "sgd:nesterov=maybe"], "SGD.nesterov must be True or False"),
         (["--target", "nope"], "target 'nope' is neither a registered target (abs, cos"),
         (["--layers", "8,0"], "every layer needs at least 1 unit"),
@@ -353,3 +354,19 @@ def test_an_output_file_in_a_missing_directory_is_refused_before_training(
         capsys.readouterr().err
     )
     assert list(tmp_path.iterdir()) == []  # nothing trained or recorded
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    # `minifw list | head -1`: the reader has gone. Like cat, stop without a traceback.
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # closed before the first write: no race with a reader
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "minifw", "list"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == b"" and done.returncode == 1

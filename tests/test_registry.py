@@ -83,3 +83,72 @@ def test_a_class_that_was_never_registered_has_no_name():
 )
 def test_did_you_mean_names_the_closest_choices_or_nothing(word, choices, hint):
     assert did_you_mean(word, choices) == hint
+
+
+@pytest.mark.parametrize(
+    ("family", "alias", "cls"),
+    [
+        (Activation, "linear", minifw.Identity),  # Keras
+        (Activation, "Swish", minifw.SiLU),  # Keras, any case
+        (minifw.Loss, "mean_squared_error", minifw.MSE),  # Keras
+        (minifw.Loss, "mean_absolute_error", minifw.MAE),
+        (minifw.Loss, "binary_crossentropy", minifw.BinaryCrossEntropy),
+        (minifw.Loss, "bce", minifw.BinaryCrossEntropy),  # PyTorch's BCELoss
+        (minifw.Initializer, "xavier_uniform", minifw.GlorotUniform),  # PyTorch
+        (minifw.Initializer, "kaiming_uniform", minifw.HeUniform),
+    ],
+)
+def test_other_libraries_names_are_aliases_of_the_same_class(family, alias, cls):
+    assert type(family.resolve(alias)) is cls
+    name = family.registry.name_of(cls)
+    assert alias.lower() in family.registry.aliases_of(name)
+    assert alias.lower() not in family.registry.names()  # names() lists each class once
+
+
+def test_an_alias_is_saved_under_the_classs_own_name(tmp_path):
+    run = minifw.presets.experiment(activation="swish", output_activation="linear")
+    run.network.save(tmp_path / "aliased.npz")
+    text = (tmp_path / "aliased.npz").read_bytes()
+    assert b'"silu"' in text and b'"identity"' in text and b"swish" not in text
+    loaded = minifw.load_saved(tmp_path / "aliased.npz").network
+    assert [type(layer.activation) for layer in loaded.layers] == [minifw.SiLU, minifw.Identity]
+
+
+def test_the_same_kaiming_uniform_limit_as_pytorch():
+    # torch.nn.init.kaiming_uniform_(w) (a = 0): bound = sqrt(2) · sqrt(3 / fan_in).
+    # minifw's shape is (fan_in, fan_out); PyTorch's Linear weight is (out, in).
+    weights = minifw.Initializer.resolve("kaiming_uniform")((50, 40), np.random.default_rng(0))
+    bound = np.sqrt(2.0) * np.sqrt(3.0 / 50)
+    assert np.abs(weights).max() <= bound and np.abs(weights).max() > 0.99 * bound
+
+
+def test_an_alias_is_not_inherited_and_cannot_take_a_name():
+    namespace = {"__name__": "notebook"}
+    exec(
+        compile(
+            "import attrs\nfrom minifw import SiLU\n\n"
+            "@attrs.frozen\nclass ScaledSiLU(SiLU):\n    name = 'scaled_silu'\n",
+            "<cell>",
+            "exec",
+        ),
+        namespace,
+    )
+    assert Activation.registry.aliases_of("scaled_silu") == []
+    assert type(Activation.resolve("swish")) is minifw.SiLU
+    with pytest.raises(ConfigError, match=r"activation name 'relu' is taken by minifw\."):
+        exec(
+            compile(
+                CELL.replace("CubeAgain", "Grabby").replace(
+                    '"""y = x³', 'aliases = ("relu",)\n    """y = x³'
+                ),
+                "<c>",
+                "exec",
+            ),
+            {"__name__": "notebook2"},
+        )
+    assert type(Activation.resolve("relu")) is minifw.ReLU
+
+
+def test_a_misspelt_alias_is_guessed_too():
+    with pytest.raises(ConfigError, match=r"unknown activation 'swsh'.*did you mean 'swish'\?$"):
+        Activation.resolve("swsh")
