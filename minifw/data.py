@@ -21,7 +21,6 @@ from .errors import ConfigError, DataError
 from .files import path_problem
 from .validation import (
     as_matrix,
-    check_finite,
     integer,
     number,
     one_of,
@@ -291,8 +290,7 @@ class FunctionSource(DataSource):
                 f"the target function must return shape ({x.shape[0]}, outputs) for x of shape "
                 f"{x.shape}; got shape {y.shape}"
             )
-        check_finite("f(x)", y, inputs=x)
-        return x, as_matrix("f(x)", y, what="outputs")
+        return x, as_matrix("f(x)", y, what="outputs", inputs=x)
 
     def _training(self) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
         sampling, _, noise, splitting = self._streams()

@@ -235,13 +235,15 @@ def as_matrix(
     columns: int | None = None,
     what: str = "features",
     dtype: np.dtype | type | None = np.float64,
+    inputs: Array | None = None,
 ) -> Array:
     """Return ``value`` as a finite 2-D array of ``dtype`` (float64 unless given), shape
     (samples, ``what``); a copy only where the dtype changes. ``dtype=None`` keeps float32
     and float64 as they are and makes anything else float64.
 
     Raises DataError naming ``name`` and saying what was expected: a 1-D array
-    gets the reshape that fixes it, a NaN gets its row.
+    gets the reshape that fixes it, a NaN gets its row (and that row's x, for the
+    ``inputs`` each row was computed from).
     """
     array = real_array(name, value)
     if array.ndim != 2:
@@ -266,7 +268,7 @@ def as_matrix(
     if dtype is None:
         dtype = array.dtype if array.dtype in _FLOAT_DTYPES else np.float64
     array = array.astype(dtype, copy=False)
-    check_finite(name, array)
+    check_finite(name, array, inputs)
     return array
 
 
