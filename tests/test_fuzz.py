@@ -15,11 +15,9 @@ Probing around these found gaps in the ledger and CSV readers too; they are pinn
 
 Each ``@settings`` says how many examples a test runs; together they take about 15 s.
 
-A gap that fuzzing found is pinned by a deterministic test marked ``xfail(strict=True)`` at
-the end of its section ("Gaps found"): it says how minifw should behave. Where a fuzz test would
-hit that gap again, it recognises exactly that failure (``KNOWN_GAPS``), records it with
-``event`` and moves on, so that it keeps looking for new ones. Fixing a gap makes its xfail
-test pass, which strict mode reports: then delete the test's marker and the gap's entry here.
+A gap that fuzzing found is pinned by a deterministic ``test_gap_...`` at the end of its
+section ("Gaps found"), which says how minifw should behave; every one of them is fixed and
+passes. A fuzz test that fails names its input: pin a new gap the same way.
 """
 
 import argparse
@@ -56,9 +54,6 @@ from minifw.targets import ExpressionTarget, target_from
 
 LOADERS = {"load": load, "load_checkpoint": load_checkpoint, "load_saved": load_saved}
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
-
-# Gaps the fuzz tests step around, each pinned by the xfail test named (see the module doc).
-KNOWN_GAPS: dict[str, str] = {}  # none known today
 
 
 def scratch_directory() -> Path:
@@ -280,27 +275,13 @@ def real_command_lines(draw):
     return argv
 
 
-def known_cli_gap(argv, error):
-    """The KNOWN_GAPS entry ``error`` is an instance of, or None (no command-line gap is
-    known today)."""
-    return None
-
-
 @settings(max_examples=150, **FUZZ)
 @given(argv=real_command_lines())
 def test_any_command_line_runs_or_fails_cleanly(argv):
     source, _ = prepared_files()
     with tempfile.TemporaryDirectory() as where, contextlib.chdir(where):
         shutil.copytree(source, where, dirs_exist_ok=True)
-        try:
-            code, out, err = captured(lambda: main(argv))
-        except Exception as error:
-            gap = known_cli_gap(argv, error)
-            if gap is None:
-                raise
-            assert gap in KNOWN_GAPS
-            event(f"known gap: {gap}")
-            return
+        code, out, err = captured(lambda: main(argv))
     event(f"{argv[0]}: exit {code}")
     assert_clean_exit(code, out, err)
 
@@ -695,26 +676,13 @@ def model_file(content):
     return path
 
 
-def known_loader_gap(header, error):
-    """The KNOWN_GAPS entry ``error`` is an instance of, given the file's ``header``, or None
-    (no loader gap is known today)."""
-    return None
-
-
-def assert_every_loader_loads_or_names_the_file(path, header=None):
+def assert_every_loader_loads_or_names_the_file(path):
     for name, loader in LOADERS.items():
         try:
             loaded = loader(path)
         except ModelFileError as error:
             assert str(path) in str(error), str(error)
             event(f"{name}: refused")
-            continue
-        except Exception as error:
-            gap = known_loader_gap(header, error)
-            if gap is None:
-                raise
-            assert gap in KNOWN_GAPS
-            event(f"known gap: {gap}")
             continue
         event(f"{name}: loaded")
         network = loaded if name == "load" else getattr(loaded, "network", None)
@@ -828,7 +796,7 @@ def test_sound_files_with_a_mutated_header_or_arrays_load_or_are_refused(data):
             del arrays[key]
         else:
             arrays[key] = data.draw(JUNK_ARRAYS, label="junk array")
-    assert_every_loader_loads_or_names_the_file(model_file(join_file(header, arrays)), header)
+    assert_every_loader_loads_or_names_the_file(model_file(join_file(header, arrays)))
 
 
 # Gaps found: the model loader, and the other readers of a path (the ledger, CSV files).
