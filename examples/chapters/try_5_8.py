@@ -51,15 +51,26 @@ def learning_rate(out, epochs):
     results = minifw.sweep(
         RunConfig(epochs=epochs or EPOCHS), grid=LR_GRID, seeds=SEEDS, target_loss=LR_TARGET
     )
-    figure = loss_spread_figure(results)
-    axes = figure.axes[0]
-    axes.axhline(LR_TARGET, color="black", lw=0.8, ls=":", label=f"target loss {LR_TARGET}")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    axes.set_title("The blog's network, six learning rates, 10 seeds each: median loss per epoch")
-    loss = save_figure(figure, out / "try-lr-loss.png")
+    loss = loss_against_target(
+        results,
+        LR_TARGET,
+        "The blog's network, six learning rates, 10 seeds each: median loss per epoch",
+        out / "try-lr-loss.png",
+    )
     figure = in_rows(fits_figure(results, presets.blog().source), FIT_COLUMNS)
     fits = save_figure(figure, out / "try-lr-fits.png")
     return [loss, fits]
+
+
+def loss_against_target(results, target, title, path):
+    """A sweep's loss per epoch (median and quartile band per grid point) with the target
+    loss dotted across it, written to ``path``; the path."""
+    figure = loss_spread_figure(results)
+    axes = figure.axes[0]
+    axes.axhline(target, color="black", lw=0.8, ls=":", label=f"target loss {target}")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    axes.set_title(title)
+    return save_figure(figure, path)
 
 
 def in_rows(figure, columns):
@@ -134,12 +145,12 @@ def error_and_time(out, epochs):
         target_loss=BATCH_TARGET,
     )
     pareto = save_figure(pareto_figure(results), out / "try-error-time-pareto.png")
-    figure = loss_spread_figure(results)
-    axes = figure.axes[0]
-    axes.axhline(BATCH_TARGET, color="black", lw=0.8, ls=":", label=f"target loss {BATCH_TARGET}")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    axes.set_title("The blog's network, five batch sizes, 10 seeds each: median loss per epoch")
-    loss = save_figure(figure, out / "try-error-time-loss.png")
+    loss = loss_against_target(
+        results,
+        BATCH_TARGET,
+        "The blog's network, five batch sizes, 10 seeds each: median loss per epoch",
+        out / "try-error-time-loss.png",
+    )
     return [pareto, loss]
 
 
