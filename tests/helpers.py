@@ -29,6 +29,29 @@ def numerical_gradient(f: Callable[[Array], float], x: Array, h: float = 1e-6) -
     return gradients.numerical_gradient(f, x, epsilon=h)
 
 
+def built_in(family, module):
+    """The names registered in ``family`` by minifw's own ``module``, at import time.
+
+    Test files register classes of their own (test_activations a UserSoftplus) that promise
+    nothing; tests about minifw's must not change with the order files load in.
+    """
+    names = family.registry.names()
+    return [name for name in names if family.registry.get(name).__module__ == module.__name__]
+
+
+# The activations minifw ships: what built_in(Activation, minifw.activations) must find.
+BUILT_IN_ACTIVATIONS = {
+    "elu",
+    "identity",
+    "leaky_relu",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softplus",
+    "tanh",
+}
+
+
 class HeldOut(DataSource):
     """Trains on ``train`` and reports ``held_out`` (x, y) as its validation data."""
 
@@ -63,3 +86,23 @@ def ripple_run(callbacks=()):
         shuffle=True,
         callbacks=callbacks,
     )
+
+
+def stop_sweeps_at_their_second_group(
+    monkeypatch, stop: BaseException | type[BaseException]
+) -> list[int]:
+    """Make every sweep raise ``stop`` as its second group of runs starts, so that the first
+    group finishes and is on disk, and the rest never runs. Returns the sizes of the groups
+    started, the one stopped included; later groups (a resumed sweep's) run and are counted."""
+    from minifw import sweeps
+
+    real, calls = sweeps.run_group, []
+
+    def stopping(runs, target_loss=None):
+        calls.append(len(runs))
+        if len(calls) == 2:
+            raise stop
+        return real(runs, target_loss)
+
+    monkeypatch.setattr(sweeps, "run_group", stopping)
+    return calls

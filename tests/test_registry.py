@@ -30,16 +30,18 @@ class CubeAgain(Activation):
 '''
 
 
-def run_cell(namespace):
-    exec(compile(CELL, "<notebook cell>", "exec"), namespace)
-    return namespace["CubeAgain"]
+def run_cell(namespace, source=CELL):
+    """Run ``source`` as a notebook cell would, in ``namespace`` (its module's globals)."""
+    exec(compile(source, "<notebook cell>", "exec"), namespace)
+    return namespace
 
 
 def test_an_instance_made_before_its_class_was_defined_again_keeps_its_name(tmp_path):
     namespace = {"__name__": "notebook"}
-    first = run_cell(namespace)
+    first = run_cell(namespace)["CubeAgain"]
     network = Network([Dense(1, 3, first()), Dense(3, 1)], seed=0)
-    second = run_cell(namespace)  # the cell run again: a new class object, the same component
+    # The cell run again: a new class object, the same component.
+    second = run_cell(namespace)["CubeAgain"]
     assert second is not first and Activation.registry.get("cube_again") is second
 
     assert Activation.registry.name_of(first) == "cube_again"
@@ -52,13 +54,9 @@ def test_an_instance_made_before_its_class_was_defined_again_keeps_its_name(tmp_
 
 def test_another_class_under_a_taken_name_is_refused_and_the_name_kept():
     with pytest.raises(ConfigError, match=r"activation name 'sigmoid' is taken by minifw\."):
-        exec(
-            compile(
-                CELL.replace("class CubeAgain(Activation):", "class Sigmoid(Activation):"),
-                "<notebook cell>",
-                "exec",
-            ),
+        run_cell(
             {"__name__": "notebook"},
+            CELL.replace("class CubeAgain(Activation):", "class Sigmoid(Activation):"),
         )
     assert Activation.registry.get("sigmoid") is minifw.Sigmoid
 
@@ -123,28 +121,19 @@ def test_the_same_kaiming_uniform_limit_as_pytorch():
 
 
 def test_an_alias_is_not_inherited_and_cannot_take_a_name():
-    namespace = {"__name__": "notebook"}
-    exec(
-        compile(
-            "import attrs\nfrom minifw import SiLU\n\n"
-            "@attrs.frozen\nclass ScaledSiLU(SiLU):\n    name = 'scaled_silu'\n",
-            "<cell>",
-            "exec",
-        ),
-        namespace,
+    run_cell(
+        {"__name__": "notebook"},
+        "import attrs\nfrom minifw import SiLU\n\n"
+        "@attrs.frozen\nclass ScaledSiLU(SiLU):\n    name = 'scaled_silu'\n",
     )
     assert Activation.registry.aliases_of("scaled_silu") == []
     assert type(Activation.resolve("swish")) is minifw.SiLU
     with pytest.raises(ConfigError, match=r"activation name 'relu' is taken by minifw\."):
-        exec(
-            compile(
-                CELL.replace("CubeAgain", "Grabby").replace(
-                    '"""y = x³', 'aliases = ("relu",)\n    """y = x³'
-                ),
-                "<c>",
-                "exec",
-            ),
+        run_cell(
             {"__name__": "notebook2"},
+            CELL.replace("CubeAgain", "Grabby").replace(
+                '"""y = x³', 'aliases = ("relu",)\n    """y = x³'
+            ),
         )
     assert type(Activation.resolve("relu")) is minifw.ReLU
 

@@ -5,6 +5,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from helpers import stop_sweeps_at_their_second_group
 
 import minifw.sweeps as sweeping
 from minifw import ConfigError, Ledger
@@ -140,15 +141,8 @@ def test_the_table_saves_as_csv_and_prints_a_leaderboard(in_process, tmp_path):
 
 
 def test_an_interrupted_sweep_keeps_its_finished_runs_and_resumes_the_rest(tmp_path, monkeypatch):
-    real, calls = sweeping.run_group, []
-
-    def interrupted(runs, target_loss=None):
-        calls.append(len(runs))
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(runs, target_loss)
-
-    monkeypatch.setattr(sweeping, "run_group", interrupted)
+    real = sweeping.run_group
+    calls = stop_sweeps_at_their_second_group(monkeypatch, KeyboardInterrupt)
     with pytest.raises(KeyboardInterrupt):
         sweep(BASE, GRID, seeds=3, out=tmp_path, chunk=2)
     assert len(Ledger(tmp_path).records()) == 2  # the first group's two runs, on disk

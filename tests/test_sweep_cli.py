@@ -14,6 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
+from helpers import stop_sweeps_at_their_second_group
 from matplotlib.colors import to_rgba
 from PIL import Image
 
@@ -173,15 +174,7 @@ def test_resume_runs_nothing_new_and_without_it_the_directory_is_refused(
 def test_a_stopped_sweep_says_how_to_resume_and_resuming_finishes_it(
     stop, code, message, config_file, tmp_path, monkeypatch, capsys
 ):
-    real, calls = sweeping.run_group, []
-
-    def stopping(runs, target_loss=None):
-        calls.append(len(runs))
-        if len(calls) == 2:
-            raise stop
-        return real(runs, target_loss)
-
-    monkeypatch.setattr(sweeping, "run_group", stopping)
+    calls = stop_sweeps_at_their_second_group(monkeypatch, stop)
     flags = ["--grid", "lr=0.3,0.9", "--seeds", "2", "--chunk", "2", "--no-progress"]
     assert minifw_sweep(config_file, tmp_path, *flags) == code
     err = capsys.readouterr().err
