@@ -30,6 +30,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "Softplus",
         "Tanh",
     ),
+    "config": ("RunConfig",),
     "callbacks": (
         "Callback",
         "CSVLogger",

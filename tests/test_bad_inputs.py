@@ -42,6 +42,7 @@ from minifw import (
     Normaliser,
     Optimizer,
     RMSProp,
+    RunConfig,
     Schedule,
     Target,
     Trainer,
@@ -50,7 +51,6 @@ from minifw import (
 )
 from minifw.activations import Activation
 from minifw.cli import main
-from minifw.config import RunConfig
 
 LOSSES = [MSE(), MAE(), Huber(), BinaryCrossEntropy()]
 

@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minifw import ConfigError
+from minifw import ConfigError, RunConfig
 from minifw.cli import build_parser, main
-from minifw.config import RunConfig
 
 FIELDS = {f.name: f for f in attrs.fields(RunConfig)}
 text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)

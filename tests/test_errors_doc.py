@@ -190,7 +190,7 @@ def test_every_exception_the_command_line_maps_to_an_exit_status_is_documented()
 
 @pytest.mark.parametrize("write", ["network.save", "RunConfig.save"])
 def test_a_file_that_cannot_be_written_is_named_in_the_error(write):
-    from minifw.config import RunConfig
+    from minifw import RunConfig
 
     path = Path("no", "such", "dir", "model.npz" if write == "network.save" else "run.toml")
     save = {

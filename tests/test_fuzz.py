@@ -42,9 +42,8 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import minifw
-from minifw import ConfigError, DataError, MinifwError, ModelFileError, Target
+from minifw import ConfigError, DataError, MinifwError, ModelFileError, RunConfig, Target
 from minifw.cli import build_parser, configuration, main, sweep_grid
-from minifw.config import RunConfig
 from minifw.data import read_csv
 from minifw.errors import LedgerError
 from minifw.expressions import FUNCTIONS

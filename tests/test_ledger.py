@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 import minifw.ledger as ledger_module
-from minifw import Ledger, LedgerError, RunRecord, presets
-from minifw.config import RunConfig
+from minifw import Ledger, LedgerError, RunConfig, RunRecord, presets
 from minifw.ledger import blas_name, compare, table
 
 

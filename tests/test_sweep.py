@@ -8,8 +8,7 @@ import pytest
 from helpers import stop_sweeps_at_their_second_group
 
 import minifw.sweeps as sweeping
-from minifw import ConfigError, Ledger
-from minifw.config import RunConfig
+from minifw import ConfigError, Ledger, RunConfig
 from minifw.sweeps import plan, sweep, sweep_seeds, with_setting
 
 BASE = RunConfig(epochs=60)

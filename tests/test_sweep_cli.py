@@ -19,9 +19,8 @@ from matplotlib.colors import to_rgba
 from PIL import Image
 
 import minifw.sweeps as sweeping
-from minifw import ConfigError, Ledger, SweepResults, SweepRow, sweep
+from minifw import ConfigError, Ledger, RunConfig, SweepResults, SweepRow, sweep
 from minifw.cli import grid_values, main
-from minifw.config import RunConfig
 from minifw.plotting.panels import LEARNED, TARGET
 from minifw.results import COLUMNS
 from minifw.sweep_report import (

@@ -16,9 +16,8 @@ import pytest
 from test_sweep import table
 
 import minifw.sweeps as sweeping
-from minifw import Ledger, SweepInterrupted
+from minifw import Ledger, RunConfig, SweepInterrupted
 from minifw.cli import load_plugin
-from minifw.config import RunConfig
 from minifw.sweeps import plan, sweep
 
 PLUGIN = '''

@@ -19,8 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import minifw
-from minifw import presets
-from minifw.config import RunConfig
+from minifw import RunConfig, presets
 from minifw.plotting import loss_figure, save_figure
 from minifw.plotting.panels import FitPanel, HiddenUnitsPanel
 from minifw.plotting.scene import Scene, Snapshot

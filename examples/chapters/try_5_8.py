@@ -18,8 +18,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 import minifw
-from minifw import presets
-from minifw.config import RunConfig
+from minifw import RunConfig, presets
 from minifw.plotting import save_figure
 from minifw.plotting.panels import FitPanel, HiddenUnitsPanel
 from minifw.plotting.scene import Scene, Snapshot
