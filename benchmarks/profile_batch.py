@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 import minifw
-from minifw.presets import blog_loop
+from minifw.run.presets import blog_loop
 
 CALLS: list[str] = []
 

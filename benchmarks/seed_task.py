@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from minifw.presets import blog, blog_loop
+from minifw.run.presets import blog, blog_loop
 
 
 def time_pair(epochs: int, seed: int) -> tuple[float, float, float]:

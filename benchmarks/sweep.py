@@ -30,9 +30,9 @@ import numpy as np
 
 import minifw
 from minifw import Trainer, presets, stack, unstack
-from minifw.config import RunConfig
-from minifw.results import SweepResults
-from minifw.sweeps import plan
+from minifw.lab.results import SweepResults
+from minifw.lab.sweeps import plan
+from minifw.run.config import RunConfig
 
 BLOG = RunConfig()  # every default the blog's: sigmoid 2-5-1, SGD at 0.9, batch 4, 3000 epochs
 QUICK_RUNS = 20

@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from minifw import presets
-from minifw.plotting import blog_figure, save_figure
+from minifw.lab.plotting import blog_figure, save_figure
 
 
 def main(argv=None):

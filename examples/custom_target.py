@@ -21,7 +21,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from minifw.targets import Target
+from minifw.core.targets import Target
 
 
 @attrs.frozen

@@ -1,6 +1,6 @@
 """Regenerate every image of the gallery, docs/gallery.md, into docs/images.
 
-What it teaches: each figure of ``minifw.plotting`` is one call on a trained
+What it teaches: each figure of ``minifw.lab.plotting`` is one call on a trained
 run, and figures teach most side by side. The blog's network inside its
 training domain and past it; a ReLU network whose units died; the loss of the
 blog's three activations, and of a run with a quarter of its points held out;
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from minifw import presets
-from minifw.plotting import (
+from minifw.lab.plotting import (
     TrainingFilm,
     blog_figure,
     dead_units,

@@ -15,11 +15,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 # module -> the public names it defines (the modules presets and targets are public too).
 EXPORTS: dict[str, tuple[str, ...]] = {
-    "activations": (
+    "core.activations": (
         "ELU",
         "Activation",
         "Identity",
@@ -30,21 +32,20 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "Softplus",
         "Tanh",
     ),
-    "config": ("RunConfig",),
-    "callbacks": (
+    "run.config": ("RunConfig",),
+    "core.callbacks": (
         "Callback",
         "CSVLogger",
         "Divergence",
         "EarlyStopping",
         "LambdaCallback",
         "LossHistory",
-        "Plotter",
         "ProgressBar",
         "TerminateOnNaN",
         "Timer",
     ),
-    "data": ("ArraySource", "DataSource", "FunctionSource", "Normaliser"),
-    "errors": (
+    "core.data": ("ArraySource", "DataSource", "FunctionSource", "Normaliser"),
+    "core.errors": (
         "ConfigError",
         "DataError",
         "LedgerError",
@@ -53,9 +54,9 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "SweepInterrupted",
         "TrainingDiverged",
     ),
-    "expressions": ("Expression",),
-    "gradients": ("GradcheckReport", "gradcheck"),
-    "initializers": (
+    "core.expressions": ("Expression",),
+    "core.gradients": ("GradcheckReport", "gradcheck"),
+    "core.initializers": (
         "BlogUniform",
         "Constant",
         "GlorotNormal",
@@ -68,15 +69,18 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "VarianceScaling",
         "Zeros",
     ),
-    "layers": ("Dense", "Layer", "Parameter"),
-    "ledger": ("Ledger", "RunRecord"),
-    "losses": ("MAE", "MSE", "BinaryCrossEntropy", "Huber", "Loss", "MeanLoss"),
-    "network": ("Network",),
-    "numerics": ("ignore_underflow", "tolerate_underflow"),
-    "optimizers": ("SGD", "Adam", "Optimizer", "RMSProp"),
-    "results": ("SweepResults", "SweepRow"),
-    "saving": (
+    "core.layers": ("Dense", "Layer", "Parameter"),
+    "files.ledger": ("Ledger", "RunRecord"),
+    "core.losses": ("MAE", "MSE", "BinaryCrossEntropy", "Huber", "Loss", "MeanLoss"),
+    "core.network": ("Network",),
+    "core.numerics": ("ignore_underflow", "tolerate_underflow"),
+    "core.optimizers": ("SGD", "Adam", "Optimizer", "RMSProp"),
+    "lab.plotting.plotter": ("Plotter",),
+    "lab.results": ("SweepResults", "SweepRow"),
+    "files.saving": (
         "Checkpoint",
+        "save",
+        "save_checkpoint",
         "SavedNetwork",
         "load",
         "load_checkpoint",
@@ -84,27 +88,28 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "load_saved",
         "load_weights",
     ),
-    "schedules": ("CosineDecay", "ExponentialDecay", "InverseTimeDecay", "Schedule", "StepDecay"),
-    "stacking": ("stack", "unstack"),
-    "sweeps": ("sweep",),
-    "targets": ("ExpressionTarget", "Target", "target_from"),
-    "trainer": ("FitResult", "Trainer"),
+    "core.schedules": (
+        "CosineDecay",
+        "ExponentialDecay",
+        "InverseTimeDecay",
+        "Schedule",
+        "StepDecay",
+    ),
+    "lab.stacking": ("stack", "unstack"),
+    "lab.sweeps": ("sweep",),
+    "core.targets": ("ExpressionTarget", "Target", "target_from"),
+    "core.trainer": ("FitResult", "Trainer"),
 }
-_HOME = {name: module for module, names in EXPORTS.items() for name in names}
-_MODULES = ("presets", "targets")
-
-__all__ = sorted([*_HOME, *_MODULES, "__version__"])
+_MODULES = {"presets": "run.presets", "targets": "core.targets"}  # public modules by name
+_names, _dir, _public = lazy_exports(__name__, EXPORTS, globals())
+__all__ = sorted([*_public, *_MODULES, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name's module the first time the name is asked for (PEP 562)."""
+    """A public name or module, imported the first time it is asked for (PEP 562)."""
     if name in _MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name not in _HOME:
-        raise AttributeError(f"module 'minifw' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
-    globals()[name] = value  # found directly from now on
-    return value
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
+    return _names(name)
 
 
 def __dir__() -> list[str]:

@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minifw import DataSource, gradients
+from minifw import DataSource
+from minifw.core import gradients
 
 Array = np.ndarray
 
@@ -23,7 +24,7 @@ def elementwise_difference(f: Callable[[Array], Array], x: Array, h: float = 1e-
 def numerical_gradient(f: Callable[[Array], float], x: Array, h: float = 1e-6) -> Array:
     """d f / d x by central differences, one entry of ``x`` at a time, for a scalar ``f``.
 
-    minifw's own, ``minifw.gradients.numerical_gradient`` (the one ``gradcheck`` uses),
+    minifw's own, ``minifw.core.gradients.numerical_gradient`` (the one ``gradcheck`` uses),
     under the step name ``h`` these tests pass: ``x`` is nudged in place and restored.
     """
     return gradients.numerical_gradient(f, x, epsilon=h)
@@ -39,7 +40,7 @@ def built_in(family, module):
     return [name for name in names if family.registry.get(name).__module__ == module.__name__]
 
 
-# The activations minifw ships: what built_in(Activation, minifw.activations) must find.
+# The activations minifw ships: what built_in(Activation, minifw.core.activations) must find.
 BUILT_IN_ACTIVATIONS = {
     "elu",
     "identity",
@@ -94,7 +95,7 @@ def stop_sweeps_at_their_second_group(
     """Make every sweep raise ``stop`` as its second group of runs starts, so that the first
     group finishes and is on disk, and the rest never runs. Returns the sizes of the groups
     started, the one stopped included; later groups (a resumed sweep's) run and are counted."""
-    from minifw import sweeps
+    from minifw.lab import sweeps
 
     real, calls = sweeps.run_group, []
 

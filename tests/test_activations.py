@@ -11,7 +11,7 @@ from helpers import BUILT_IN_ACTIVATIONS, built_in, elementwise_difference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import minifw.activations
+import minifw.core.activations
 from minifw import (
     ELU,
     Activation,
@@ -49,7 +49,7 @@ ACTIVATION_NAMES = Activation.registry.names()
 
 # minifw's own activations, which promise no floating-point warning for any finite input.
 # A user's own (UserSoftplus above: its x / 2 underflows for a subnormal x) promises nothing.
-BUILT_IN_NAMES = built_in(Activation, minifw.activations)
+BUILT_IN_NAMES = built_in(Activation, minifw.core.activations)
 
 # The points where a derivative jumps; a finite difference across them is meaningless.
 KINKS = {"relu": 0.0, "leaky_relu": 0.0}

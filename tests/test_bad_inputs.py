@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import pytest
 
+import minifw
 from minifw import (
     MAE,
     MSE,
@@ -49,8 +50,8 @@ from minifw import (
     presets,
     target_from,
 )
-from minifw.activations import Activation
 from minifw.cli import main
+from minifw.core.activations import Activation
 
 LOSSES = [MSE(), MAE(), Huber(), BinaryCrossEntropy()]
 
@@ -807,7 +808,7 @@ CLI = [
 def files():
     """The directory the command runs in, with a model, configurations and a CSV file."""
     run = presets.experiment(samples=4, layers=(2,))
-    run.network.save("model.npz", source=run.source, history={"loss": [0.5]})
+    minifw.save(run.network, "model.npz", source=run.source, history={"loss": [0.5]})
     Path("two.csv").write_text("1,2\n3,4\n")
     Path("seed.toml").write_text("[training]\nseed = -1\nepochs = 1\n[output]\nno_plot = true\n")
     Path("batch.toml").write_text("[training]\nbatch_size = 0\n[output]\nno_plot = true\n")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minifw
-from minifw.presets import SETTINGS, blog, blog_loop, mse_lr, setting
+from minifw.run.presets import SETTINGS, blog, blog_loop, mse_lr, setting
 
 
 def blog_weights(run):

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import minifw
 from minifw.cli import build_parser, main
 
 STATS_ITERATIONS = re.compile(r"Iterations: (\d+) ")
@@ -77,7 +78,7 @@ def test_no_plot_writes_no_graphs(tmp_path, monkeypatch, capsys):
         (["--hidden", "0"], "argument --hidden: must be >= 1"),
         (["--activation", "mish"], "unknown activation 'mish'; expected one of: elu, identity,"),
         (["--optimizer", "sgd:nesterov=maybe"], "SGD.nesterov must be True or False"),
-        (["--target", "nope"], "target 'nope' is neither a registered target (abs, cos"),
+        (["--target", "nope"], "target 'nope' is neither a registered target (abs, "),
         (["--layers", "8,0"], "every layer needs at least 1 unit"),
         (["--layers", "8,x"], "expected hidden layer sizes like 8,8"),
         (["--hidden", "3", "--layers", "4"], "not allowed with argument"),
@@ -291,7 +292,7 @@ def test_figure_plot_domain_film_and_save_then_plot(tmp_path, monkeypatch, capsy
 def test_plot_redraws_the_saved_network_exactly(tmp_path, monkeypatch):
     """The figure `minifw plot` draws holds the saved network's predictions, bit for bit."""
     from minifw import load_saved
-    from minifw.plotting import make_figure
+    from minifw.lab.plotting import make_figure
 
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--epochs", "40", "--no-plot", "--save", "m.npz"]) == 0
@@ -309,7 +310,7 @@ def test_plot_of_a_file_without_data_asks_for_a_target(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     run = presets.blog("sigmoid")
     run.fit(20)
-    run.network.save("bare.npz")  # weights only: no data source, no history
+    minifw.save(run.network, "bare.npz")  # weights only: no data source, no history
     with pytest.raises(SystemExit) as exit_:
         main(["plot", "bare.npz"])
     assert exit_.value.code == 2
@@ -324,7 +325,7 @@ def test_plot_of_a_file_without_data_asks_for_a_target(tmp_path, monkeypatch, ca
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--figure", "heatmap"], "the heatmap figure cannot be drawn for 1 inputs"),
+        (["--figure", "heatmap"], "the heatmap figure cannot be drawn for 1 input;"),
         (["--target", "ripple", "--figure", "fit"], "choose overview, loss, heatmap"),
         (["--animate", "film.avi"], "a film is written as .gif or .mp4; got 'film.avi'"),
         (["--plot-domain", "3", "1"], "low < high"),

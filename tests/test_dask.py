@@ -6,9 +6,9 @@ import distributed
 import pytest
 from test_sweep import BASE, GRID, table
 
-import minifw.sweeps as sweeping
+import minifw.lab.sweeps as sweeping
 from minifw import Ledger
-from minifw.sweeps import plan, sweep
+from minifw.lab.sweeps import plan, sweep
 
 SEEDS = 3
 CHUNK = 3  # 4 groups of 3 runs: more groups than workers, so both get some

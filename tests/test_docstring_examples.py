@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import minifw
-from minifw.losses import difference
+from minifw.core.losses import difference
 
 
 def example_class(base):
@@ -105,7 +105,7 @@ def test_callback_example():
 
 
 def test_target_example():
-    from minifw.targets import Target
+    from minifw.core.targets import Target
 
     saddle = example_class(Target)()
     x, y = saddle.source(5).arrays()

@@ -105,7 +105,7 @@ def test_a_float32_stack_ends_where_each_network_does_alone():
 
 def test_save_and_load_keep_the_dtype(tmp_path):
     network = Network([Dense(1, 3, "tanh"), Dense(3, 1)], dtype="float32")
-    network.save(tmp_path / "m.npz")
+    minifw.save(network, tmp_path / "m.npz")
     loaded = minifw.load(tmp_path / "m.npz")
     assert loaded.dtype == np.float32
     np.testing.assert_array_equal(loaded.packed.value, network.packed.value)

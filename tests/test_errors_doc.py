@@ -1,15 +1,16 @@
 """docs/errors.md documents every exception minifw raises, so that a new one cannot go
-undocumented: each class in minifw.errors, and the class of every ``raise`` in minifw's
+undocumented: each class in minifw.core.errors, and the class of every ``raise`` in minifw's
 sources, found by parsing them. (tests/test_docs.py runs the page's examples.)"""
 
 import ast
+import functools
 import re
 from pathlib import Path
 
 import pytest
 
 import minifw
-import minifw.errors
+import minifw.core.errors
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "errors.md"
@@ -19,10 +20,10 @@ SOURCES = sorted(PACKAGE.rglob("*.py"))
 ERROR_CLASSES = sorted(
     (
         value
-        for value in vars(minifw.errors).values()
+        for value in vars(minifw.core.errors).values()
         if isinstance(value, type)
         and issubclass(value, BaseException)
-        and value.__module__ == minifw.errors.__name__
+        and value.__module__ == minifw.core.errors.__name__
     ),
     key=lambda cls: cls.__name__,
 )
@@ -140,8 +141,8 @@ def test_the_page_exists_and_the_readme_links_it():
 def test_minifw_exports_every_class_in_minifw_errors():
     # A class defined there but not exported would be documented for no one to catch.
     names = {cls.__name__ for cls in ERROR_CLASSES}
-    assert names == set(minifw.EXPORTS["errors"])
-    assert all(getattr(minifw, name) is getattr(minifw.errors, name) for name in names)
+    assert names == set(minifw.EXPORTS["core.errors"])
+    assert all(getattr(minifw, name) is getattr(minifw.core.errors, name) for name in names)
 
 
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
@@ -172,7 +173,7 @@ def test_every_class_minifw_raises_is_documented():
 
 def test_every_exception_the_command_line_maps_to_an_exit_status_is_documented():
     # cli.main turns these into "minifw: error: ..." and an exit status; the page says which.
-    tree = ast.parse((PACKAGE / "cli.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PACKAGE / "cli" / "__init__.py").read_text(encoding="utf-8"))
     main = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "main")
     caught = {
         raised_class(handler.type, {})
@@ -188,13 +189,13 @@ def test_every_exception_the_command_line_maps_to_an_exit_status_is_documented()
         assert re.search(rf"\[{name}\]\(#[\w-]+\) \|[^|]+\| exit {status} \|", text), name
 
 
-@pytest.mark.parametrize("write", ["network.save", "RunConfig.save"])
+@pytest.mark.parametrize("write", ["minifw.save", "RunConfig.save"])
 def test_a_file_that_cannot_be_written_is_named_in_the_error(write):
     from minifw import RunConfig
 
-    path = Path("no", "such", "dir", "model.npz" if write == "network.save" else "run.toml")
+    path = Path("no", "such", "dir", "model.npz" if write == "minifw.save" else "run.toml")
     save = {
-        "network.save": minifw.presets.blog().network.save,
+        "minifw.save": functools.partial(minifw.save, minifw.presets.blog().network),
         "RunConfig.save": RunConfig().save,
     }[write]
     with pytest.raises(OSError) as info:

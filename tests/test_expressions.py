@@ -26,9 +26,9 @@ from minifw import (
     Target,
     target_from,
 )
-from minifw.expressions import FUNCTIONS, MAX_DEPTH, MAX_INPUTS, MAX_LENGTH
-from minifw.serialize import from_spec, to_spec
-from minifw.targets import Sin
+from minifw.core.expressions import FUNCTIONS, MAX_DEPTH, MAX_INPUTS, MAX_LENGTH
+from minifw.core.serialize import from_spec, to_spec
+from minifw.core.targets import Sin
 
 # Thirteen samples of two inputs: negatives, zero, fractions (so log, sqrt, // and % all bite).
 X = np.column_stack([np.linspace(-3, 3, 13), np.linspace(2, -2, 13) * 1.5])

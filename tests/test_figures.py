@@ -1,4 +1,4 @@
-"""minifw.plotting's figures: what each one draws, in which colour and style, and how it is saved.
+"""minifw.lab.plotting's figures: what each draws, in which colour and style, and how it is saved.
 
 Data are read back from the artists (lines, patches, images) and compared with what the
 network and the target give directly; the pixel tests render with FigureCanvasAgg and look
@@ -18,7 +18,7 @@ from PIL import Image
 
 import minifw
 from minifw import ArraySource, ConfigError, Plotter, presets
-from minifw.plotting import (
+from minifw.lab.plotting import (
     FIGURE_KINDS,
     Scene,
     blog_figure,

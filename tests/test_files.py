@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from minifw.files import atomic_path
+from minifw.files.atomic import atomic_path
 
 
 def mode(path):

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from minifw import ConfigError, EarlyStopping, LambdaCallback, Trainer, presets
-from minifw.plotting import Scene, Snapshot, TrainingFilm, frame_epochs, write_film
-from minifw.plotting import film as film_module
+import minifw
+from minifw import ConfigError, EarlyStopping, LambdaCallback, presets
+from minifw.lab.plotting import Scene, Snapshot, TrainingFilm, frame_epochs, write_film
+from minifw.lab.plotting import film as film_module
 
 WIDTH, HEIGHT = 832, 640  # 10.4 x 8 inches at the default 80 dpi
 
@@ -221,9 +222,9 @@ def test_a_second_fit_films_from_where_the_run_stands(tmp_path):
 def test_a_resumed_checkpoint_films_from_its_epochs_done(tmp_path):
     run = presets.blog("sigmoid", seed=0)
     run.fit(30)
-    run.trainer.save_checkpoint(tmp_path / "run.ckpt")
+    minifw.save_checkpoint(run.trainer, tmp_path / "run.ckpt")
     film = TrainingFilm(tmp_path / "film.gif", frames=3)
-    trainer = Trainer.resume(tmp_path / "run.ckpt", run.source, callbacks=[film])
+    trainer = minifw.load_checkpoint(tmp_path / "run.ckpt", run.source, callbacks=[film])
     assert trainer.epochs_done == 30
     trainer.fit(trainer.source, 20)
     assert [s.epoch for s in film.snapshots] == frame_epochs(30, 20, 3) == [30, 40, 50]

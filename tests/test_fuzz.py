@@ -44,12 +44,12 @@ from hypothesis import strategies as st
 import minifw
 from minifw import ConfigError, DataError, MinifwError, ModelFileError, RunConfig, Target
 from minifw.cli import build_parser, configuration, main, sweep_grid
-from minifw.data import read_csv
-from minifw.errors import LedgerError
-from minifw.expressions import FUNCTIONS
-from minifw.ledger import Ledger
-from minifw.saving import load, load_checkpoint, load_saved
-from minifw.targets import ExpressionTarget, target_from
+from minifw.core.data import read_csv
+from minifw.core.errors import LedgerError
+from minifw.core.expressions import FUNCTIONS
+from minifw.core.targets import ExpressionTarget, target_from
+from minifw.files.ledger import Ledger
+from minifw.files.saving import load, load_checkpoint, load_saved
 
 LOADERS = {"load": load, "load_checkpoint": load_checkpoint, "load_saved": load_saved}
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
@@ -658,14 +658,14 @@ def sound_files():
     trainer = minifw.Trainer(network, "mse", minifw.SGD(lr=0.1, momentum=0.9), batch_size=4)
     source = minifw.ArraySource(x, x * x)
     trainer.fit(source, 2)
-    network.save(where / "model.npz", optimizer=trainer.optimizer, source=source,
+    minifw.save(network, where / "model.npz", optimizer=trainer.optimizer, source=source,
                  history=trainer.run_history)  # fmt: skip
     adam = minifw.Trainer(network, "mae", minifw.Adam(lr=0.01), batch_size=3, shuffle=True)
     adam.fit(source, 2)
-    adam.save_checkpoint(where / "adam.npz")
+    minifw.save_checkpoint(adam, where / "adam.npz")
     run = minifw.presets.experiment(target="gauss", samples=6, layers=(2,))
     run.fit(2)
-    run.trainer.save_checkpoint(where / "function.npz")
+    minifw.save_checkpoint(run.trainer, where / "function.npz")
     return {path.stem: path.read_bytes() for path in where.iterdir()}
 
 
@@ -821,7 +821,7 @@ def test_gap_a_model_file_with_a_huge_layer(loader):
 @pytest.mark.parametrize("loader", LOADERS)
 def test_gap_a_model_file_with_a_stacked_layer(loader):
     path = Path("stacked.npz")
-    minifw.Network([minifw.Dense(1, 4, "tanh"), minifw.Dense(4, 1)]).save(path)
+    minifw.save(minifw.Network([minifw.Dense(1, 4, "tanh"), minifw.Dense(4, 1)]), path)
     header, arrays = split_file(path.read_bytes())
     header["network"]["layers"][0]["copies"] = 2
     path.write_bytes(join_file(header, arrays))

@@ -17,8 +17,8 @@ import pytest
 from helpers import IMAGE
 from PIL import Image
 
-from minifw import plotting
-from minifw.plotting import frame_epochs
+from minifw.lab import plotting
+from minifw.lab.plotting import frame_epochs
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "gallery.py"

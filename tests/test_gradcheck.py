@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from helpers import BUILT_IN_ACTIVATIONS, built_in, numerical_gradient
 
-import minifw.activations
-import minifw.losses
+import minifw.core.activations
+import minifw.core.losses
 from minifw import (
     MAE,
     MSE,
@@ -29,10 +29,10 @@ from minifw import (
     gradcheck,
     stack,
 )
-from minifw.gradients import TINY, GradcheckRow, relative_error
-from minifw.registry import Registry
+from minifw.core.gradients import TINY, GradcheckRow, relative_error
+from minifw.core.registry import Registry
 
-ACTIVATIONS = built_in(Activation, minifw.activations)
+ACTIVATIONS = built_in(Activation, minifw.core.activations)
 LOSSES = {
     "mse": MSE(),
     "mae": MAE(),
@@ -69,7 +69,7 @@ RESOLVABLE = 1e-4
 def test_the_matrix_covers_every_built_in_activation_and_loss():
     # If a filter above went wrong, the matrix would check nothing and still pass.
     assert set(ACTIVATIONS) == BUILT_IN_ACTIVATIONS
-    assert set(LOSSES) == set(built_in(Loss, minifw.losses))
+    assert set(LOSSES) == set(built_in(Loss, minifw.core.losses))
 
 
 def build(activation, loss, bias, depth, dtype=np.float64):

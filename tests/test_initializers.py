@@ -21,7 +21,7 @@ from minifw import (
     VarianceScaling,
     Zeros,
 )
-from minifw.initializers import TRUNCATED_STDDEV
+from minifw.core.initializers import TRUNCATED_STDDEV
 
 # (initializer, k): draws lie within ±sqrt(k / fan_in), so Var(W) = limit² / 3 = k / (3 fan_in).
 HE_SCHEMES = {

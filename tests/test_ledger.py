@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import minifw.ledger as ledger_module
+import minifw.files.ledger as ledger_module
 from minifw import Ledger, LedgerError, RunConfig, RunRecord, presets
-from minifw.ledger import blas_name, compare, table
+from minifw.files.ledger import blas_name, compare, table
 
 
 def given(**changes):
@@ -370,7 +370,7 @@ def test_a_real_run_recorded_as_minifw_train_would(ledger):
 def test_loss_figure_draws_a_labelled_line_per_run():
     from matplotlib.figure import Figure
 
-    from minifw.plotting import loss_figure
+    from minifw.lab.plotting import loss_figure
 
     curves = {"run-a": [1.0, 0.5, 0.25], "run-b": np.array([2.0, 1.0])}
     figure = loss_figure(curves, title="a against b")
@@ -385,7 +385,7 @@ def test_loss_figure_draws_a_labelled_line_per_run():
 
 
 def test_loss_curves_stay_linear_when_a_loss_is_not_positive():
-    from minifw.plotting import loss_figure
+    from minifw.lab.plotting import loss_figure
 
     axes = loss_figure({"a": [1.0, 0.0, float("nan")]}).axes[0]
     assert axes.get_yscale() == "linear"

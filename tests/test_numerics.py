@@ -9,7 +9,7 @@ is checked for bounds the activation only reaches at infinity, and a diverging r
 checked for what it leaves behind.
 
 Underflow (a result below the smallest normal float rounding to a subnormal or 0) is the
-right answer for these functions, and minifw.numerics.tolerate_underflow keeps numpy from
+right answer for these functions, and minifw.core.numerics.tolerate_underflow keeps numpy from
 raising it; the tests below feed inputs that make every built-in function underflow.
 """
 
@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minifw
-import minifw.activations
+import minifw.core.activations
 from minifw import (
     MAE,
     MSE,
@@ -43,13 +43,13 @@ from minifw import (
     TrainingDiverged,
     presets,
 )
-from minifw.numerics import tolerate_underflow
+from minifw.core.numerics import tolerate_underflow
 
 DTYPES = [np.float32, np.float64]
 
 # minifw's own activations. Other test modules register activations of their own (a
 # user's Softplus) that promise nothing about floating-point flags.
-BUILT_IN = built_in(Activation, minifw.activations)
+BUILT_IN = built_in(Activation, minifw.core.activations)
 
 
 def make(name):
@@ -138,7 +138,7 @@ def test_activation_is_finite_silent_and_in_range_for_any_input_up_to_1e4(name, 
 
 # numpy's float32 exp reports an underflow for a subnormal input (its SIMD kernel does on
 # x86-64, although e^x rounds to 1 there); Sigmoid, Softplus and SiLU's derivative take exp
-# of their input, and minifw.numerics.tolerate_underflow keeps them silent.
+# of their input, and minifw.core.numerics.tolerate_underflow keeps them silent.
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_float32_subnormal_inputs_are_silent_too(name):
     info = np.finfo(np.float32)
@@ -295,7 +295,7 @@ def test_loss_is_finite_and_silent_for_any_pair_up_to_1e4(loss_case):
 TINY = [5e-324, 1e-310, 2.2e-308, 1e-300, 1e-200, 1e-160]
 
 
-# Each of these underflows somewhere unless minifw.numerics.tolerate_underflow catches it:
+# Each of these underflows somewhere unless minifw.core.numerics.tolerate_underflow catches it:
 # MSE's d * (2 / N) for a subnormal d, Huber's ½d² (np.where evaluates both branches) for
 # |d| < 1.5e-154, binary cross-entropy's t·log p for a subnormal t.
 @pytest.mark.parametrize("case", ["mse", "mae", "huber", "binary_cross_entropy"])

@@ -13,16 +13,18 @@ import minifw
 def test_import_minifw_loads_nothing_until_a_name_is_used():
     code = (
         "import sys, minifw\n"
-        "heavy = ['numpy', 'attrs', 'matplotlib', 'tqdm', 'minifw.network']\n"
+        "heavy = ['numpy', 'attrs', 'matplotlib', 'tqdm', 'minifw.core.network']\n"
         "print([m for m in heavy if m in sys.modules])\n"
         "minifw.Network\n"
-        "print(sorted(m for m in ('numpy', 'minifw.network', 'matplotlib', 'tqdm') "
+        "print(sorted(m for m in ('numpy', 'minifw.core.network', 'matplotlib', 'tqdm') "
         "if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, after = out.stdout.splitlines()
     assert before == "[]"
-    assert after == "['minifw.network', 'numpy']"  # using Network loads its module, not matplotlib
+    assert (
+        after == "['minifw.core.network', 'numpy']"
+    )  # using Network loads its module, not matplotlib
 
 
 @pytest.mark.parametrize("name", minifw.__all__)
@@ -35,8 +37,8 @@ def test_every_public_name_resolves_to_what_its_module_defines(name):
 
 
 def test_a_function_is_not_shadowed_by_a_module_of_its_name():
-    importlib.import_module("minifw.stacking")
-    importlib.import_module("minifw.sweeps")
+    importlib.import_module("minifw.lab.stacking")
+    importlib.import_module("minifw.lab.sweeps")
     assert callable(minifw.stack) and callable(minifw.sweep) and callable(minifw.unstack)
     # No public name may be a module's name as well: importing that module would rebind it.
     module_names = {path.stem for path in Path(minifw.__file__).parent.glob("*.py")}

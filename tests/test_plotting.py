@@ -7,8 +7,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from minifw import Plotter
-from minifw.plotting import blog_figure, save_figure
-from minifw.presets import blog
+from minifw.lab.plotting import blog_figure, save_figure
+from minifw.run.presets import blog
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 
 import minifw
 from minifw import Activation, ConfigError, Dense, Network
-from minifw.registry import did_you_mean
+from minifw.core.registry import did_you_mean
 
 # A notebook cell defining an activation; run twice below, as a notebook user re-runs it.
 CELL = '''
@@ -45,7 +45,7 @@ def test_an_instance_made_before_its_class_was_defined_again_keeps_its_name(tmp_
     assert second is not first and Activation.registry.get("cube_again") is second
 
     assert Activation.registry.name_of(first) == "cube_again"
-    network.save(tmp_path / "cube.npz")
+    minifw.save(network, tmp_path / "cube.npz")
     loaded = minifw.load_saved(tmp_path / "cube.npz").network
     assert type(loaded.layers[0].activation) is second  # loads as the class defined now
     x = np.linspace(-1, 1, 5).reshape(-1, 1)
@@ -105,7 +105,7 @@ def test_other_libraries_names_are_aliases_of_the_same_class(family, alias, cls)
 
 def test_an_alias_is_saved_under_the_classs_own_name(tmp_path):
     run = minifw.presets.experiment(activation="swish", output_activation="linear")
-    run.network.save(tmp_path / "aliased.npz")
+    minifw.save(run.network, tmp_path / "aliased.npz")
     text = (tmp_path / "aliased.npz").read_bytes()
     assert b'"silu"' in text and b'"identity"' in text and b"swish" not in text
     loaded = minifw.load_saved(tmp_path / "aliased.npz").network

@@ -23,8 +23,9 @@ from minifw import (
     Trainer,
     presets,
 )
-from minifw.saving import named_parameters
-from minifw.targets import Gauss
+from minifw.core.targets import Gauss
+from minifw.files import saving
+from minifw.files.saving import named_parameters
 
 
 def momentum_run():
@@ -76,10 +77,10 @@ def test_a_resumed_run_ends_bit_for_bit_as_the_uninterrupted_one(tmp_path, make,
 
     first, source = make()
     before = first.fit(source, half)
-    first.save_checkpoint(tmp_path / "run.npz")
+    minifw.save_checkpoint(first, tmp_path / "run.npz")
     del first  # nothing of the first half survives but the file
 
-    resumed = Trainer.resume(tmp_path / "run.npz")
+    resumed = minifw.load_checkpoint(tmp_path / "run.npz")
     assert resumed.epochs_done == half and resumed.run_history["loss"] == before.loss
     after = resumed.fit(resumed.source, half)
     assert before.loss + after.loss == everything.loss
@@ -92,7 +93,7 @@ def test_a_resumed_run_ends_bit_for_bit_as_the_uninterrupted_one(tmp_path, make,
 def test_the_validation_loss_continues_too(tmp_path):
     trainer, source = momentum_run()
     trainer.fit(source, 3)
-    trainer.save_checkpoint(tmp_path / "run.npz")
+    minifw.save_checkpoint(trainer, tmp_path / "run.npz")
     resumed = minifw.load_checkpoint(tmp_path / "run.npz")
     result = resumed.fit(resumed.source, 2)
     assert len(result.val_loss) == 2 and len(resumed.run_history["val_loss"]) == 5
@@ -117,19 +118,19 @@ def test_the_checkpoint_callback_writes_every_n_epochs_and_at_the_end(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["run-10.npz", "run-20.npz", "run-25.npz"]
     assert_same_state(trainer, plain)  # writing checkpoints changes nothing
 
-    resumed = Trainer.resume(
+    resumed = minifw.load_checkpoint(
         tmp_path / "run-10.npz", callbacks=[Checkpoint(tmp_path / "again.npz", every=10)]
     )
     rest = resumed.fit(resumed.source, 15)
     assert resumed.run_history["loss"][:10] + rest.loss == result.loss
     assert_same_state(resumed, trainer)
-    last = Trainer.resume(tmp_path / "again.npz")
+    last = minifw.load_checkpoint(tmp_path / "again.npz")
     assert last.epochs_done == 25 and last.run_history == trainer.run_history
 
 
 def test_a_checkpoint_callback_saved_at_the_last_epoch_does_not_save_again(tmp_path, monkeypatch):
     saved = []
-    monkeypatch.setattr(Trainer, "save_checkpoint", lambda self, path: saved.append(path))
+    monkeypatch.setattr(saving, "save_checkpoint", lambda trainer, path: saved.append(path))
     trainer, source = momentum_run()
     trainer.callbacks.append(Checkpoint("run-{epoch}.npz", every=5))
     trainer.fit(source, 10)
@@ -148,9 +149,9 @@ def test_a_source_that_cannot_be_written_is_handed_to_resume(tmp_path):
     whole.fit(source, 8)
     first = Trainer(Network([Dense(1, 3, "tanh"), Dense(3, 1)]), "mse", SGD(lr=0.1), batch_size=3)
     first.fit(source, 4)
-    first.save_checkpoint(tmp_path / "run.npz")
-    assert Trainer.resume(tmp_path / "run.npz").source is None
-    resumed = Trainer.resume(tmp_path / "run.npz", source, callbacks=[LossHistory()])
+    minifw.save_checkpoint(first, tmp_path / "run.npz")
+    assert minifw.load_checkpoint(tmp_path / "run.npz").source is None
+    resumed = minifw.load_checkpoint(tmp_path / "run.npz", source, callbacks=[LossHistory()])
     assert resumed.source is source
     assert sum(isinstance(c, LossHistory) for c in resumed.callbacks) == 1
     resumed.fit(source, 4)
@@ -166,8 +167,8 @@ def test_a_diverged_run_is_checkpointed_with_its_non_finite_loss(tmp_path):
     with np.errstate(over="ignore", invalid="ignore"):
         trainer.fit(ArraySource(x, np.sin(3 * x)), 100)
     assert guard.diagnosis is not None and not np.isfinite(trainer.run_history["loss"][-1])
-    trainer.save_checkpoint(tmp_path / "run.npz")
-    resumed = Trainer.resume(tmp_path / "run.npz")
+    minifw.save_checkpoint(trainer, tmp_path / "run.npz")
+    resumed = minifw.load_checkpoint(tmp_path / "run.npz")
     np.testing.assert_array_equal(resumed.run_history["loss"], trainer.run_history["loss"])
     assert np.array_equal(resumed.network.packed.value, network.packed.value)
 
@@ -175,7 +176,7 @@ def test_a_diverged_run_is_checkpointed_with_its_non_finite_loss(tmp_path):
 def test_a_checkpoint_holds_a_network_that_loads_alone(tmp_path):
     trainer, source = blog_run()
     trainer.fit(source, 5)
-    trainer.save_checkpoint(tmp_path / "run.npz")
+    minifw.save_checkpoint(trainer, tmp_path / "run.npz")
     network = minifw.load(tmp_path / "run.npz")
     x, _ = source.evaluation_arrays()
     assert np.array_equal(network.predict(x), trainer.network.predict(x))
@@ -185,7 +186,7 @@ def spoiled_checkpoint(path, **changes):
     """A checkpoint at ``path`` with entries of its trainer table replaced by ``changes``."""
     trainer, source = momentum_run()
     trainer.fit(source, 2)
-    trainer.save_checkpoint(path)
+    minifw.save_checkpoint(trainer, path)
     with np.load(path) as archive:
         arrays = {name: archive[name] for name in archive.files}
     header = json.loads(arrays.pop("header").tobytes())
@@ -214,7 +215,7 @@ def spoiled_checkpoint(path, **changes):
 def test_a_bad_checkpoint_raises_one_error_naming_the_file(tmp_path, changes, problem):
     spoiled_checkpoint(tmp_path / "run.npz", **changes)
     with pytest.raises(ModelFileError, match=problem) as caught:
-        Trainer.resume(tmp_path / "run.npz")
+        minifw.load_checkpoint(tmp_path / "run.npz")
     assert str(tmp_path / "run.npz") in str(caught.value)
 
 
@@ -226,7 +227,7 @@ def test_a_checkpoint_whose_order_is_not_a_permutation_is_refused(tmp_path):
     with open(tmp_path / "run.npz", "wb") as file:
         np.savez(file, **arrays)
     with pytest.raises(ModelFileError, match="'order' must be a permutation"):
-        Trainer.resume(tmp_path / "run.npz")
+        minifw.load_checkpoint(tmp_path / "run.npz")
 
 
 def test_optimizer_import_refuses_unknown_parameters_and_changes_nothing():

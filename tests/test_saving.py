@@ -40,9 +40,9 @@ from minifw import (
     Zeros,
     presets,
 )
-from minifw.registry import parameter_names
-from minifw.serialize import from_spec, plain, to_spec
-from minifw.targets import Sin
+from minifw.core.registry import parameter_names
+from minifw.core.serialize import from_spec, plain, to_spec
+from minifw.core.targets import Sin
 
 # Specs -----------------------------------------------------------------------------
 
@@ -135,7 +135,7 @@ def test_a_saved_network_loads_bit_for_bit(tmp_path):
     trainer, source = trained_network()
     trainer.fit(source, 20)
     network, path = trainer.network, tmp_path / "model.npz"
-    network.save(path)
+    minifw.save(network, path)
     loaded = minifw.load(path)
     assert repr(loaded.layers) == repr(network.layers)
     assert np.array_equal(loaded.packed.value, network.packed.value)
@@ -149,7 +149,7 @@ def test_a_saved_network_loads_bit_for_bit(tmp_path):
 def test_the_blog_network_and_its_scalar_normaliser_load_bit_for_bit(tmp_path):
     run = presets.blog("tanh")
     run.fit(30)
-    run.network.save(tmp_path / "blog.npz")
+    minifw.save(run.network, tmp_path / "blog.npz")
     loaded = minifw.load(tmp_path / "blog.npz")
     x, _ = run.source.evaluation_arrays()
     assert np.array_equal(loaded.predict(x), run.network.predict(x))
@@ -159,7 +159,7 @@ def test_the_blog_network_and_its_scalar_normaliser_load_bit_for_bit(tmp_path):
 def test_a_saved_optimizer_continues_exactly(tmp_path):
     trainer, source = trained_network()
     trainer.fit(source, 5)
-    trainer.network.save(tmp_path / "model.npz", optimizer=trainer.optimizer)
+    minifw.save(trainer.network, tmp_path / "model.npz", optimizer=trainer.optimizer)
     network = minifw.load(tmp_path / "model.npz")
     optimizer = minifw.load_optimizer(tmp_path / "model.npz", network)
     assert optimizer.iterations == trainer.optimizer.iterations == 15
@@ -172,7 +172,7 @@ def test_a_saved_optimizer_continues_exactly(tmp_path):
 
 def test_load_optimizer_refuses_a_file_without_one(tmp_path):
     network = Network([Dense(1, 1)])
-    network.save(tmp_path / "model.npz")
+    minifw.save(network, tmp_path / "model.npz")
     with pytest.raises(ModelFileError, match=r"model\.npz.*no optimizer"):
         minifw.load_optimizer(tmp_path / "model.npz", network)
 
@@ -180,7 +180,7 @@ def test_load_optimizer_refuses_a_file_without_one(tmp_path):
 def test_load_weights_fills_a_matching_network_in_place(tmp_path):
     trainer, source = trained_network()
     trainer.fit(source, 5)
-    trainer.network.save(tmp_path / "model.npz")
+    minifw.save(trainer.network, tmp_path / "model.npz")
     other = trained_network()[0].network
     weights = other.layers[0].weights
     minifw.load_weights(other, tmp_path / "model.npz")
@@ -191,7 +191,7 @@ def test_load_weights_fills_a_matching_network_in_place(tmp_path):
 
 
 def test_load_weights_lists_every_difference_and_changes_nothing(tmp_path):
-    Network([Dense(1, 5, "tanh"), Dense(5, 1)]).save(tmp_path / "model.npz")
+    minifw.save(Network([Dense(1, 5, "tanh"), Dense(5, 1)]), tmp_path / "model.npz")
     network = Network([Dense(1, 8, "sigmoid"), Dense(8, 1), Dense(1, 1)], seed=1)
     before = network.packed.value.copy()
     with pytest.raises(ModelFileError) as caught:
@@ -223,14 +223,14 @@ def test_a_network_with_other_layers_is_refused_and_no_file_is_touched(tmp_path)
     path = tmp_path / "model.npz"
     path.write_bytes(b"old")
     with pytest.raises(ConfigError, match="layer 1, a Scale: minifw saves Dense layers only"):
-        Network([Dense(1, 1), Scale()]).save(path)
+        minifw.save(Network([Dense(1, 1), Scale()]), path)
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["model.npz"]
 
 
 def test_a_save_that_fails_midway_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "model.npz"
-    Network([Dense(1, 3), Dense(3, 1)], seed=0).save(path)
+    minifw.save(Network([Dense(1, 3), Dense(3, 1)], seed=0), path)
     old = path.read_bytes()
 
     def savez_then_fail(file, **arrays):
@@ -239,7 +239,7 @@ def test_a_save_that_fails_midway_leaves_the_old_file_and_no_temporary(tmp_path,
 
     monkeypatch.setattr(np, "savez", savez_then_fail)
     with pytest.raises(OSError, match="disk full"):
-        Network([Dense(1, 3), Dense(3, 1)], seed=1).save(path)
+        minifw.save(Network([Dense(1, 3), Dense(3, 1)], seed=1), path)
     assert path.read_bytes() == old
     assert os.listdir(tmp_path) == ["model.npz"]
     monkeypatch.undo()
@@ -263,9 +263,9 @@ def good_file(path, kind="model"):
     x = np.linspace(0, 1, 8).reshape(-1, 1)
     trainer.fit(ArraySource(x, x), 1)
     if kind == "model":
-        network.save(path, optimizer=trainer.optimizer)
+        minifw.save(network, path, optimizer=trainer.optimizer)
     else:
-        trainer.save_checkpoint(path)
+        minifw.save_checkpoint(trainer, path)
 
 
 def contents(path):
@@ -492,7 +492,7 @@ def test_the_marker_really_runs_when_unpickled(tmp_path):
 def test_a_model_file_is_not_a_checkpoint(tmp_path):
     good_file(tmp_path / "model.npz")
     with pytest.raises(ModelFileError, match=r"model\.npz: it is a 'model' file, not a checkpoint"):
-        Trainer.resume(tmp_path / "model.npz")
+        minifw.load_checkpoint(tmp_path / "model.npz")
 
 
 # A model with its data and loss history ----------------------------------------------
@@ -502,7 +502,7 @@ def test_a_model_keeps_its_data_source_and_history_for_figures(tmp_path):
     run = presets.blog("tanh", seed=3)
     result = run.fit(30)
     path = tmp_path / "m.npz"
-    run.network.save(path, source=run.source, history=run.trainer.run_history)
+    minifw.save(run.network, path, source=run.source, history=run.trainer.run_history)
     saved = minifw.load_saved(path)
     assert saved.history == {"loss": result.loss}
     assert saved.source == run.source  # the same target, domain, samples and seed
@@ -515,7 +515,7 @@ def test_an_array_source_is_saved_with_its_arrays(tmp_path):
     x = np.linspace(-1, 1, 12).reshape(-1, 1)
     source = ArraySource(x, x**2, validation=0.25, seed=4)
     network = Network([Dense(1, 3, "tanh"), Dense(3, 1, "identity")])
-    network.save(tmp_path / "m.npz", source=source, history={"loss": [0.5, float("nan")]})
+    minifw.save(network, tmp_path / "m.npz", source=source, history={"loss": [0.5, float("nan")]})
     saved = minifw.load_saved(tmp_path / "m.npz")
     np.testing.assert_array_equal(
         saved.source.validation_arrays()[1], source.validation_arrays()[1]
@@ -537,7 +537,7 @@ def test_a_source_that_cannot_be_saved_is_refused_before_writing(tmp_path):
     path.write_bytes(b"old")
     source = minifw.FunctionSource(np.sin, (0.0, 1.0))  # a plain function, not a named target
     with pytest.raises(ConfigError, match="a FunctionSource cannot be saved"):
-        Network([Dense(1, 2), Dense(2, 1)]).save(path, source=source)
+        minifw.save(Network([Dense(1, 2), Dense(2, 1)]), path, source=source)
     assert path.read_bytes() == b"old"
 
 
@@ -555,7 +555,7 @@ def test_a_bad_source_or_history_is_refused(tmp_path, change, problem):
     run = presets.blog("sigmoid")
     run.fit(2)
     path = tmp_path / "m.npz"
-    run.network.save(path, source=run.source, history=run.trainer.run_history)
+    minifw.save(run.network, path, source=run.source, history=run.trainer.run_history)
     header, arrays = contents(path)
     change(header, arrays)
     with open(path, "wb") as file:

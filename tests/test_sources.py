@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from minifw import ArraySource, ConfigError, DataError, FunctionSource
-from minifw.data import split
+from minifw.core.data import split
 
 
 def ripple(x):

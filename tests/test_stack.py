@@ -19,7 +19,7 @@ from minifw import (
     stack,
     unstack,
 )
-from minifw.schedules import CosineDecay
+from minifw.core.schedules import CosineDecay
 
 
 def blog_runs(activation, seeds):

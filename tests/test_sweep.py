@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from helpers import stop_sweeps_at_their_second_group
 
-import minifw.sweeps as sweeping
+import minifw.lab.sweeps as sweeping
 from minifw import ConfigError, Ledger, RunConfig
-from minifw.sweeps import plan, sweep, sweep_seeds, with_setting
+from minifw.lab.sweeps import plan, sweep, sweep_seeds, with_setting
 
 BASE = RunConfig(epochs=60)
 GRID = {"lr": [0.3, 0.9], "activation": ["sigmoid", "tanh"]}

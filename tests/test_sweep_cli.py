@@ -1,5 +1,5 @@
 """`minifw sweep`: the files it writes, the same table however it runs, its refusals; and the
-figures and report of minifw.sweep_report, checked against the numbers they draw."""
+figures and report of minifw.lab.sweep_report, checked against the numbers they draw."""
 
 import base64
 import contextlib
@@ -18,12 +18,12 @@ from helpers import stop_sweeps_at_their_second_group
 from matplotlib.colors import to_rgba
 from PIL import Image
 
-import minifw.sweeps as sweeping
+import minifw.lab.sweeps as sweeping
 from minifw import ConfigError, Ledger, RunConfig, SweepResults, SweepRow, sweep
 from minifw.cli import grid_values, main
-from minifw.plotting.panels import LEARNED, TARGET
-from minifw.results import COLUMNS
-from minifw.sweep_report import (
+from minifw.lab.plotting.panels import LEARNED, TARGET
+from minifw.lab.results import COLUMNS
+from minifw.lab.sweep_report import (
     DPI,
     fits_figure,
     loss_spread,

@@ -15,10 +15,10 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 from test_sweep import table
 
-import minifw.sweeps as sweeping
+import minifw.lab.sweeps as sweeping
 from minifw import Ledger, RunConfig, SweepInterrupted
-from minifw.cli import load_plugin
-from minifw.sweeps import plan, sweep
+from minifw.core.registry import load_plugin
+from minifw.lab.sweeps import plan, sweep
 
 PLUGIN = '''
 """A target that kills the worker process sampling it, once {healthy} runs are in the ledger."""

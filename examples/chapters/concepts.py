@@ -34,7 +34,7 @@ from minifw import (
     presets,
     stack,
 )
-from minifw.plotting import save_figure
+from minifw.lab.plotting import save_figure
 
 BLOG_EPOCHS = presets.EPOCHS  # the blog's 3000
 INIT_EPOCHS = 1000  # the initial-variance experiment's

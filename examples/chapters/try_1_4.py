@@ -4,8 +4,8 @@ activations.md, functions-and-domains.md and hidden-size.md).
 
 What it teaches: each figure comes from the runs its page trains (the same sweeps, grids
 and seeds, or the same one-line change at seed 0), so the picture and the printed numbers
-tell one story. Sweep figures come from ``minifw.sweep_report``; the side-by-side panels
-are ``minifw.plotting``'s panels placed on one matplotlib ``Figure``.
+tell one story. Sweep figures come from ``minifw.lab.sweep_report``; the side-by-side panels
+are ``minifw.lab.plotting``'s panels placed on one matplotlib ``Figure``.
 
     python examples/docs_figures.py     # every figure of the docs, these among them
 
@@ -20,10 +20,10 @@ from matplotlib.figure import Figure
 
 import minifw
 from minifw import RunConfig, presets
-from minifw.plotting import loss_figure, save_figure
-from minifw.plotting.panels import FitPanel, HiddenUnitsPanel
-from minifw.plotting.scene import Scene, Snapshot
-from minifw.sweep_report import fits_figure, loss_spread, point_sources
+from minifw.lab.plotting import loss_figure, save_figure
+from minifw.lab.plotting.panels import FitPanel, HiddenUnitsPanel
+from minifw.lab.plotting.scene import Scene, Snapshot
+from minifw.lab.sweep_report import fits_figure, loss_spread, point_sources
 
 EPOCHS = presets.EPOCHS  # the blog's 3000
 SEEDS = 10

@@ -4,8 +4,8 @@ initial-weights.md and error-and-time.md).
 
 What it teaches: each chapter's figure comes from the same runs its page trains (the
 same sweeps, grids and seeds), so the picture and the printed numbers tell one story.
-Sweep figures come from ``minifw.sweep_report``; the side-by-side panels are
-``minifw.plotting``'s panels placed on one matplotlib ``Figure``.
+Sweep figures come from ``minifw.lab.sweep_report``; the side-by-side panels are
+``minifw.lab.plotting``'s panels placed on one matplotlib ``Figure``.
 
     python examples/docs_figures.py     # every figure of the docs, these among them
 
@@ -19,10 +19,10 @@ from matplotlib.figure import Figure
 
 import minifw
 from minifw import RunConfig, presets
-from minifw.plotting import save_figure
-from minifw.plotting.panels import FitPanel, HiddenUnitsPanel
-from minifw.plotting.scene import Scene, Snapshot
-from minifw.sweep_report import fits_figure, loss_spread_figure, pareto_figure
+from minifw.lab.plotting import save_figure
+from minifw.lab.plotting.panels import FitPanel, HiddenUnitsPanel
+from minifw.lab.plotting.scene import Scene, Snapshot
+from minifw.lab.sweep_report import fits_figure, loss_spread_figure, pareto_figure
 
 EPOCHS = presets.EPOCHS  # the blog's 3000
 

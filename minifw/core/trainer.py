@@ -9,9 +9,8 @@ the first epoch, so the loop itself does only arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from numbers import Real
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -181,37 +180,6 @@ class Trainer:
         self._rng = rng
         self._order = None if order is None else order.astype(np.intp)
         self.run_history = {str(key): [float(x) for x in v] for key, v in history.items()}
-
-    def save_checkpoint(self, path: str | Path) -> None:
-        """Write everything ``Trainer.resume`` needs to continue this run to ``path`` (atomic).
-
-        The network, the loss, the optimizer (hyperparameters and state), the
-        settings, the generator, the shuffled order, the run history and, when
-        it can be written down (a ``FunctionSource`` of a registered target, an
-        ``ArraySource``), the data source of the latest fit. See ``minifw.saving``.
-        """
-        from .saving import save_checkpoint  # here: saving imports this module
-
-        save_checkpoint(self, path)
-
-    @classmethod
-    def resume(
-        cls,
-        path: str | Path,
-        source: DataSource | None = None,
-        *,
-        callbacks: Sequence[Callback] = (),
-    ) -> Trainer:
-        """The trainer saved at ``path`` by ``save_checkpoint``, ready to ``fit`` on.
-
-        ``source`` (if given) becomes ``trainer.source``, else the checkpoint's own
-        source if it holds one; ``trainer.fit(trainer.source, more)`` then continues
-        exactly where the saved run stopped. ``callbacks`` are attached (callbacks
-        are not saved). Raises ModelFileError if the file is not a usable checkpoint.
-        """
-        from .saving import load_checkpoint  # here: saving imports this module
-
-        return load_checkpoint(path, source, callbacks=callbacks)
 
     def _checked(self, x: Array, y: Array, suffix: str = "") -> tuple[Array, Array]:
         """(x, y) checked against the network, y normalised as the network is trained on it."""

@@ -24,7 +24,7 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from pathlib import Path
 from typing import Any
@@ -32,16 +32,16 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import presets
-from .config import RunConfig
-from .errors import ConfigError, SweepInterrupted
-from .files import atomic_path
-from .ledger import Ledger
-from .registry import parse_spec
+from ..core.errors import ConfigError, SweepInterrupted
+from ..core.registry import load_plugins, parse_spec
+from ..core.serialize import to_spec
+from ..core.trainer import Trainer
+from ..files.atomic import atomic_path
+from ..files.ledger import Ledger
+from ..run import presets
+from ..run.config import RunConfig
 from .results import SweepResults, SweepRow, rows_from
-from .serialize import to_spec
 from .stacking import stack, unstack
-from .trainer import Trainer
 
 Array = np.ndarray
 PLAN_FILE = "sweep.json"
@@ -97,20 +97,6 @@ def sweep_seeds(sweep_seed: int, seeds: int) -> list[int]:
     """``seeds`` independent run seeds from ``SeedSequence(sweep_seed).spawn(seeds)``."""
     children = np.random.SeedSequence(sweep_seed).spawn(seeds)
     return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
-
-
-_LOADED: set[Path] = set()  # the plugin files this process has run
-
-
-def load_plugins(paths: Iterable[str | Path]) -> None:
-    """Run each plugin file once in this process, so the components it names are registered
-    here: in the planning process and in every worker a group of runs goes to."""
-    from .cli import load_plugin  # here: the cli imports this module
-
-    for path in map(Path, paths):
-        if path.resolve() not in _LOADED:
-            load_plugin(path)
-            _LOADED.add(path.resolve())
 
 
 def plan(

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..callbacks import FIGURE_KINDS
-from ..data import DataSource
-from ..errors import ConfigError
-from ..files import atomic_path
-from ..network import Network
+from ...core.data import DataSource
+from ...core.errors import ConfigError
+from ...core.network import Network
+from ...files.atomic import atomic_path
+from .kinds import FIGURE_KINDS
 from .panels import (
     ErrorPanel,
     FitPanel,

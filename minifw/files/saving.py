@@ -1,9 +1,9 @@
 """Saving and loading: a trained network, or a whole training run, in one .npz file.
 
-``network.save("model.npz")`` and ``minifw.load("model.npz")`` keep what the
+``minifw.save(network, "model.npz")`` and ``minifw.load("model.npz")`` keep what the
 network computes: each layer's class and arguments, its weights and biases, and
-the normaliser. ``trainer.save_checkpoint("run.npz")`` and
-``Trainer.resume("run.npz")`` keep a run, so that it continues exactly as if it
+the normaliser. ``minifw.save_checkpoint(trainer, "run.npz")`` and
+``minifw.load_checkpoint("run.npz")`` keep a run, so that it continues exactly as if it
 had never stopped; ``Checkpoint`` writes one every so many epochs.
 
 The file is a numpy .npz archive: each array stored by name (``layers.0.weights``,
@@ -43,21 +43,21 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from .callbacks import Callback, Logs
-from .data import ArraySource, DataSource, FunctionSource, Normaliser
-from .errors import ConfigError, ModelFileError
-from .files import atomic_path, path_problem
-from .layers import Dense, Parameter
-from .losses import Loss
-from .network import Network
-from .optimizers import Optimizer
-from .serialize import arguments, build, from_spec, plain, to_spec
-from .targets import Target
-from .trainer import Trainer
-from .validation import integer
+from ..core.callbacks import Callback, Logs
+from ..core.data import ArraySource, DataSource, FunctionSource, Normaliser
+from ..core.errors import ConfigError, ModelFileError
+from ..core.layers import Dense, Parameter
+from ..core.losses import Loss
+from ..core.network import Network
+from ..core.optimizers import Optimizer
+from ..core.serialize import arguments, build, from_spec, plain, to_spec
+from ..core.targets import Target
+from ..core.trainer import Trainer
+from ..core.validation import integer, path_problem
+from .atomic import atomic_path
 
 if TYPE_CHECKING:
-    from .registry import Registered
+    from ..core.registry import Registered
 
 Array = np.ndarray
 Shape = tuple[int | None, ...]  # None: any length on that axis
@@ -640,7 +640,7 @@ def load(path: str | Path) -> Network:
 class SavedNetwork:
     """A saved network with what it was trained on: its data ``source`` and loss ``history``.
 
-    Either may be None: a model saved without them (``network.save(path)``),
+    Either may be None: a model saved without them (``minifw.save(network, path)``),
     or a checkpoint whose source could not be written.
     """
 
@@ -691,7 +691,7 @@ def load_optimizer(path: str | Path, network: Network) -> Optimizer:
     optimizer = reader.optimizer
     if optimizer is None:
         raise reader.error(
-            "it holds no optimizer (save one with network.save(path, optimizer=...))"
+            "it holds no optimizer (save one with minifw.save(network, path, optimizer=...))"
         )
     _check_fits(reader.network, network, path)
     # The state, bound to the file's network as it was read, moves to the same names in
@@ -719,7 +719,7 @@ def load_checkpoint(
 
 @attrs.define(eq=False)
 class Checkpoint(Callback):
-    """Write ``trainer.save_checkpoint(path)`` every ``every`` epochs and when training ends.
+    """Write ``save_checkpoint(trainer, path)`` every ``every`` epochs and when training ends.
 
     Epochs are counted over the whole run (``trainer.epochs_done``), so a resumed
     run checkpoints at the same epochs as one never interrupted. ``{epoch}`` in
@@ -743,5 +743,5 @@ class Checkpoint(Callback):
 
     def _save(self, trainer: Trainer) -> None:
         done = trainer.epochs_done
-        trainer.save_checkpoint(str(self.path).replace("{epoch}", str(done)))
+        save_checkpoint(trainer, str(self.path).replace("{epoch}", str(done)))
         self._saved_at = done

@@ -16,17 +16,6 @@ def _umask() -> int:
     return mask
 
 
-def path_problem(path: str | Path) -> str | None:
-    """Why no file can be opened at ``path`` whatever is on disk, or None.
-
-    A NUL byte: open() refuses it with a bare ValueError ("embedded null byte"), not the
-    OSError every reader turns into its own error naming the file, so readers ask first.
-    """
-    if "\0" in str(path):
-        return "the path holds a NUL byte (\\x00), which no file name may hold"
-    return None
-
-
 # The permissions a plain open() would give a new file: mkstemp makes its files private (0600).
 _NEW_FILE_MODE = 0o666 & ~_umask()
 

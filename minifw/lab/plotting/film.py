@@ -24,16 +24,16 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..callbacks import Callback, Logs
-from ..errors import ConfigError
-from ..files import atomic_path
-from ..validation import at_most, integer, number, one_of
+from ...core.callbacks import Callback, Logs
+from ...core.errors import ConfigError
+from ...core.validation import at_most, integer, number, one_of
+from ...files.atomic import atomic_path
 from .figures import draw, overview_panels
 from .panels import Panel
 from .scene import Scene, Snapshot
 
 if TYPE_CHECKING:
-    from ..trainer import Trainer
+    from ...core.trainer import Trainer
 
 Array = np.ndarray
 FORMATS = (".gif", ".mp4")

@@ -9,9 +9,11 @@ name (from a config or the command line) the moment it is defined.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import inspect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .errors import ConfigError
@@ -179,3 +181,30 @@ class Registered:
                 f"got {spec!r}"
             )
         return spec
+
+
+# Plugins ------------------------------------------------------------------------------
+
+
+def load_plugin(path: Path) -> None:
+    """Import the Python file at ``path``; its component classes register themselves."""
+    spec = importlib.util.spec_from_file_location(f"minifw_plugin_{path.stem}", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ConfigError(f"cannot load plugin {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        raise ConfigError(f"cannot load plugin {path}: {type(error).__name__}: {error}") from None
+
+
+_LOADED: set[Path] = set()  # the plugin files this process has run
+
+
+def load_plugins(paths: Iterable[str | Path]) -> None:
+    """Run each plugin file once in this process, so the components it names are registered
+    here: in the planning process and in every worker a group of runs goes to."""
+    for path in map(Path, paths):
+        if path.resolve() not in _LOADED:
+            load_plugin(path)
+            _LOADED.add(path.resolve())

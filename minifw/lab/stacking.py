@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from .errors import ConfigError
-from .network import Network
+from ..core.errors import ConfigError
+from ..core.network import Network
 
 Array = np.ndarray
 

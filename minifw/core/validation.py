@@ -312,3 +312,19 @@ def float_dtype(value: Any) -> np.dtype:
     if dtype not in _FLOAT_DTYPES or (isinstance(value, str) and value != dtype.name):
         raise ConfigError(f"dtype must be float32 or float64; got {value!r}")
     return dtype
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless the count is 1: "1 input", "2 inputs"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def path_problem(path: str | Path) -> str | None:
+    """Why no file can be opened at ``path`` whatever is on disk, or None.
+
+    A NUL byte: open() refuses it with a bare ValueError ("embedded null byte"), not the
+    OSError every reader turns into its own error naming the file, so readers ask first.
+    """
+    if "\0" in str(path):
+        return "the path holds a NUL byte (\\x00), which no file name may hold"
+    return None

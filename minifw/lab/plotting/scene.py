@@ -13,9 +13,9 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from ..data import DataSource, FunctionSource
-from ..errors import ConfigError
-from ..network import Network
+from ...core.data import DataSource, FunctionSource
+from ...core.errors import ConfigError
+from ...core.network import Network
 
 Array = np.ndarray
 

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .files import atomic_path
+from ..files.atomic import atomic_path
 
 
 @attrs.frozen

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import math
 import os
@@ -22,24 +21,26 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import presets
-from .activations import Activation
-from .callbacks import FIGURE_KINDS, Callback, TerminateOnNaN, figures_for
-from .config import RunConfig
-from .data import checked_domain, read_csv
-from .errors import ConfigError, LedgerError, MinifwError
-from .files import atomic_path
-from .initializers import Initializer
-from .ledger import Ledger, compare, table
-from .losses import Loss
-from .optimizers import Optimizer
-from .registry import parse_value as spec_value
-from .saving import Checkpoint, load, load_checkpoint, load_saved
-from .schedules import Schedule
-from .sweeps import groups, plan, sweep
-from .targets import Target, target_from
-from .trainer import FitResult
-from .validation import check_output_path
+from ..core.activations import Activation
+from ..core.callbacks import Callback, TerminateOnNaN
+from ..core.data import checked_domain, read_csv
+from ..core.errors import ConfigError, LedgerError, MinifwError
+from ..core.initializers import Initializer
+from ..core.losses import Loss
+from ..core.optimizers import Optimizer
+from ..core.registry import load_plugins
+from ..core.registry import parse_value as spec_value
+from ..core.schedules import Schedule
+from ..core.targets import Target, target_from
+from ..core.trainer import FitResult
+from ..core.validation import check_output_path
+from ..files.atomic import atomic_path
+from ..files.ledger import Ledger, compare, table
+from ..files.saving import Checkpoint, load, load_checkpoint, load_saved, save
+from ..lab.plotting.kinds import FIGURE_KINDS, figure_kind
+from ..lab.sweeps import groups, plan, sweep
+from ..run import presets
+from ..run.config import RunConfig
 
 # The formats save_figure writes (matplotlib would take others, but only after training).
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -463,22 +464,9 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def load_plugin(path: Path) -> None:
-    """Import the Python file at ``path``; its component classes register themselves."""
-    spec = importlib.util.spec_from_file_location(f"minifw_plugin_{path.stem}", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise ConfigError(f"cannot load plugin {path}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        raise ConfigError(f"cannot load plugin {path}: {type(error).__name__}: {error}") from None
-
-
 def list_components(args: argparse.Namespace) -> int:
     """Run ``minifw list``: every registered component, a line each."""
-    for plugin in args.plugins:
-        load_plugin(Path(plugin))
+    load_plugins(args.plugins)
     for kind, base in FAMILIES.items():
         print(f"{kind}:")
         for name in base.registry.names():
@@ -503,12 +491,11 @@ def configuration(args: argparse.Namespace) -> RunConfig:
 def train(args: argparse.Namespace) -> int:
     """Run ``minifw train`` with parsed ``args``; print the stats and return the exit code."""
     config = configuration(args)
-    for plugin in config.plugins:
-        load_plugin(Path(plugin))
+    load_plugins(config.plugins)
     callbacks: list[Callback] = [guard := TerminateOnNaN()]
     film = None
     if config.animate:
-        from .plotting import TrainingFilm
+        from ..lab.plotting import TrainingFilm
 
         film = TrainingFilm(
             config.animate,
@@ -559,7 +546,8 @@ def train(args: argparse.Namespace) -> int:
         f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
     )
     if config.save_model:
-        run.network.save(
+        save(
+            run.network,
             config.save_model,
             optimizer=run.trainer.optimizer,
             source=run.source,
@@ -574,7 +562,7 @@ def train(args: argparse.Namespace) -> int:
         )
     if figure is None:
         return 0
-    from .plotting import make_figure, save_figure
+    from ..lab.plotting import make_figure, save_figure
 
     title = run.stats_line(result)
     drawn = make_figure(
@@ -582,20 +570,6 @@ def train(args: argparse.Namespace) -> int:
     )
     print(f"Graphs written to {save_figure(drawn, config.plot)}")
     return 0
-
-
-def figure_kind(kind: str, inputs: int) -> str:
-    """The figure to draw for ``inputs`` inputs when ``kind`` is asked for; ConfigError if it
-    cannot be drawn. The blog's figure, the default, becomes the overview for two inputs."""
-    drawable = figures_for(inputs)
-    if kind == "blog" and "blog" not in drawable and "overview" in drawable:
-        return "overview"
-    if kind not in drawable:
-        raise ConfigError(
-            f"the {kind} figure cannot be drawn for {inputs} inputs; "
-            f"for {inputs} inputs choose {', '.join(drawable)} (or --no-plot)"
-        )
-    return kind
 
 
 def plot(args: argparse.Namespace) -> int:
@@ -612,7 +586,7 @@ def plot(args: argparse.Namespace) -> int:
     kind = figure_kind(args.figure, saved.network.n_inputs)
     if kind == "loss" and not saved.history:
         raise ConfigError(f"{args.model} holds no loss history to draw")
-    from .plotting import make_figure, save_figure
+    from ..lab.plotting import make_figure, save_figure
 
     figure = make_figure(
         kind, saved.network, source, saved.history, domain=args.domain, title=args.model
@@ -716,10 +690,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     the leaderboard printed, and the table, figures and report written into --out."""
     config = RunConfig.load(args.config) if args.config else RunConfig()
     grid = sweep_grid(args.grid)
-    for plugin in config.plugins:  # before planning, which builds each point's network
-        load_plugin(Path(plugin))
+    load_plugins(config.plugins)  # before planning, which builds each point's network
     runs = plan(config, grid, args.seeds, args.sweep_seed)
-    from .sweep_report import write_outputs  # imports matplotlib, which the sweep itself needs not
+    from ..lab.sweep_report import (
+        write_outputs,  # imports matplotlib, which the sweep itself needs not
+    )
 
     points = len(runs) // args.seeds
     try:
@@ -825,7 +800,7 @@ def runs(args: argparse.Namespace) -> int:
         a, b = ledger.find(args.a), ledger.find(args.b)
         print(compare(a, b))
         if args.plot:
-            from .plotting import loss_figure, save_figure
+            from ..lab.plotting import loss_figure, save_figure
 
             curves = {a.id: a.loss_history, b.id: b.loss_history}
             figure = loss_figure(curves, title=f"{a.id} against {b.id}")

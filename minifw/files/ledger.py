@@ -31,8 +31,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import LedgerError
-from .files import path_problem
+from ..core.errors import LedgerError
+from ..core.validation import path_problem
 
 try:
     from fcntl import LOCK_EX, LOCK_SH, LOCK_UN, flock

@@ -18,11 +18,11 @@ from typing import Any
 
 import attrs
 
-from .data import checked_domain
-from .errors import ConfigError
-from .files import atomic_path, path_problem
-from .registry import did_you_mean
-from .validation import check_seed
+from ..core.data import checked_domain
+from ..core.errors import ConfigError
+from ..core.registry import did_you_mean
+from ..core.validation import check_seed, path_problem
+from ..files.atomic import atomic_path
 
 # What each field may hold in a file: its TOML kinds, checked before the object is built.
 _NUMBER = (int, float)

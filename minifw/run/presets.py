@@ -22,20 +22,20 @@ from collections.abc import Iterable, Sequence
 import attrs
 import numpy as np
 
-from .activations import Activation, ReLU, Sigmoid, Tanh
-from .callbacks import Callback
-from .data import FunctionSource, Normaliser
-from .errors import ConfigError
-from .initializers import BlogUniform, Initializer
-from .layers import Dense
-from .losses import MSE, Loss
-from .network import Network
-from .optimizers import Optimizer
-from .registry import parse_spec
-from .schedules import Schedule
-from .targets import Target, target_from
-from .trainer import FitResult, Trainer
-from .validation import check_count, check_seed
+from ..core.activations import Activation, ReLU, Sigmoid, Tanh
+from ..core.callbacks import Callback
+from ..core.data import FunctionSource, Normaliser
+from ..core.errors import ConfigError
+from ..core.initializers import BlogUniform, Initializer
+from ..core.layers import Dense
+from ..core.losses import MSE, Loss
+from ..core.network import Network
+from ..core.optimizers import Optimizer
+from ..core.registry import parse_spec
+from ..core.schedules import Schedule
+from ..core.targets import Target, target_from
+from ..core.trainer import FitResult, Trainer
+from ..core.validation import check_count, check_seed
 
 Array = np.ndarray
 

@@ -11,21 +11,19 @@ from __future__ import annotations
 import itertools
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
-from .data import DataSource, Normaliser
+from .data import Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
 from .numerics import ignore_underflow
 from .validation import as_matrix, float_dtype, instance_of, random_seed
 
 if TYPE_CHECKING:
-    from .optimizers import Optimizer
+    pass
 
 Array = np.ndarray
 
@@ -151,27 +149,6 @@ class Network:
     def parameters(self) -> list[Parameter]:
         """Every trainable parameter, layer by layer, by reference."""
         return [p for layer in self.layers for p in layer.parameters()]
-
-    def save(
-        self,
-        path: str | Path,
-        *,
-        optimizer: Optimizer | None = None,
-        source: DataSource | None = None,
-        history: Mapping[str, Sequence[float]] | None = None,
-    ) -> None:
-        """Write this network to the .npz file ``path``; ``minifw.load(path)`` rebuilds it.
-
-        Kept: each layer's class and arguments (Dense layers only), the weights
-        and biases, the normaliser, and with ``optimizer`` its hyperparameters and
-        state (``minifw.load_optimizer``); with ``source`` and ``history`` the
-        data and loss history as well (``minifw.load_saved``, ``minifw plot``).
-        The file is replaced in one step: if the save fails, an existing file
-        keeps its old contents.
-        """
-        from .saving import save  # here: saving imports this module
-
-        save(self, path, optimizer=optimizer, source=source, history=history)
 
     def describe(self, x: Array | None = None) -> str:
         """A table, one row per layer: its initializer and the variances it implies.

@@ -14,34 +14,39 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import attrs
 import numpy as np
 
-from .data import checked_domain
+from .data import DataSource
 from .errors import ConfigError, TrainingDiverged
+from .network import Network
+from .optimizers import Optimizer
 from .validation import integer, number, one_of
-
-# The figures minifw.plotting draws; listed here so that callbacks need not import matplotlib.
-FIGURE_KINDS = ("blog", "overview", "loss", "hidden", "fit", "error", "heatmap")
-
-
-def figures_for(inputs: int) -> tuple[str, ...]:
-    """The figure kinds drawn for a network of ``inputs`` inputs: curves for one, heat maps
-    for two, only the loss beyond."""
-    if inputs == 1:
-        return tuple(kind for kind in FIGURE_KINDS if kind != "heatmap")
-    return ("overview", "loss", "heatmap") if inputs == 2 else ("loss",)
-
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-    from .trainer import Trainer
-
 Logs = dict[str, float]
 Array = np.ndarray
+
+
+class Training(Protocol):
+    """What a callback may read of the trainer that calls it; ``minifw.Trainer`` is one.
+
+    Written out here, rather than imported from the trainer, because the trainer imports
+    this module: the callbacks depend on what a training loop offers, not on one loop.
+    """
+
+    network: Network
+    optimizer: Optimizer
+    source: DataSource | None
+    history: LossHistory
+    run_history: list[float]
+    epochs: int  # the epochs the current fit was asked for
+    epochs_done: int  # every epoch of the run so far, over successive fits
+    stop_training: bool  # set it to True to stop after this epoch
 
 
 class Callback:
@@ -63,19 +68,19 @@ class Callback:
         """Whether ``hook`` (a method name) does anything; by default, whether it is overridden."""
         return getattr(type(self), hook) is not getattr(Callback, hook)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         """Before the first epoch."""
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Training, epoch: int) -> None:
         """Before each epoch; ``epoch`` counts from 0."""
 
-    def on_batch_end(self, trainer: Trainer, batch: int, logs: Logs) -> None:
+    def on_batch_end(self, trainer: Training, batch: int, logs: Logs) -> None:
         """After each batch's update; ``logs["loss"]`` is that batch's loss."""
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         """After each epoch; ``logs["loss"]`` is the epoch's mean training loss."""
 
-    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_train_end(self, trainer: Training, logs: Logs) -> None:
         """After the last epoch (or after a stop); ``logs`` are the last epoch's."""
 
 
@@ -98,10 +103,10 @@ class LossHistory(Callback):
         """The per-epoch validation loss; empty without validation data."""
         return self.history.get("val_loss", [])
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         self.history = {}
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
 
@@ -113,46 +118,11 @@ class Timer(Callback):
     seconds: float = 0.0
     _start: float = attrs.field(default=0.0, init=False, repr=False)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         self._start = time.perf_counter()
 
-    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_train_end(self, trainer: Training, logs: Logs) -> None:
         self.seconds = time.perf_counter() - self._start
-
-
-@attrs.define(eq=False)
-class Plotter(Callback):
-    """Draws a figure of the run into ``path`` (.png or .svg) when training ends.
-
-    ``kind`` is one of ``minifw.plotting.FIGURE_KINDS``: by default "blog",
-    the blog's three graphs (loss history, the hidden layer on the evaluation
-    inputs, target against learned); "overview" adds the error and draws the
-    curves across ``domain``, which may reach past the training domain. Works
-    without a display; matplotlib is only imported when drawing.
-    """
-
-    path: str | Path = "minifw-blog.png"
-    title: str | None = None
-    kind: str = attrs.field(default="blog", validator=one_of(*FIGURE_KINDS))
-    # Checked here, so that a domain no figure can use is refused before training, not after.
-    domain: tuple[float, float] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(checked_domain)
-    )
-
-    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
-        from .plotting import make_figure, save_figure
-
-        assert trainer.source is not None
-        history = trainer.history.history
-        figure = make_figure(
-            self.kind,
-            trainer.network,
-            trainer.source,
-            history,
-            domain=self.domain,
-            title=self.title,
-        )
-        save_figure(figure, self.path)
 
 
 def _logs_key(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
@@ -189,13 +159,13 @@ class EarlyStopping(Callback):
     _wait: int = attrs.field(default=0, init=False, repr=False)
     _best_weights: Array | None = attrs.field(default=None, init=False, repr=False)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         self.best, self.best_epoch, self.stopped_epoch, self._wait = math.inf, None, None, 0
         # One buffer per fit: each improvement copies into it instead of allocating.
         weights = trainer.network.packed.value
         self._best_weights = np.empty_like(weights) if self.restore_best else None
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self.monitor not in logs:
             hint = ""
             if self.monitor == "val_loss":
@@ -218,7 +188,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             trainer.stop_training = True
 
-    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_train_end(self, trainer: Training, logs: Logs) -> None:
         if self._best_weights is not None and self.best_epoch is not None:
             np.copyto(trainer.network.packed.value, self._best_weights)
 
@@ -304,7 +274,7 @@ def _suggestion(lr: float, layers: list[Any]) -> str:
 
 
 def _diagnose(
-    trainer: Trainer,
+    trainer: Training,
     epoch: int,
     batch: int | None,
     loss: float,
@@ -362,7 +332,7 @@ class TerminateOnNaN(Callback):
     _weights: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
     _last_finite: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         copies = trainer.network.copies
         if copies is not None:
             raise ConfigError(
@@ -379,17 +349,17 @@ class TerminateOnNaN(Callback):
             return self.check == "batch"
         return super().listens_to(hook)
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Training, epoch: int) -> None:
         self._epoch = epoch
 
-    def on_batch_end(self, trainer: Trainer, batch: int, logs: Logs) -> None:
+    def on_batch_end(self, trainer: Training, batch: int, logs: Logs) -> None:
         self._check(trainer, batch, logs["loss"])
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self.check == "epoch":
             self._check(trainer, None, logs["loss"])
 
-    def _check(self, trainer: Trainer, batch: int | None, loss: float) -> None:
+    def _check(self, trainer: Training, batch: int | None, loss: float) -> None:
         # Per check: two float checks and one copy into the buffer, no attribute assignment.
         # The weights' sum is non-finite if any weight is (or if they are all past ~1e308 /
         # size, diverged by any measure): one reduction, cheaper than isfinite().all(). The
@@ -403,14 +373,14 @@ class TerminateOnNaN(Callback):
         if self.raise_error:
             raise TrainingDiverged(self.diagnosis)
 
-    def numpy_raised(self, trainer: Trainer, batch: int, error: FloatingPointError) -> None:
+    def numpy_raised(self, trainer: Training, batch: int, error: FloatingPointError) -> None:
         """numpy raised ``error`` in ``batch``: restore, diagnose, raise TrainingDiverged."""
         where = None if self.check == "epoch" else batch  # the weights are the epoch's
         message = str(error) if where is not None else f"{error}, in batch {batch}"
         self._diverged(trainer, _diagnose(trainer, self._epoch, where, math.nan, True, message))
         raise TrainingDiverged(self.diagnosis) from error
 
-    def _diverged(self, trainer: Trainer, diagnosis: Divergence) -> None:
+    def _diverged(self, trainer: Training, diagnosis: Divergence) -> None:
         self.diagnosis = diagnosis
         np.copyto(self._weights, self._last_finite)
         trainer.stop_training = True
@@ -428,7 +398,7 @@ class ProgressBar(Callback):
     file: TextIO | None = attrs.field(default=None, kw_only=True, repr=False)
     _bar: tqdm | None = attrs.field(default=None, init=False, repr=False)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         from tqdm import tqdm  # here, so that `import minifw` does not pay for it
 
         self._bar = tqdm(
@@ -438,12 +408,12 @@ class ProgressBar(Callback):
             disable=None if self.enabled else True,
         )
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self._bar is not None:
             self._bar.set_postfix(logs, refresh=False)
             self._bar.update()
 
-    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_train_end(self, trainer: Training, logs: Logs) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -471,7 +441,7 @@ class CSVLogger(Callback):
     _file: TextIO | None = attrs.field(default=None, init=False, repr=False)
     _keys: list[str] | None = attrs.field(default=None, init=False, repr=False)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         path = Path(self.path)
         self._keys = None
         if self.append and path.exists() and path.stat().st_size > 0:
@@ -484,14 +454,14 @@ class CSVLogger(Callback):
         self._file.write(_csv_line(cells))
         self._file.flush()
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self._keys is None:
             self._keys = sorted(logs)
             self._write(["epoch", *self._keys])
         # float(): csv writes a numpy float64 through its repr, "np.float64(...)".
         self._write([epoch, *(float(logs[k]) if k in logs else "" for k in self._keys)])
 
-    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_train_end(self, trainer: Training, logs: Logs) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -516,19 +486,19 @@ class LambdaCallback(Callback):
     because ``listens_to`` tells the trainer which functions were given.
     """
 
-    _on_train_begin: Callable[[Trainer], None] | None = attrs.field(
+    _on_train_begin: Callable[[Training], None] | None = attrs.field(
         default=None, validator=_function_or_none
     )
-    _on_epoch_begin: Callable[[Trainer, int], None] | None = attrs.field(
+    _on_epoch_begin: Callable[[Training, int], None] | None = attrs.field(
         default=None, validator=_function_or_none
     )
-    _on_batch_end: Callable[[Trainer, int, Logs], None] | None = attrs.field(
+    _on_batch_end: Callable[[Training, int, Logs], None] | None = attrs.field(
         default=None, validator=_function_or_none
     )
-    _on_epoch_end: Callable[[Trainer, int, Logs], None] | None = attrs.field(
+    _on_epoch_end: Callable[[Training, int, Logs], None] | None = attrs.field(
         default=None, validator=_function_or_none
     )
-    _on_train_end: Callable[[Trainer, Logs], None] | None = attrs.field(
+    _on_train_end: Callable[[Training, Logs], None] | None = attrs.field(
         default=None, validator=_function_or_none
     )
 
@@ -537,22 +507,22 @@ class LambdaCallback(Callback):
         overridden = getattr(type(self), hook) is not getattr(LambdaCallback, hook)
         return overridden or getattr(self, f"_{hook}") is not None
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Training) -> None:
         if self._on_train_begin is not None:
             self._on_train_begin(trainer)
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Training, epoch: int) -> None:
         if self._on_epoch_begin is not None:
             self._on_epoch_begin(trainer, epoch)
 
-    def on_batch_end(self, trainer: Trainer, batch: int, logs: Logs) -> None:
+    def on_batch_end(self, trainer: Training, batch: int, logs: Logs) -> None:
         if self._on_batch_end is not None:
             self._on_batch_end(trainer, batch, logs)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self._on_epoch_end is not None:
             self._on_epoch_end(trainer, epoch, logs)
 
-    def on_train_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_train_end(self, trainer: Training, logs: Logs) -> None:
         if self._on_train_end is not None:
             self._on_train_end(trainer, logs)

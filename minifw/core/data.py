@@ -18,12 +18,12 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError, DataError
-from .files import path_problem
 from .validation import (
     as_matrix,
     integer,
     number,
     one_of,
+    path_problem,
     random_seed,
     real_array,
 )

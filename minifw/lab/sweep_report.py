@@ -34,11 +34,11 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from . import presets
-from .config import RunConfig, to_toml
-from .data import DataSource
-from .errors import ConfigError, DataError
-from .files import atomic_path
+from ..core.data import DataSource
+from ..core.errors import ConfigError, DataError
+from ..files.atomic import atomic_path
+from ..run import presets
+from ..run.config import RunConfig, to_toml
 from .plotting import save_figure
 from .plotting.panels import LEARNED, TARGET
 from .results import SweepResults, SweepRow

@@ -1,0 +1,1 @@
+"""A run declared once: its settings, how their defaults resolve, and the blog's preset."""
