@@ -84,6 +84,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "SavedNetwork",
         "load",
         "load_checkpoint",
+        "load_checkpoint_run",
         "load_optimizer",
         "load_saved",
         "load_weights",

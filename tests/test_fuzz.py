@@ -35,7 +35,6 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-import attrs
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -43,13 +42,17 @@ from hypothesis import strategies as st
 
 import minifw
 from minifw import ConfigError, DataError, MinifwError, ModelFileError, RunConfig, Target
-from minifw.cli import build_parser, configuration, main, sweep_grid
+from minifw.cli import build_parser, main
+from minifw.cli.sweep import sweep_grid
+from minifw.cli.train import configuration
 from minifw.core.data import read_csv
 from minifw.core.errors import LedgerError
 from minifw.core.expressions import FUNCTIONS
 from minifw.core.targets import ExpressionTarget, target_from
 from minifw.files.ledger import Ledger
 from minifw.files.saving import load, load_checkpoint, load_saved
+from minifw.run.config import _TOML_KINDS as TOML_KINDS
+from minifw.run.config import SETTINGS
 
 LOADERS = {"load": load, "load_checkpoint": load_checkpoint, "load_saved": load_saved}
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
@@ -330,9 +333,9 @@ def test_gap_an_empty_output_path_is_refused(flag, capsys):
 
 # (2) The configuration loader -------------------------------------------------------------
 
-FIELDS = {f.name: f for f in attrs.fields(RunConfig)}
-SECTIONS = sorted({f.metadata["section"] for f in FIELDS.values()})
-KEYS_OF = {s: sorted(n for n, f in FIELDS.items() if f.metadata["section"] == s) for s in SECTIONS}
+FIELDS = SETTINGS
+SECTIONS = sorted({s.group for s in FIELDS.values()})
+KEYS_OF = {g: sorted(n for n, s in FIELDS.items() if s.group == g) for g in SECTIONS}
 
 
 def config_file(text_or_bytes):
@@ -412,7 +415,7 @@ def toml_documents(draw):
         table = {}
         real = st.sampled_from(KEYS_OF.get(section) or list(FIELDS))
         for key in draw(st.lists(real if careful else real | ANY_KEY, max_size=5)):
-            kinds = FIELDS[key].metadata["kinds"] if key in FIELDS else None
+            kinds = TOML_KINDS[FIELDS[key].kind] if key in FIELDS else None
             right = RIGHT_KIND.get(kinds, TOML_VALUES)
             table[key] = draw(right if careful else right | TOML_VALUES)
         doc[section] = table

@@ -20,7 +20,8 @@ from PIL import Image
 
 import minifw.lab.sweeps as sweeping
 from minifw import ConfigError, Ledger, RunConfig, SweepResults, SweepRow, sweep
-from minifw.cli import grid_values, main
+from minifw.cli import main
+from minifw.cli.sweep import grid_values
 from minifw.lab.plotting.panels import LEARNED, TARGET
 from minifw.lab.results import COLUMNS
 from minifw.lab.sweep_report import (

@@ -122,7 +122,11 @@ class Timer(Callback):
         self._start = time.perf_counter()
 
     def on_train_end(self, trainer: Training, logs: Logs) -> None:
-        self.seconds = time.perf_counter() - self._start
+        self.seconds = self.elapsed()
+
+    def elapsed(self) -> float:
+        """Seconds since training began: while it runs, so far; after it ends, in all."""
+        return time.perf_counter() - self._start
 
 
 def _logs_key(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:

@@ -114,11 +114,17 @@ class Registry(Generic[T]):
         cls = self._classes.get(self._aliases.get(key, key))
         if cls is None or inspect.isabstract(cls):
             names = self.names()
+            # A close name is most likely meant; else it may be one of the user's own.
+            guess = did_you_mean(key, [*names, *self._aliases])
             raise ConfigError(
-                f"unknown {self.kind} {name!r}; expected one of: {', '.join(names)}"
-                + did_you_mean(key, [*names, *self._aliases])
+                f"unknown {self.kind} {name!r}{'' if guess else PLUGIN_HINT}; "
+                f"expected one of: {', '.join(names)}{guess}"
             )
         return cls
+
+
+# Said whenever a name is unknown: the component may be one of the user's own, not yet loaded.
+PLUGIN_HINT = " (a component of your own is named once its file is loaded: --plugin FILE)"
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

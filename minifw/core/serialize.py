@@ -195,3 +195,28 @@ def _family(annotation: Any, where: str) -> type[Registered]:
             f"{'no' if not matches else 'more than one'} component family to build it in"
         )
     return matches[0]
+
+
+def spec_text(component: Registered) -> str | None:
+    """The spec text that builds ``component`` again, naming only the arguments that differ
+    from their defaults: ``LeakyReLU(alpha=0.2)`` -> ``"leaky_relu:alpha=0.2"``. None if it
+    has none: an unregistered class, an argument with no plain form, a comma or a nested
+    component in a value, or a class that is not built again as it was."""
+    try:
+        spec = to_spec(component)
+    except ConfigError:
+        return None
+    name = spec.pop("name")
+    defaults = {
+        p.name: p.default
+        for p in inspect.signature(type(component)).parameters.values()
+        if p.default is not inspect.Parameter.empty
+    }
+    changed = {k: v for k, v in spec.items() if k not in defaults or plain(defaults[k], k) != v}
+    if any(isinstance(v, dict | list) or "," in str(v) for v in changed.values()):
+        return None
+    text = name + (":" + ",".join(f"{k}={v}" for k, v in changed.items()) if changed else "")
+    try:  # specs, not the objects, are compared: an optimizer with state never equals another
+        return text if to_spec(type(component).resolve(text)) == {"name": name, **spec} else None
+    except ConfigError:
+        return None

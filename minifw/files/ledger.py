@@ -115,6 +115,10 @@ class RunRecord:
     sweep: Mapping[str, Any] | None = attrs.field(
         default=None, metadata={"read": _optional_mapping}
     )
+    # The settings that differ from the blog's, as the stats line's second line shows them.
+    summary: str | None = attrs.field(default=None, metadata={"read": _optional_text})
+    # A run resumed from a checkpoint: the id of the run that wrote the checkpoint.
+    resumed_from: str | None = attrs.field(default=None, metadata={"read": _optional_text})
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> RunRecord:
@@ -142,7 +146,14 @@ class RunRecord:
 
 # What a caller of ``append`` gives; the ledger adds the id, the time, numpy and BLAS.
 _GIVEN = ("config", "seed", "final_loss", "evaluation_error", "seconds", "loss_history")
-_OPTIONAL = ("model_path", "sweep")
+_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from")
+
+
+def new_id() -> str:
+    """A new run id: the UTC time first, so that ids sort by time (to the second), and 32
+    random bits from the OS, which keep ids apart across processes without touching numpy's
+    generators."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{os.urandom(4).hex()}"
 
 
 @functools.cache
@@ -222,8 +233,10 @@ class Ledger:
 
         ``record`` holds ``config`` (a JSON-safe dict), ``seed``, ``final_loss``,
         ``evaluation_error``, ``seconds``, ``loss_history`` (a float per epoch) and,
-        optionally, ``model_path`` and ``sweep`` (a JSON-safe dict). The ledger adds
-        a new id, the UTC time, numpy's version and its BLAS. A bad record raises
+        optionally, ``id`` (a run id chosen beforehand, as ``new_id`` makes them),
+        ``model_path``, ``sweep`` (a JSON-safe dict), ``summary`` and ``resumed_from``.
+        The ledger adds a new id if none is given, the UTC time, numpy's version and
+        its BLAS. A bad record raises
         LedgerError and writes nothing; so does a failed write, which leaves the file
         as it was.
         """
@@ -247,9 +260,7 @@ class Ledger:
         if isinstance(history, np.ndarray):
             history = history.tolist()
         data = {
-            # Time first, so ids sort by time (to the second); 32 random bits from the OS keep
-            # ids apart across processes without touching numpy's generators.
-            "id": f"{now:%Y%m%d-%H%M%S}-{os.urandom(4).hex()}",
+            "id": record.get("id") or new_id(),
             "time": now.isoformat(timespec="seconds"),
             "config": record["config"],
             "seed": record["seed"],
@@ -261,6 +272,8 @@ class Ledger:
             "loss_history": [_json_number(x) for x in history] if _is_list(history) else history,
             "model_path": model_path,
             "sweep": record.get("sweep"),
+            "summary": record.get("summary"),
+            "resumed_from": record.get("resumed_from"),
         }
         # repr for anything else JSON cannot write: the reader below then refuses it by name.
         text = json.dumps(data, allow_nan=False, separators=(",", ":"), default=repr)
@@ -445,7 +458,7 @@ def table(records: Sequence[RunRecord]) -> str:
     ("lr" finds "training.lr"); one it lacks shows as "—". ``epochs`` shows
     "trained/asked" when a run stopped early.
     """
-    header = ["id", "time (UTC)", *_SETTINGS, "final loss", "eval error", "seconds"]
+    header = ["id", "time (UTC)", *_SETTINGS, "final loss", "eval error", "seconds", "run"]
     rows = [header]
     for run in records:
         flat = _flatten(run.config)
@@ -464,10 +477,17 @@ def table(records: Sequence[RunRecord]) -> str:
                 f"{run.final_loss:.4g}",
                 f"{run.evaluation_error:.4g}",
                 f"{run.seconds:.2f}",
+                _run_text(run),
             ]
         )
     numeric = {"lr", "epochs", "final loss", "eval error", "seconds"}
     return _align(rows, [name in numeric for name in header])
+
+
+def _run_text(run: RunRecord) -> str:
+    """What the run was beside the blog (its summary), and where it resumed from."""
+    text = "the blog's" if run.summary == "" else (run.summary or MISSING)
+    return text + (f" (resumed from {run.resumed_from})" if run.resumed_from else "")
 
 
 def compare(a: RunRecord, b: RunRecord) -> str:

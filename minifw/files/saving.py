@@ -223,13 +223,19 @@ def save(
     _write(path, "model", tables, arrays)
 
 
-def save_checkpoint(trainer: Trainer, path: str | Path) -> None:
-    """Write all that is needed to continue ``trainer``'s run to ``path``: see ``Trainer.resume``.
+def save_checkpoint(
+    trainer: Trainer, path: str | Path, *, run: Mapping[str, Any] | None = None
+) -> None:
+    """Write all that is needed to continue ``trainer``'s run to ``path``: see
+    ``load_checkpoint``.
 
     The network and optimizer as ``save`` writes them, the loss, the settings
     (batch_size, shuffle, seed), the trainer's generator, shuffled order and run
     history (every epoch's logs, as float64 arrays ``history.<key>``), and the
     latest fit's data source if it can be written (see ``_source_record``).
+    ``run``, plain data, describes the run the trainer belongs to (the command
+    line keeps its resolved settings, its id and its time so far there);
+    ``load_checkpoint_run`` reads it back.
     """
     tables, arrays = _model_tables(trainer.network, trainer.optimizer)
     state = trainer.export_state()
@@ -250,6 +256,11 @@ def save_checkpoint(trainer: Trainer, path: str | Path) -> None:
         "history": list(history),
         "source": source,
     }
+    if run is not None:
+        try:  # plain JSON, as the header is: tuples become lists, and nothing else passes
+            tables["run"] = json.loads(json.dumps(dict(run), allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"the run's description cannot be saved: {error}") from None
     _write(path, "checkpoint", tables, arrays)
 
 
@@ -706,15 +717,27 @@ def load_checkpoint(
     path: str | Path, source: DataSource | None = None, *, callbacks: Sequence[Callback] = ()
 ) -> Trainer:
     """The trainer a checkpoint at ``path`` holds, as ``Trainer.resume`` describes."""
+    return load_checkpoint_run(path, source, callbacks=callbacks)[0]
+
+
+def load_checkpoint_run(
+    path: str | Path, source: DataSource | None = None, *, callbacks: Sequence[Callback] = ()
+) -> tuple[Trainer, dict[str, Any] | None]:
+    """``load_checkpoint``'s trainer, and the description of its run that ``save_checkpoint``
+    was given (None if it was given none)."""
     reader = _Reader(path, callbacks)
     if reader.trainer is None:
         raise reader.error(
             f"it is a {reader.header['kind']!r} file, not a checkpoint: it holds no trainer "
-            "to resume (write one with trainer.save_checkpoint)"
+            "to resume (on the command line, train with --checkpoint FILE; in Python, "
+            "minifw.save_checkpoint(trainer, path))"
         )
     if source is not None:
         reader.trainer.source = source
-    return reader.trainer
+    run = reader.header.get("run")
+    if run is not None and not isinstance(run, dict):
+        raise reader.error(f"its 'run' table must be a table; got {run!r:.80}")
+    return reader.trainer, run
 
 
 @attrs.define(eq=False)
@@ -731,6 +754,8 @@ class Checkpoint(Callback):
 
     path: str | Path
     every: int = attrs.field(default=100, validator=integer(low=1))
+    # What ``save_checkpoint`` keeps of the run, asked for at each save (its time changes).
+    run: Callable[[Trainer], Mapping[str, Any]] | None = attrs.field(default=None, kw_only=True)
     _saved_at: int | None = attrs.field(default=None, init=False, repr=False)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
@@ -743,5 +768,6 @@ class Checkpoint(Callback):
 
     def _save(self, trainer: Trainer) -> None:
         done = trainer.epochs_done
-        save_checkpoint(trainer, str(self.path).replace("{epoch}", str(done)))
+        run = None if self.run is None else self.run(trainer)
+        save_checkpoint(trainer, str(self.path).replace("{epoch}", str(done)), run=run)
         self._saved_at = done

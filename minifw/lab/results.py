@@ -14,6 +14,10 @@ import numpy as np
 
 from ..files.atomic import atomic_path
 
+# A run that learned nothing: its evaluation error is at least this fraction of the targets'
+# variance at the evaluation points, the error of predicting their mean (it explains < 5 %).
+FLAT = 0.95
+
 
 @attrs.frozen
 class SweepRow:
@@ -32,7 +36,10 @@ class SweepRow:
     sweep's target loss, None if none did or there was none;
     ``seconds_to_target`` the time to it, in proportion. ``diverged`` is True
     when the loss or a weight stopped being finite, and ``reason`` says why a
-    run diverged or failed (None for a run that went well).
+    run diverged or failed (None for a run that finished). ``lr`` is the run's
+    learning rate as resolved. ``flat`` marks a finished run that learned
+    nothing: its evaluation error is at least 95 % of the targets' variance,
+    the error of predicting their mean (``FLAT``).
     """
 
     index: int
@@ -52,11 +59,22 @@ class SweepRow:
     prediction: tuple[tuple[float, ...], ...] = attrs.field(
         default=(), repr=False, eq=False, converter=lambda rows: tuple(map(tuple, rows))
     )
+    lr: float = math.nan
+    flat: bool = False
 
     @property
     def ok(self) -> bool:
-        """Whether the run finished with a finite loss and error."""
+        """Whether the run finished with a finite loss and error (it may still be flat)."""
         return self.reason is None
+
+    @property
+    def outcome(self) -> str:
+        """ "diverged", "failed", "flat" (finished, learned nothing) or "learned"."""
+        if self.diverged:
+            return "diverged"
+        if not self.ok:
+            return "failed"
+        return "flat" if self.flat else "learned"
 
     def plain(self) -> dict[str, Any]:
         """The row as JSON-safe data (nan as None, tuples as lists), all but the loss history."""
@@ -67,12 +85,14 @@ COLUMNS = (
     "index",
     "repeat",
     "seed",
+    "lr",
     "final_loss",
     "evaluation_error",
     "seconds",
     "epochs_to_target",
     "seconds_to_target",
     "diverged",
+    "flat",
     "reason",
     "stacked",
 )
@@ -128,17 +148,32 @@ class SweepResults:
             errors = np.array([r.evaluation_error for r in rows if r.ok])
             losses = np.array([r.final_loss for r in rows if r.ok])
             seconds = float(np.median([r.seconds / r.stacked for r in rows]))
-            bad = sum(not r.ok for r in rows)
             q1, median, q3 = np.percentile(errors, [25, 50, 75]) if errors.size else [math.inf] * 3
             loss = float(np.median(losses)) if losses.size else math.nan
-            lines.append((median, values, q1, q3, loss, seconds, f"{bad}/{len(rows)}"))
+            rates = sorted({f"{r.lr:g}" for r in rows}, key=float)
+            counts = [str(sum(r.outcome == o for r in rows)) for o in _OUTCOMES[1:]]
+            lines.append((median, values, "/".join(rates), q1, q3, loss, seconds, counts))
         lines.sort(key=lambda line: (line[0], str(line[1])))
-        header = [*self.varied, "median error", "quartiles", "final loss", "seconds/run", "failed"]
-        cells = [header]
-        for median, values, q1, q3, loss, seconds, failed in lines[:top]:
+        # The learning rate as resolved, unless the grid shows it already: a point's rate may
+        # have moved with another setting (the blog's step for its activation, say).
+        lr = [] if "lr" in self.varied else ["lr"]
+        header = [*self.varied, *lr, "median error", "quartiles", "final loss", "seconds/run"]
+        cells = [[*header, "flat", "diverged", "failed"]]
+        for median, values, rates, q1, q3, loss, seconds, counts in lines[:top]:
             numbers = [f"{median:.4g}", f"{q1:.3g}..{q3:.3g}", f"{loss:.4g}", f"{seconds:.3g}"]
-            cells.append([*(_show(v) for v in values), *numbers, failed])
+            shown = [rates] if lr else []
+            cells.append([*(_show(v) for v in values), *shown, *numbers, *counts])
         return cells
+
+    def verdict(self) -> str:
+        """One line on how the runs ended: how many learned, were flat, diverged or failed.
+        It never calls a sweep good that has a flat run."""
+        counts = {o: sum(r.outcome == o for r in self.rows) for o in _OUTCOMES}
+        total = len(self.rows)
+        if counts["learned"] == total:
+            return f"All {total} runs learned (none flat, diverged or failed)."
+        told = ", ".join(f"{counts[o]} {_OUTCOME_TEXT[o]}" for o in _OUTCOMES if counts[o])
+        return f"Of {total} runs: {told}. The report lists each run that did not learn."
 
     def leaderboard(self, top: int | None = None) -> str:
         """``leaderboard_cells`` as aligned text, a line per grid point, best first."""
@@ -151,6 +186,15 @@ class SweepResults:
 
     def __str__(self) -> str:
         return self.leaderboard()
+
+
+_OUTCOMES = ("learned", "flat", "diverged", "failed")
+_OUTCOME_TEXT = {
+    "learned": "learned",
+    "flat": f"flat (learned nothing: error >= {FLAT:g} x the target's variance)",
+    "diverged": "diverged",
+    "failed": "failed",
+}
 
 
 def _json_safe(value: Any) -> Any:
@@ -194,4 +238,4 @@ def rows_from(
     return rows
 
 
-_FLOATS = ("final_loss", "evaluation_error", "seconds")
+_FLOATS = ("final_loss", "evaluation_error", "seconds", "lr")

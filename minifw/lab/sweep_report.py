@@ -37,8 +37,8 @@ from matplotlib.lines import Line2D
 from ..core.data import DataSource
 from ..core.errors import ConfigError, DataError
 from ..files.atomic import atomic_path
-from ..run import presets
 from ..run.config import RunConfig, to_toml
+from ..run.experiment import build
 from .plotting import save_figure
 from .plotting.panels import LEARNED, TARGET
 from .results import SweepResults, SweepRow
@@ -77,7 +77,7 @@ def point_colours(count: int) -> list[Any]:
 def point_sources(config: RunConfig) -> Callable[[SweepRow], DataSource]:
     """The data each row of a sweep of ``config`` trained and was evaluated on.
 
-    A row's source is ``presets.experiment``'s for the base configuration with the
+    A row's source is ``build``'s for the base configuration with the
     row's grid point and seed applied, so a grid that varies the data (the target,
     the samples, the domain) gets each point's own, and random sampling each seed's.
     Rows whose data settings and seed agree share one source.
@@ -91,7 +91,7 @@ def point_sources(config: RunConfig) -> Callable[[SweepRow], DataSource]:
         settings = attrs.evolve(settings, seed=row.seed)
         data = json.dumps([settings.to_dict().get("data"), row.seed], sort_keys=True)
         if data not in cache:
-            cache[data] = presets.experiment(**settings.experiment_settings()).source
+            cache[data] = build(settings).source
         return cache[data]
 
     return source
@@ -171,6 +171,8 @@ def fits_figure(results: SweepResults, source: SourceLike) -> Figure:
         else:
             outcome = f"median error {_median_error(rows):.4g}"
             outcome += f", {bad}/{len(rows)} diverged or failed" if bad else ""
+            flat = sum(row.flat for row in rows)
+            outcome += f", {flat}/{len(rows)} flat" if flat else ""
         axes.set_title(f"{point_label(results.varied, values)}\n{outcome}", fontsize=9)
     handles = []
     for axes, rows in drawn.get(1, []):
@@ -439,8 +441,7 @@ def write_report(
         images = {FIGURE_TITLES[name]: _png(figure) for name, figure in figures}
     seeds = len({row.repeat for row in results})
     points = len(results.points())
-    diverged = [row for row in results if row.diverged]
-    failed = [row for row in results if not row.ok and not row.diverged]
+    bad = [row for row in results if row.outcome != "learned"]
     details = [f"{seeds} seeds per grid point"]
     if sweep_seed is not None:
         details.append(f"drawn from sweep seed {sweep_seed}")
@@ -454,7 +455,7 @@ def write_report(
         f"<style>{_STYLE}</style></head>",
         "<body>",
         f"<h1>minifw sweep: {points} grid points × {seeds} seeds, {len(results)} runs</h1>",
-        f"<p>{len(diverged)} diverged, {len(failed)} failed.</p>",
+        f"<p>{html.escape(results.verdict())}</p>",
         "<h2>Base configuration</h2>",
         f"<pre>{html.escape(to_toml(_settings(config)))}</pre>",
         "<h2>Grid</h2>",
@@ -471,16 +472,18 @@ def write_report(
         "<p>seconds: the median wall time of the computation a run was part of; runs that "
         "trained together as one stack share theirs (the error-against-time figure divides "
         "it among them).</p>",
-        "<h2>Diverged and failed runs</h2>",
+        "<h2>Runs that did not learn</h2>",
     ]
-    bad = diverged + failed
     if bad:
         parts.append(f"<p>{len(bad)} of {len(results)} runs:</p>")
         parts.append(
-            _html_table([("run", "seed", "reason")] + [(r.key, r.seed, r.reason) for r in bad])
+            _html_table(
+                [("run", "seed", "outcome", "reason")]
+                + [(r.key, r.seed, r.outcome, r.reason or _flat_reason(r)) for r in bad]
+            )
         )
     else:
-        parts.append(f"<p>None: all {len(results)} runs went well.</p>")
+        parts.append(f"<p>None: all {len(results)} runs learned.</p>")
     for title, png in images.items():
         data = base64.b64encode(png).decode("ascii")
         parts.append(f"<h2>{html.escape(title)}</h2>")
@@ -491,6 +494,13 @@ def write_report(
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _flat_reason(row: SweepRow) -> str:
+    return (
+        f"its evaluation error {row.evaluation_error:.4g} is no better than predicting the "
+        "target's mean"
+    )
 
 
 def write_outputs(

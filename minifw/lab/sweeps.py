@@ -33,22 +33,25 @@ import attrs
 import numpy as np
 
 from ..core.errors import ConfigError, SweepInterrupted
-from ..core.registry import load_plugins, parse_spec
+from ..core.registry import did_you_mean, load_plugins, parse_spec
 from ..core.serialize import to_spec
 from ..core.trainer import Trainer
 from ..files.atomic import atomic_path
 from ..files.ledger import Ledger
-from ..run import presets
-from ..run.config import RunConfig
-from .results import SweepResults, SweepRow, rows_from
+from ..run.config import SETTINGS, RunConfig
+from ..run.experiment import Experiment, build
+from .results import FLAT, SweepResults, SweepRow, rows_from
 from .stacking import stack, unstack
 
 Array = np.ndarray
 PLAN_FILE = "sweep.json"
-# Settings a grid may not vary: the seed has `seeds`; the rest say where output goes.
-_NOT_VARIED = {"seed", "resume", "checkpoint", "checkpoint_every", "save_model", "runs_dir"}
-_COMPONENTS = ("activation", "output_activation", "init", "loss", "optimizer", "schedule")
 _ALIASES = {"optimizer.lr": "lr"}
+
+
+def varied_settings() -> list[str]:
+    """The settings a sweep's grid may vary, from the run's declaration: every one that says
+    what trains, but the seed (``seeds`` draws it); not where files go."""
+    return [n for n, s in SETTINGS.items() if s.group != "output" and n != "seed"]
 
 
 def with_setting(config: RunConfig, key: str, value: Any) -> RunConfig:
@@ -56,20 +59,18 @@ def with_setting(config: RunConfig, key: str, value: Any) -> RunConfig:
     parameter (``"optimizer.beta1"``, ``"activation.alpha"``); ConfigError if there is none."""
     key = _ALIASES.get(key, key)
     field, _, parameter = key.partition(".")
-    fields = {f.name: f for f in attrs.fields(RunConfig)}
-    if field not in fields or field in _NOT_VARIED or fields[field].metadata["section"] == "output":
-        varied = [
-            n
-            for n, f in fields.items()
-            if f.metadata["section"] != "output" and n not in _NOT_VARIED
-        ]
-        raise ConfigError(f"a sweep cannot vary {key!r}; it varies {', '.join(varied)} (and seeds)")
+    varied = varied_settings()
+    if field not in varied:
+        raise ConfigError(
+            f"a sweep cannot vary {key!r}; it varies {', '.join(varied)} (and seeds)"
+            + did_you_mean(field, varied)
+        )
     if parameter:
         spec = getattr(config, field)
-        if field not in _COMPONENTS or spec is None:
+        if SETTINGS[field].kind != "component" or not isinstance(spec, str):
             raise ConfigError(
                 f"cannot set {key!r}: {field!r} is not a named component with parameters"
-                + (" set in the configuration" if field in _COMPONENTS else "")
+                + (" set in the configuration" if SETTINGS[field].kind == "component" else "")
             )
         name, params = parse_spec(spec)
         value = ":".join(
@@ -124,7 +125,9 @@ def plan(
         point_config = config
         for key, value in point.items():
             point_config = with_setting(point_config, key, value)
-        presets.experiment(**point_config.experiment_settings())  # refuses what cannot run
+        # Built once now, so that a point that cannot run is refused before any runs; its
+        # resolved configuration (the learning rate, the domain, ...) is what every seed trains.
+        point_config = build(point_config).config
         name = ",".join(f"{k}={v}" for k, v in point.items())
         for repeat, seed in enumerate(seed_values):
             runs.append(
@@ -192,7 +195,7 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     """Train the runs of ``configs`` as one stack (one run: alone); (loss histories, predictions
     at the evaluation points, the targets there, seconds, how many trained together), or None
     if they cannot stack."""
-    runs = [presets.experiment(**c.experiment_settings()) for c in configs]
+    runs = [build(c) for c in configs]
     first = runs[0]
     if len(runs) > 1 and not stackable(runs):
         return None
@@ -223,13 +226,13 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     return histories, predictions, y, seconds, len(runs)
 
 
-def stackable(runs: Sequence[presets.Experiment]) -> bool:
+def stackable(runs: Sequence[Experiment]) -> bool:
     """Whether these runs can train as one stack and end exactly as each would alone: the
     same data, no shuffling (each run's order would differ), the same loss and optimizer but
     for the learning rate, without gradient clipping (its norm spans the whole stack)."""
     first = runs[0]
 
-    def settings(run: presets.Experiment) -> Any:
+    def settings(run: Experiment) -> Any:
         optimizer = to_spec(run.trainer.optimizer)
         optimizer.pop("lr", None)
         return (to_spec(run.trainer.loss), optimizer, run.trainer.batch_size, run.trainer.shuffle)
@@ -262,6 +265,7 @@ def _rows(
     target_loss: float | None,
 ) -> list[dict[str, Any]]:
     rows = []
+    spread = float(np.mean((targets - targets.mean(axis=0)) ** 2))  # predicting the mean's error
     for run, history, prediction in zip(runs, histories, predictions, strict=True):
         error = float(np.mean((prediction - targets) ** 2))
         bad = np.flatnonzero(~np.isfinite(history))
@@ -290,9 +294,17 @@ def _rows(
             stacked=stacked,
             loss_history=(),
             prediction=tuple(map(tuple, prediction.tolist())),
+            lr=_lr(run),
+            flat=reason is None and error >= FLAT * spread,
         )
         rows.append({**row.plain(), "loss_history": history.tolist()})
     return rows
+
+
+def _lr(run: Mapping[str, Any]) -> float:
+    """The run's learning rate as resolved (its configuration's), nan if it has none."""
+    lr = run["config"].get("training", {}).get("lr")
+    return float(lr) if isinstance(lr, int | float) else math.nan
 
 
 def _failed(run: Mapping[str, Any], reason: str) -> dict[str, Any]:
@@ -300,7 +312,7 @@ def _failed(run: Mapping[str, Any], reason: str) -> dict[str, Any]:
         index=run["index"], key=run["key"], point=run["point"], repeat=run["repeat"],
         seed=run["seed"], final_loss=math.nan, evaluation_error=math.nan, seconds=math.nan,
         epochs_to_target=None, seconds_to_target=None, diverged=False, reason=f"failed: {reason}",
-        stacked=1, loss_history=(),
+        stacked=1, loss_history=(), lr=_lr(run),
     )  # fmt: skip
     return {**row.plain(), "loss_history": []}
 

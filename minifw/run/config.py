@@ -1,18 +1,28 @@
-"""A run described by one configuration object, kept in a TOML file.
+"""A run's settings, each declared once: ``RunConfig``.
 
-``RunConfig`` holds every setting of ``minifw train``: one field per flag,
-grouped in four TOML tables, ``[data]``, ``[network]``, ``[training]`` and
-``[output]``. Components are spec strings as on the command line
-(``optimizer = "adam:beta1=0.8"``). A file is read with ``tomllib`` and checked
-key by key before anything runs: an unknown key or a value of the wrong type
-is refused with the key's path. Unset optional settings are left out of the
-file (TOML has no null).
+Every field of ``RunConfig`` is a ``Setting``: its name, type, default,
+bounds, help text and group (``data``, ``network``, ``training``, ``output``)
+are written in one place, here. Everything else is derived from that one
+declaration: the flags of ``minifw train`` and the base-run flags of ``minifw
+sweep`` (``minifw.cli.flags``), the TOML file (one table per group), the keys a
+sweep's grid may vary and how their values are read (``parse_text``), the
+ledger record and the stats line (``minifw.run.resolve``), and the
+command-line reference in the docs. Adding a setting is one new field below.
+
+Components are spec strings as on the command line (``optimizer =
+"adam:beta1=0.8"``); a component object given in Python is kept as its spec
+when it has one. A value is checked where it is written: in ``RunConfig(...)``,
+in a TOML file (with the key's path in the message) and on the command line.
+Unset optional settings are None, and left out of the file (TOML has no null);
+``minifw.run.resolve`` fills them in before anything trains.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,136 +30,458 @@ import attrs
 
 from ..core.data import checked_domain
 from ..core.errors import ConfigError
-from ..core.registry import did_you_mean
+from ..core.registry import Registered, did_you_mean
+from ..core.serialize import spec_text
 from ..core.validation import check_seed, path_problem
 from ..files.atomic import atomic_path
 
-# What each field may hold in a file: its TOML kinds, checked before the object is built.
-_NUMBER = (int, float)
+GROUPS = ("data", "network", "training", "output")
+# The figures a run can draw (minifw.lab.plotting draws them); named here so that a run's
+# settings can be checked, and the command line built, without importing matplotlib.
+FIGURE_KINDS = ("blog", "overview", "loss", "hidden", "fit", "error", "heatmap")
+
+# What each kind of setting holds, as the TOML types that may stand for it.
+_TOML_KINDS: dict[str, tuple[type, ...]] = {
+    "text": (str,),
+    "path": (str,),
+    "choice": (str,),
+    "component": (str,),
+    "count": (int,),
+    "number": (int, float),
+    "flag": (bool,),
+    "interval": (list,),
+    "sizes": (list,),
+    "paths": (list,),
+}
+_KIND_NAMES = {
+    "text": "text",
+    "path": "a file path",
+    "choice": "one of the choices",
+    "component": "a component spec such as 'adam:beta1=0.8'",
+    "count": "a whole number",
+    "number": "a number",
+    "flag": "true or false",
+    "interval": "two numbers [low, high]",
+    "sizes": "a list of whole numbers such as [8, 8]",
+    "paths": "a list of file paths",
+}
 
 
-def _field(section: str, default: Any, kinds: tuple[type, ...], *, optional: bool = False) -> Any:
-    """A RunConfig field, tagged with its TOML table and the kinds of value it takes."""
-    meta = {"section": section, "kinds": kinds, "optional": optional}
-    return attrs.field(default=default, metadata=meta)
+@attrs.frozen
+class Setting:
+    """The declaration of one setting of a run: everything but its name and default.
+
+    ``kind`` says what it holds (see ``_TOML_KINDS``); ``low`` (``strict``: above
+    it, not at it) and ``high`` bound a number; ``choices`` a choice;
+    ``family`` names a component's registry ("activation", "target", ...).
+    ``flags`` are its command-line spellings, the first the main one (default:
+    ``--name-with-dashes``; a flag setting that defaults to True is turned off
+    by ``--no-name``). ``resumable`` settings may change when a run resumes
+    from a checkpoint; the others belong to the run and may not.
+    """
+
+    group: str
+    kind: str
+    help: str
+    low: float | None = None
+    strict: bool = False
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    family: str | None = None
+    flags: tuple[str, ...] = ()
+    metavar: str | None = None
+    optional: bool = False
+    resumable: bool = False
+
+
+def setting(default: Any, group: str, kind: str, help: str, **declared: Any) -> Any:
+    """A RunConfig field declared by a ``Setting``; its value is checked on construction."""
+    declared.setdefault("optional", default is None)
+    declared.setdefault("resumable", group == "output")
+    meta = Setting(group, kind, help, **declared)
+    return attrs.field(
+        default=default,
+        converter=_CONVERTERS.get(kind, _same),
+        validator=_validate,
+        metadata={"setting": meta},
+    )
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _component(value: Any) -> Any:
+    """A component object as its spec text where it has one (so that it can be written to a
+    file and shown), else the object itself."""
+    if isinstance(value, Registered):
+        return spec_text(value) or value
+    return value
+
+
+def _sequence(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _interval(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+_CONVERTERS = {
+    "component": _component,
+    "sizes": _sequence,
+    "paths": _sequence,
+    "interval": _interval,
+}
+
+
+def _validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_value(attribute.name, value, attribute.metadata["setting"])
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_value(name: str, value: Any, declared: Setting, *, where: str = "") -> Any:
+    """``value`` if it is what setting ``name`` takes, else a ConfigError naming ``where``
+    (a file and key path, or a flag) or the setting, what was wrong and what was expected."""
+    label = where or name
+    kind = declared.kind
+    if value is None:
+        if declared.optional:
+            return value
+        raise ConfigError(f"{label} must be set: expected {_KIND_NAMES[kind]}")
+    if kind == "component" and not isinstance(value, str):
+        return value  # a component object without a spec: built as it is
+    if kind in ("text", "path", "choice", "component"):
+        if not isinstance(value, str) or (kind != "text" and not value.strip()):
+            raise ConfigError(f"{label} must be {_KIND_NAMES[kind]}; got {value!r}")
+        if kind == "choice" and value not in declared.choices:
+            raise ConfigError(
+                f"{label} must be one of {', '.join(declared.choices)}; got {value!r}"
+                + did_you_mean(value, declared.choices)
+            )
+        if kind == "path" and (problem := path_problem(value)):
+            raise ConfigError(f"{label}: {problem}")
+        return value
+    if kind == "flag":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{label} must be true or false; got {value!r}")
+        return value
+    if kind in ("count", "number"):
+        _check_number(name, label, value, declared)
+        return value
+    if kind == "interval":
+        if not isinstance(value, tuple) or len(value) != 2 or not all(map(_is_number, value)):
+            raise ConfigError(f"{label} must be two numbers [low, high]; got {value!r}")
+        return checked_domain(value, name=label)
+    if kind == "sizes":
+        if not isinstance(value, tuple) or not value:
+            raise ConfigError(f"{label} must be a list of hidden layer sizes, e.g. (8, 8)")
+        for size in value:
+            if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+                raise ConfigError(
+                    f"{label} must be whole numbers >= 1 (units per hidden layer); got {value!r}"
+                )
+        return value
+    if kind == "paths":
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{label} must be a list of file paths; got {value!r}")
+        return value
+    raise ConfigError(f"setting {name} is declared with an unknown kind {kind!r}")
+
+
+def _check_number(name: str, label: str, value: Any, declared: Setting) -> None:
+    """A count or number within the declared bounds; one message says what was expected."""
+    low, high = declared.low, declared.high
+    expected = "a whole number" if declared.kind == "count" else "a finite number"
+    if low is not None:
+        expected += f" {'>' if declared.strict else '>='} {low:g}"
+    if high is not None:
+        expected += f" and < {high:g}"
+    if declared.kind == "count" and name == "seed" and _is_number(value):
+        check_seed(label, value)
+    try:
+        ok = (
+            (isinstance(value, int) if declared.kind == "count" else _is_number(value))
+            and not isinstance(value, bool)
+            and math.isfinite(float(value))
+            and (low is None or value > low or (value == low and not declared.strict))
+            and (high is None or value < high)
+        )
+    except OverflowError:  # an int with hundreds of digits: no float holds it
+        ok = False
+        value = f"{str(value)[:20]}... ({len(str(value))} digits)"
+    if not ok:
+        raise ConfigError(f"{label} must be {expected}; got {value!r}")
 
 
 @attrs.frozen
 class RunConfig:
-    """Every setting of one training run; the defaults are the blog's.
+    """Every setting of one training run, each declared once; the defaults are the blog's.
 
     ``RunConfig.load(path)`` and ``config.save(path)`` round-trip through TOML;
-    ``config.experiment_settings()`` gives ``presets.experiment``'s arguments.
+    ``minifw.run.resolve(config)`` fills in the defaults that depend on other
+    settings (the learning rate, the domain, ...) and ``minifw.run.build``
+    makes the network, trainer and data it describes.
     """
 
-    target: str = _field("data", "sin", (str,))
-    domain: tuple[float, float] | None = _field("data", None, (list,), optional=True)
-    samples: int = _field("data", 32, (int,))
-    sampling: str = _field("data", "grid", (str,))
-    noise: float = _field("data", 0.0, _NUMBER)
-    validation: float = _field("data", 0.0, _NUMBER)
-    layers: tuple[int, ...] = _field("network", (5,), (list,))
-    activation: str = _field("network", "sigmoid", (str,))
-    output_activation: str | None = _field("network", None, (str,), optional=True)
-    init: str | None = _field("network", None, (str,), optional=True)
-    bias: bool = _field("network", True, (bool,))
-    dtype: str = _field("network", "float64", (str,))
-    loss: str = _field("training", "mse", (str,))
-    optimizer: str = _field("training", "sgd", (str,))
-    lr: float | None = _field("training", None, _NUMBER, optional=True)
-    schedule: str | None = _field("training", None, (str,), optional=True)
-    epochs: int = _field("training", 3000, (int,))
-    batch_size: int = _field("training", 4, (int,))
-    shuffle: bool = _field("training", False, (bool,))
-    seed: int = _field("training", 0, (int,))
-    plot: str = _field("output", "minifw-blog.png", (str,))
-    no_plot: bool = _field("output", False, (bool,))
-    figure: str = _field("output", "blog", (str,))
-    plot_domain: tuple[float, float] | None = _field("output", None, (list,), optional=True)
-    animate: str | None = _field("output", None, (str,), optional=True)
-    frames: int = _field("output", 60, (int,))
-    frame_spacing: str = _field("output", "linear", (str,))
-    describe: bool = _field("output", False, (bool,))
-    plugins: tuple[str, ...] = _field("output", (), (list,))
-    save_model: str | None = _field("output", None, (str,), optional=True)
-    checkpoint: str | None = _field("output", None, (str,), optional=True)
-    checkpoint_every: int = _field("output", 100, (int,))
-    resume: str | None = _field("output", None, (str,), optional=True)
-    runs_dir: str = _field("output", "runs", (str,))
-
-    def experiment_settings(self) -> dict[str, Any]:
-        """The keyword arguments of ``presets.experiment`` this configuration implies."""
-        return {
-            "target": self.target,
-            "domain": self.domain,
-            "samples": self.samples,
-            "sampling": self.sampling,
-            "noise": self.noise,
-            "validation": self.validation,
-            "layers": self.layers,
-            "activation": self.activation,
-            "output_activation": self.output_activation,
-            "initializer": self.init,
-            "bias": self.bias,
-            "dtype": self.dtype,
-            "loss": self.loss,
-            "optimizer": self.optimizer,
-            "lr": self.lr,
-            "schedule": self.schedule,
-            "batch_size": self.batch_size,
-            "shuffle": self.shuffle,
-            "seed": self.seed,
-        }
+    target: Any = setting(
+        "sin",
+        "data",
+        "component",
+        "function to learn: a name from `minifw list`, or a formula in x such as "
+        "'exp(-x/3)*sin(2*x)' (default: sin)",
+        family="target",
+    )
+    domain: tuple[float, float] | None = setting(
+        None,
+        "data",
+        "interval",
+        "input interval, per axis (default: the target's own, [0, 6.28] for sin)",
+        metavar=("LOW", "HIGH"),
+    )
+    samples: int = setting(32, "data", "count", "training points per input axis", low=2)
+    sampling: str = setting(
+        "grid",
+        "data",
+        "choice",
+        "evenly spaced points, or uniform random ones",
+        choices=("grid", "uniform"),
+    )
+    noise: float = setting(
+        0.0, "data", "number", "standard deviation of Gaussian noise on the targets", low=0
+    )
+    validation: float = setting(
+        0.0,
+        "data",
+        "number",
+        "fraction of the points held out at random to report val_loss",
+        low=0,
+        high=1,
+    )
+    layers: tuple[int, ...] = setting(
+        (5,),
+        "network",
+        "sizes",
+        "hidden layer sizes, e.g. 8,8 for a 1-8-8-1 network (--hidden 8: one layer of 8)",
+        flags=("--layers", "--hidden"),
+        metavar="N[,N...]",
+    )
+    activation: Any = setting(
+        "sigmoid",
+        "network",
+        "component",
+        "hidden (and output) activation; sigmoid, tanh and relu bring the blog's "
+        "normalisation range and step",
+        family="activation",
+    )
+    output_activation: Any = setting(
+        None,
+        "network",
+        "component",
+        "output layer's activation (default: the hidden one), e.g. identity",
+        family="activation",
+    )
+    init: Any = setting(
+        None,
+        "network",
+        "component",
+        "weight initializer (default: blog_uniform, the blog's ±sqrt(2 / fan_in))",
+        family="initializer",
+    )
+    bias: bool = setting(True, "network", "flag", "a bias unit in the hidden layers")
+    dtype: str = setting(
+        "float64",
+        "network",
+        "choice",
+        "precision of weights, data and every computation in training",
+        choices=("float64", "float32"),
+    )
+    loss: Any = setting("mse", "training", "component", "loss to minimise", family="loss")
+    optimizer: Any = setting(
+        "sgd", "training", "component", "update rule, e.g. adam:beta1=0.8", family="optimizer"
+    )
+    lr: float | None = setting(
+        None,
+        "training",
+        "number",
+        "learning rate (default: with sgd on mse and a blog activation, the blog's step L as "
+        "an MSE rate, L x batch size / 2: 0.9 for sigmoid at batch 4; otherwise the "
+        "optimizer's own default)",
+        low=0,
+        strict=True,
+    )
+    schedule: Any = setting(
+        None,
+        "training",
+        "component",
+        "learning-rate schedule over the updates, e.g. cosine:decay_steps=24000 "
+        "(default: constant)",
+        family="schedule",
+    )
+    epochs: int = setting(
+        3000,
+        "training",
+        "count",
+        "passes over the training points (with --resume: in all, counting the checkpoint's)",
+        low=0,
+        resumable=True,
+    )
+    batch_size: int = setting(4, "training", "count", "samples per weight update", low=1)
+    shuffle: bool = setting(False, "training", "flag", "reshuffle the samples every epoch")
+    seed: int = setting(
+        0, "training", "count", "seed of every random choice: weights, shuffling, sampling", low=0
+    )
+    plot: str | None = setting(
+        None,
+        "output",
+        "path",
+        "where to write the --figure, .png, .svg or .pdf (default: minifw-FIGURE.png)",
+        flags=("--out", "--plot"),
+        metavar="PATH",
+    )
+    no_plot: bool = setting(False, "output", "flag", "draw no graphs")
+    figure: str = setting(
+        "blog",
+        "output",
+        "choice",
+        "which figure to draw: the blog's three graphs, an overview of loss, hidden units, "
+        "fit and error, or one of them alone; heatmap is for two inputs, and for two inputs "
+        "blog means overview",
+        choices=FIGURE_KINDS,
+    )
+    plot_domain: tuple[float, float] | None = setting(
+        None,
+        "output",
+        "interval",
+        "draw the curves over this interval; past the training domain is shaded as "
+        "extrapolation, its error reported apart (default: the data's own span)",
+        metavar=("LOW", "HIGH"),
+    )
+    animate: str | None = setting(
+        None,
+        "output",
+        "path",
+        "write a film of training, .gif (or .mp4 with ffmpeg)",
+        metavar="FILM",
+    )
+    frames: int = setting(60, "output", "count", "frames in the --animate film", low=2)
+    frame_spacing: str = setting(
+        "linear",
+        "output",
+        "choice",
+        "space the film's frames evenly over the epochs, or evenly in log(epoch)",
+        choices=("linear", "log"),
+    )
+    describe: bool = setting(
+        False,
+        "output",
+        "flag",
+        "before training, print each layer's shape, initializer and expected variances",
+    )
+    progress: bool = setting(True, "output", "flag", "a progress bar on a terminal while training")
+    plugins: tuple[str, ...] = setting(
+        (),
+        "output",
+        "paths",
+        "a Python file to import first, so the components it defines can be named "
+        "(repeat for more)",
+        flags=("--plugin",),
+        metavar="FILE",
+        resumable=False,
+    )
+    save_model: str | None = setting(
+        None,
+        "output",
+        "path",
+        "save the trained network to FILE (.npz), with its data and loss history",
+        flags=("--save",),
+        metavar="FILE",
+    )
+    checkpoint: str | None = setting(
+        None,
+        "output",
+        "path",
+        "write a checkpoint to FILE every --checkpoint-every epochs and at the end",
+        metavar="FILE",
+    )
+    checkpoint_every: int = setting(
+        100, "output", "count", "epochs between checkpoints", low=1, metavar="N"
+    )
+    resume: str | None = setting(
+        None,
+        "output",
+        "path",
+        "continue the run a checkpoint holds, up to --epochs in all; settings that belong "
+        "to the run may not differ from the checkpoint's",
+        metavar="FILE",
+    )
+    runs_dir: str = setting(
+        "runs", "output", "path", "where the ledger of runs is kept", metavar="DIR"
+    )
+    record: bool = setting(
+        True, "output", "flag", "add a record of the run to RUNS_DIR/ledger.jsonl"
+    )
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        """The TOML tables: {section: {key: value}}, unset optional values left out."""
+        """The TOML tables: {group: {key: value}}, unset optional values left out."""
         tables: dict[str, dict[str, Any]] = {}
-        for field in attrs.fields(RunConfig):
-            value = getattr(self, field.name)
+        for name, declared in SETTINGS.items():
+            value = getattr(self, name)
             if value is not None:
-                tables.setdefault(field.metadata["section"], {})[field.name] = value
+                if declared.kind == "component" and not isinstance(value, str):
+                    raise ConfigError(
+                        f"{name}: {value!r} has no spec text, so it cannot be written down; "
+                        "register its class (subclass the family's base) to name it"
+                    )
+                tables.setdefault(declared.group, {})[name] = value
         return tables
 
     @classmethod
-    def from_dict(cls, tables: dict[str, Any], *, source: str = "configuration") -> RunConfig:
+    def from_dict(cls, tables: Mapping[str, Any], *, source: str = "configuration") -> RunConfig:
         """A RunConfig from TOML tables, every key and type checked, paths named in errors."""
-        fields = {f.name: f for f in attrs.fields(RunConfig)}
-        sections = {f.metadata["section"] for f in fields.values()}
         values: dict[str, Any] = {}
-        for section, table in tables.items():
-            if section not in sections:
+        for group, table in tables.items():
+            if group not in GROUPS:
                 raise ConfigError(
-                    f"{source}: unknown table [{section}]; expected {', '.join(sorted(sections))}"
-                    + did_you_mean(str(section), sorted(sections))
+                    f"{source}: unknown table [{group}]; expected {', '.join(GROUPS)}"
+                    + did_you_mean(str(group), GROUPS)
                 )
-            if not isinstance(table, dict):
-                raise ConfigError(f"{source}: {section} must be a table, got {table!r}")
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{source}: {group} must be a table, got {table!r}")
             for key, value in table.items():
-                field = fields.get(key)
-                if field is None or field.metadata["section"] != section:
-                    known = sorted(n for n, f in fields.items() if f.metadata["section"] == section)
+                declared = SETTINGS.get(key)
+                if declared is None or declared.group != group:
+                    known = [n for n, s in SETTINGS.items() if s.group == group]
                     hint = (
                         did_you_mean(str(key), known)
-                        if field is None
-                        else f"; {key} goes in [{field.metadata['section']}]"
+                        if declared is None
+                        else f"; {key} goes in [{declared.group}]"
                     )
                     raise ConfigError(
-                        f"{source}: unknown key {section}.{key}; "
-                        f"[{section}] takes {', '.join(known)}{hint}"
+                        f"{source}: unknown key {group}.{key}; "
+                        f"[{group}] takes {', '.join(known)}{hint}"
                     )
-                values[key] = _checked(f"{section}.{key}", value, field, source)
+                values[key] = _from_toml(key, value, declared, f"{source}: {group}.{key}")
         return cls(**values)
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
         """Read a TOML configuration file; any problem is a ConfigError naming the file."""
         path = Path(path)
+        what = "a TOML run configuration, as `minifw train --save-config FILE` writes"
         if problem := path_problem(path):
             raise ConfigError(f"cannot read configuration file {path}: {problem}")
+        if not path.exists():
+            raise ConfigError(f"configuration file {path} does not exist; expected {what}")
         try:
             tables = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise ConfigError(f"cannot read configuration file {path}: {error}") from None
+            raise ConfigError(
+                f"cannot read configuration file {path}: {error}; expected {what}"
+            ) from None
         return cls.from_dict(tables, source=str(path))
 
     def save(self, path: str | Path) -> Path:
@@ -161,42 +493,62 @@ class RunConfig:
         return path
 
 
-def _checked(key: str, value: Any, field: attrs.Attribute[Any], source: str) -> Any:
-    kinds = field.metadata["kinds"]
+# The declaration, by name: every setting of a run, in the order of RunConfig's fields.
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in attrs.fields(RunConfig)}
+
+
+def _from_toml(name: str, value: Any, declared: Setting, where: str) -> Any:
+    """A TOML value as setting ``name`` holds it; ConfigError at ``where`` if it cannot be."""
+    kinds = _TOML_KINDS[declared.kind]
     if isinstance(value, tuple):  # as to_dict gives it: a list in TOML
         value = list(value)
     # bool is an int in Python; a TOML true must not pass for a number, nor 1 for a flag.
-    wrong = isinstance(value, bool) and bool not in kinds
-    if wrong or not isinstance(value, kinds):
-        expected = " or ".join(_KIND_NAMES[k] for k in kinds)
-        raise ConfigError(f"{source}: {key} must be {expected}; got {value!r}")
-    if field.name in ("domain", "plot_domain"):
-        if len(value) != 2 or not all(_is_number(v) for v in value):
-            raise ConfigError(f"{source}: {key} must be two numbers [low, high]; got {value!r}")
-        # The one domain check, with the file and the key's path as the name it gives.
-        return checked_domain(tuple(value), name=f"{source}: {key}")
-    if field.name == "seed":
-        check_seed(f"{source}: {key}", value)
-    if field.name == "layers":
-        if not value or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise ConfigError(f"{source}: {key} must be a list of whole numbers; got {value!r}")
-        return tuple(value)
-    if field.name == "plugins":
-        if not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{source}: {key} must be a list of file paths; got {value!r}")
-        return tuple(value)
-    return float(value) if kinds == _NUMBER else value
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+        raise ConfigError(f"{where} must be {_KIND_NAMES[declared.kind]}; got {value!r}")
+    if declared.kind == "number":
+        check_value(name, value, declared, where=where)
+        return float(value)
+    return check_value(
+        name, tuple(value) if isinstance(value, list) else value, declared, where=where
+    )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+def parse_text(name: str, text: str, *, where: str = "") -> Any:
+    """The value of setting ``name`` written as text (a flag's argument, a --grid value).
+
+    Numbers as numbers, flags as true or false, sizes as ``8,8``, an interval
+    as ``low,high``; the rest is text. ConfigError, naming ``where`` or the
+    setting, if the text is not a value the setting takes.
+    """
+    declared = SETTINGS[name]
+    label = where or name
+    text = text.strip()
+    kind = declared.kind
+    try:
+        if kind == "count":
+            value: Any = int(text)
+        elif kind == "number":
+            value = float(text)
+        elif kind == "flag":
+            if text.lower() not in ("true", "false"):
+                raise ValueError
+            value = text.lower() == "true"
+        elif kind == "sizes":
+            value = tuple(int(part) for part in text.split(","))
+        elif kind == "interval":
+            value = tuple(float(part) for part in text.split(","))
+        elif kind == "paths":
+            value = (text,)
+        else:
+            value = text
+    except ValueError:
+        written = {"sizes": "hidden layer sizes such as 8,8", "interval": "two numbers low,high"}
+        expected = written.get(kind, _KIND_NAMES[kind])
+        raise ConfigError(f"{label}: expected {expected}; got {text!r}") from None
+    return check_value(name, value, declared, where=label)
 
 
-_KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
-_KIND_NAMES[list] = "a list"
-
-
-def to_toml(tables: dict[str, dict[str, Any]]) -> str:
+def to_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
     """TOML text for tables of strings, numbers, booleans and flat lists of them."""
     lines: list[str] = []
     for section, table in tables.items():

@@ -1,0 +1,133 @@
+"""Command-line flags derived from the run's declaration, and a parser with manners.
+
+``add_run_flags`` adds one flag per ``RunConfig`` setting of the groups asked
+for, with the setting's help, default, bounds and choices: ``minifw train``
+takes every group, ``minifw sweep`` the ones that describe what trains. A flag
+not given is left out of the parsed arguments, so ``typed_settings(args)`` is
+exactly what the user typed. ``Parser`` refuses abbreviations (``--epoch``
+is not ``--epochs``) and answers a mistyped flag with the flags it resembles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn
+
+from ..core.errors import ConfigError
+from ..run.config import SETTINGS, RunConfig, Setting, parse_text
+
+# argparse takes "-1e308" for a flag (its own pattern knows no exponent): a number it is.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that takes no abbreviations, reads "-1e308" as a number, and says
+    "did you mean --activation?" for a flag it does not know."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
+    def unknown(self, words: Sequence[str]) -> NoReturn:
+        """Exit with usage: ``words`` are not this parser's, with the flags they resemble."""
+        known = [flag for action in self._actions for flag in action.option_strings]
+        hints = []
+        for word in words:
+            flag = word.partition("=")[0]
+            close = difflib.get_close_matches(flag, known, n=2, cutoff=0.6)
+            if flag.startswith("-") and close:
+                hints.append(f"{flag}: did you mean {' or '.join(close)}?")
+        self.error("; ".join([f"unrecognized arguments: {' '.join(words)}", *hints]))
+
+
+def _typed(name: str, flag: str) -> Callable[[str], Any]:
+    """An argparse type reading setting ``name`` as ``parse_text`` does, errors named by flag."""
+
+    def parse(text: str) -> Any:
+        try:
+            return parse_text(name, text, where=flag)
+        except ConfigError as error:
+            said = str(error).removeprefix(f"{flag}: ").removeprefix(f"{flag} ")
+            raise argparse.ArgumentTypeError(said) from None
+
+    parse.__name__ = name  # argparse names the type in "invalid NAME value"
+    return parse
+
+
+def finite_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def flags_of(name: str, declared: Setting) -> tuple[str, ...]:
+    """The command-line spellings of setting ``name``, the main one first."""
+    if declared.flags:
+        return declared.flags
+    dashed = name.replace("_", "-")
+    return (f"--no-{dashed}",) if declared.kind == "flag" and _default(name) else (f"--{dashed}",)
+
+
+def _default(name: str) -> Any:
+    return getattr(RunConfig(), name)
+
+
+def add_run_flags(parser: argparse.ArgumentParser, groups: Sequence[str]) -> None:
+    """Add a flag for every setting of the run in ``groups``, grouped as the declaration is."""
+    for group in groups:
+        section = parser.add_argument_group(group)
+        for name, declared in SETTINGS.items():
+            if declared.group == group:
+                _add_flag(section, name, declared)
+
+
+def _add_flag(section: argparse._ArgumentGroup, name: str, declared: Setting) -> None:
+    flags = flags_of(name, declared)
+    default = _default(name)
+    shown = declared.kind not in ("flag", "paths") and default not in (None, ())
+    text = declared.help + (f" (default: {_show(default)})" if shown else "")
+    options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
+    if declared.kind == "flag":
+        section.add_argument(*flags, action="store_const", const=not default, **options)
+        return
+    if declared.metavar is not None:
+        options["metavar"] = declared.metavar
+    if declared.kind == "interval":
+        section.add_argument(*flags, nargs=2, type=finite_number, **options)
+    elif declared.kind == "paths":
+        section.add_argument(*flags, action="append", **options)
+    elif declared.kind == "choice":
+        section.add_argument(*flags, choices=declared.choices, **options)
+    else:
+        section.add_argument(*flags, type=_typed(name, flags[0]), **options)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def typed_settings(args: argparse.Namespace, names: Iterable[str] = SETTINGS) -> dict[str, Any]:
+    """The settings among ``names`` that the command line gave, and nothing else, as RunConfig
+    takes them."""
+    given = vars(args)
+    return {
+        name: tuple(given[name]) if isinstance(given[name], list) else given[name]
+        for name in names
+        if name in given
+    }
+
+
+def flag_for(name: str) -> str:
+    """The main flag of setting ``name``, as messages name it."""
+    return flags_of(name, SETTINGS[name])[0]

@@ -1,0 +1,286 @@
+"""``minifw train``: build the run the flags describe, train it, report it, record it.
+
+With no flags: the blog's 2-5-1 sigmoid network learning sin(x), its stats
+line, the evaluation error and its three graphs. The run is resolved once
+(``minifw.run.resolve``) before anything trains; each default that moved
+because of another setting is said in one line, and ``--dry-run`` prints the
+resolved run and stops. ``--resume`` continues a checkpoint's run and refuses
+any setting that would change it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..core.callbacks import Callback, ProgressBar, TerminateOnNaN
+from ..core.errors import ConfigError, LedgerError, ModelFileError
+from ..core.trainer import FitResult, Trainer
+from ..core.validation import check_output_path
+from ..files.ledger import Ledger, new_id
+from ..files.saving import Checkpoint, load_checkpoint_run, save
+from ..lab.plotting.kinds import figure_kind
+from ..run.config import GROUPS, SETTINGS, RunConfig, to_toml
+from ..run.experiment import Experiment, build
+from ..run.resolve import resolve, summary
+from .flags import add_run_flags, flag_for, typed_settings
+
+# The formats save_figure writes (matplotlib would take others, but only after training).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Add ``minifw train`` and its flags, one per setting of the run."""
+    train = commands.add_parser(
+        "train",
+        help="train a network (by default the blog's) and draw its graphs",
+        description="Train a network and print the blog's stats line and the evaluation "
+        "error. With no flags: the blog's 2-5-1 sigmoid network learning sin(x) on [0, 6.28] "
+        "from 32 points. Components are named as in `minifw list`, with parameters after a "
+        "colon: --activation leaky_relu:alpha=0.1, --optimizer adam:beta1=0.8.",
+    )
+    add_run_flags(train, GROUPS)
+    files = train.add_argument_group("configuration files")
+    files.add_argument(
+        "--config",
+        metavar="FILE",
+        help="start from this TOML configuration; flags given as well override it",
+    )
+    files.add_argument(
+        "--save-config",
+        metavar="FILE",
+        help="write the configuration this command line implies to a TOML file, then train",
+    )
+    files.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the run as it would train, every default resolved, and stop",
+    )
+
+
+def configuration(
+    args: argparse.Namespace, names: Iterable[str] = SETTINGS
+) -> tuple[RunConfig, set[str]]:
+    """The run a command line asks for (its --config file, then its flags among ``names``) and
+    the names of the settings it gave, in the file or as flags."""
+    typed = typed_settings(args, names)
+    base = RunConfig()
+    given = set(typed)
+    if getattr(args, "config", None):
+        base = RunConfig.load(args.config)
+        given |= {name for table in base.to_dict().values() for name in table}
+    return attrs.evolve(base, **typed), given
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``minifw train`` with parsed ``args``; print the stats and return the exit code."""
+    config, given = configuration(args)
+    drawing = given & {"figure", "plot", "plot_domain"}
+    if config.no_plot and drawing:
+        asked = ", ".join(flag_for(n) for n in sorted(drawing))
+        raise ConfigError(f"{asked} choose a figure, and --no-plot draws none; give one of them")
+    experiment = _resumed(config, given) if config.resume else build(config)
+    for note in experiment.notes:
+        print(note)
+    config = experiment.config
+    if args.dry_run:
+        print("# The run as it would train (minifw train --config FILE takes this):\n")
+        print(to_toml(config.to_dict()).rstrip("\n"))
+        return 0
+    figure = None if config.no_plot else figure_kind(config.figure, experiment.network.n_inputs)
+    _check_outputs(config, experiment, figure)
+    if getattr(args, "save_config", None):
+        print(f"Configuration written to {config.save(args.save_config)}")
+    if config.describe:
+        print(experiment.network.describe(experiment.source.arrays()[0]))
+    run_id = new_id()
+    guard, film = _attach_callbacks(experiment, config, run_id)
+    epochs = max(config.epochs - experiment.trainer.epochs_done, 0)
+    result = experiment.fit(epochs)
+    print(experiment.stats_line(result))
+    if guard.diagnosis is not None:
+        print(f"Training stopped: {guard.diagnosis}")
+    if result.val_loss:
+        print(f"Final validation loss: {result.val_loss[-1]:.6g} (normalised, like the final loss)")
+    x_eval, _ = experiment.source.evaluation_arrays()  # type: ignore[attr-defined]
+    error = experiment.evaluation_mse()
+    print(
+        f"Evaluation MSE: {error:.6g} "
+        f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
+    )
+    if config.save_model:
+        save(
+            experiment.network,
+            config.save_model,
+            optimizer=experiment.trainer.optimizer,
+            source=experiment.source,
+            history=experiment.trainer.run_history,
+        )
+        print(f"Network saved to {config.save_model}")
+    if config.record:
+        _record(experiment, error, run_id)
+    if film is not None:
+        print(
+            f"Film of {len(film.snapshots)} frames written to {film.path} in "
+            f"{film.seconds:.2f} s (training took {result.seconds:.2f} s)"
+        )
+    if figure is not None:
+        _draw(experiment, figure, result)
+    return 0
+
+
+def _resumed(config: RunConfig, given: set[str]) -> Experiment:
+    """The run a checkpoint holds, continued: only what a resume may change (the epochs, the
+    outputs) is taken from ``config``; any other setting given that differs is refused."""
+    path = config.resume
+    trainer, described = load_checkpoint_run(path)  # type: ignore[arg-type]
+    if described is None or "config" not in described:
+        raise ConfigError(
+            f"--resume {path}: the checkpoint records no run settings (it was not written by "
+            "`minifw train --checkpoint`); resume it in Python with minifw.load_checkpoint"
+        )
+    try:
+        saved = RunConfig.from_dict(described["config"], source=f"{path}: its run settings")
+    except ConfigError as error:
+        raise ModelFileError(str(error)) from None
+    fixed = [n for n in sorted(given) if not SETTINGS[n].resumable and n != "resume"]
+    # Resolved as it would train, so that --lr 0.9 and --optimizer sgd:lr=0.9 both match 0.9.
+    asked = resolve(attrs.evolve(saved, **{n: getattr(config, n) for n in fixed})).config
+    differ = [n for n in fixed if getattr(asked, n) != getattr(saved, n)]
+    if differ:
+        shown = "; ".join(
+            f"{flag_for(n)} {_text(getattr(asked, n))} (the checkpoint's: "
+            f"{_text(getattr(saved, n))})"
+            for n in differ
+        )
+        raise ConfigError(
+            f"--resume {path} continues the checkpoint's run, which these would change: "
+            f"{shown}. A resume takes only --epochs and the outputs; to change the run, "
+            "start a new one without --resume"
+        )
+    resumable = {n: getattr(config, n) for n in SETTINGS if SETTINGS[n].resumable}
+    continued = resolve(attrs.evolve(saved, **resumable)).config
+    print(
+        f"Resuming {path} (run {described.get('id', 'unrecorded')}) after "
+        f"{trainer.epochs_done} epochs: "
+        f"{max(continued.epochs - trainer.epochs_done, 0)} more, to {continued.epochs}"
+    )
+    return Experiment(
+        trainer.network,
+        trainer,
+        trainer.source,  # type: ignore[arg-type]
+        continued,
+        seconds=float(described.get("seconds", 0.0)),
+        resumed_from=described.get("id"),
+    )
+
+
+def _text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _check_outputs(config: RunConfig, experiment: Experiment, figure: str | None) -> None:
+    """Refuse now what would fail after training: an output that cannot be written, a film
+    that cannot be drawn."""
+    for name in ("save_model", "checkpoint"):
+        if getattr(config, name) is not None:
+            check_output_path(flag_for(name), getattr(config, name))
+    if figure is not None:  # save_figure makes missing directories, so only the name is checked
+        check_output_path(
+            flag_for("plot"), config.plot, suffixes=PLOT_SUFFIXES, parent_must_exist=False
+        )
+    if config.animate is not None and experiment.network.n_inputs > 2:
+        raise ConfigError(
+            f"a film is drawn for 1 or 2 inputs; this target has {experiment.network.n_inputs}"
+        )
+
+
+def _attach_callbacks(
+    experiment: Experiment, config: RunConfig, run_id: str
+) -> tuple[TerminateOnNaN, Any]:
+    """The command line's callbacks on the run's trainer: the divergence guard, the progress
+    bar, the film and the checkpoints (which keep the run's settings, id and time)."""
+    trainer: Trainer = experiment.trainer
+    callbacks: list[Callback] = [guard := TerminateOnNaN()]
+    callbacks.append(ProgressBar(enabled=config.progress, file=sys.stderr))
+    film = None
+    if config.animate:
+        from ..lab.plotting import TrainingFilm
+
+        film = TrainingFilm(
+            config.animate,
+            frames=config.frames,
+            spacing=config.frame_spacing,
+            domain=config.plot_domain,
+        )
+        callbacks.append(film)
+    if config.checkpoint:
+        before = experiment.seconds
+
+        def describe(trainer: Trainer) -> dict[str, Any]:
+            return {
+                "config": _run_tables(config),
+                "id": run_id,
+                "seconds": before + trainer.timer.elapsed(),
+            }
+
+        callbacks.append(Checkpoint(config.checkpoint, every=config.checkpoint_every, run=describe))
+    trainer.callbacks.extend(callbacks)
+    return guard, film
+
+
+def _run_tables(config: RunConfig) -> dict[str, dict[str, Any]]:
+    """The run's settings as TOML tables, without the output table: what was tried, not where
+    its files went."""
+    tables = config.to_dict()
+    tables.pop("output", None)
+    return tables
+
+
+def _record(experiment: Experiment, error: float, run_id: str) -> None:
+    """Add this run to the ledger; a ledger that cannot be written only warns."""
+    config = experiment.config
+    ledger = Ledger(config.runs_dir)
+    try:
+        record = ledger.append(
+            {
+                "id": run_id,
+                "config": _run_tables(config),
+                "seed": config.seed,
+                "final_loss": experiment.trainer.run_history["loss"][-1]
+                if experiment.trainer.run_history.get("loss")
+                else float("nan"),
+                "evaluation_error": error,
+                "seconds": experiment.seconds,
+                "loss_history": experiment.trainer.run_history.get("loss", []),
+                "model_path": config.save_model,
+                "summary": summary(config),
+                "resumed_from": experiment.resumed_from,
+            }
+        )
+    except (LedgerError, OSError) as problem:
+        print(f"warning: run not recorded: {problem}", file=sys.stderr)
+        return
+    print(f"Run recorded as {record.id} in {ledger.path}")
+
+
+def _draw(experiment: Experiment, figure: str, result: FitResult) -> None:
+    from ..lab.plotting import make_figure, save_figure
+
+    config = experiment.config
+    history = experiment.trainer.run_history
+    title = experiment.stats_line(result)
+    drawn = make_figure(
+        figure,
+        experiment.network,
+        experiment.source,
+        history,
+        domain=config.plot_domain,
+        title=title,
+    )
+    print(f"Graphs written to {save_figure(drawn, Path(config.plot))}")  # type: ignore[arg-type]
