@@ -115,7 +115,7 @@ def initial_weights(out, epochs):
     training (bottom)."""
     panels = []  # (row, column, title, scene, snapshot)
     for column, (init, words) in enumerate(INIT_STARTS.items()):
-        run = presets.experiment(initializer=init)
+        run = presets.experiment(init=init)
         scene = Scene.of(run.source)
         before = Snapshot.take(run.network, scene)  # its own copies: training leaves it be
         panels.append((0, column, f"{init}\n{words}: as drawn", scene, before))

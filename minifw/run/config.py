@@ -454,7 +454,7 @@ class RunConfig:
             for key, value in table.items():
                 declared = SETTINGS.get(key)
                 if declared is None or declared.group != group:
-                    known = [n for n, s in SETTINGS.items() if s.group == group]
+                    known = sorted(n for n, s in SETTINGS.items() if s.group == group)
                     hint = (
                         did_you_mean(str(key), known)
                         if declared is None
