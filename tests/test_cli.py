@@ -69,23 +69,23 @@ def test_no_plot_writes_no_graphs(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--lr", "0"], "argument --lr: must be > 0, got 0"),
-        (["--lr", "-0.5"], "must be > 0"),
-        (["--lr", "nan"], "expected a finite number"),
-        (["--epochs", "-1"], "argument --epochs: must be >= 0, got -1"),
-        (["--epochs", "2.5"], "expected int, got '2.5'"),
-        (["--batch-size", "0"], "argument --batch-size: must be >= 1"),
-        (["--hidden", "0"], "argument --hidden: must be >= 1"),
+        (["--lr", "0"], "argument --lr: must be a finite number > 0; got 0"),
+        (["--lr", "-0.5"], "must be a finite number > 0; got -0.5"),
+        (["--lr", "nan"], "must be a finite number > 0; got nan"),
+        (["--epochs", "-1"], "argument --epochs: must be a whole number >= 0; got -1"),
+        (["--epochs", "2.5"], "expected a whole number; got '2.5'"),
+        (["--batch-size", "0"], "argument --batch-size: must be a whole number >= 1"),
+        (["--hidden", "0"], "argument --layers/--hidden: must be whole numbers >= 1"),
         (["--activation", "mish"], "unknown activation 'mish'; expected one of: elu, identity,"),
         (["--optimizer", "sgd:nesterov=maybe"], "SGD.nesterov must be True or False"),
         (["--target", "nope"], "target 'nope' is neither a registered target (abs, "),
-        (["--layers", "8,0"], "every layer needs at least 1 unit"),
-        (["--layers", "8,x"], "expected hidden layer sizes like 8,8"),
-        (["--hidden", "3", "--layers", "4"], "not allowed with argument"),
+        (["--layers", "8,0"], "must be whole numbers >= 1 (units per hidden layer); got (8, 0)"),
+        (["--layers", "8,x"], "expected hidden layer sizes such as 8,8; got '8,x'"),
+        (["--hidden", "3", "--layers", "4"], "--layers/--hidden is given twice"),
         (["--domain", "2", "1"], "domain must be two finite numbers (low, high) with low < high"),
-        (["--validation", "1"], "validation must be below 1"),
+        (["--validation", "1"], "--validation: must be a finite number >= 0 and < 1; got 1.0"),
         (["--plugin", "missing.py"], "cannot load plugin missing.py"),
-        (["--plot", "a.png", "--no-plot"], "not allowed with argument"),
+        (["--plot", "a.png", "--no-plot"], "--out choose a figure, and --no-plot draws none"),
     ],
 )
 def test_bad_flags_are_refused_with_a_reason(flags, message, tmp_path, monkeypatch, capsys):
@@ -126,21 +126,27 @@ def test_components_by_name_with_parameters(tmp_path, capsys):
     args += ["--optimizer", "sgd:lr=0.05", "--epochs", "200", "--batch-size", "8", "--shuffle"]
     assert main([*args, "--no-plot"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("[ 2 6 4 1 ] Activation: tanh/identity Iterations: 200 ")
-    assert "Learning rate: 0.05 " in lines[0]
+    # gauss lives on [-3, 3], not the blog's domain: the run says so before it trains.
+    assert lines[0].startswith("domain [-3, 3]: the target's own")
+    assert lines[1].startswith("[ 2 6 4 1 ] Activation: tanh/identity Iterations: 200 ")
+    assert "Learning rate: 0.05 " in lines[1]
+    assert lines[2].startswith("Changed from the blog: target=gauss domain=-3,3 layers=6,4")
+    assert "init=variance_scaling:mode=fan_avg" in lines[2] and " lr=0.05 " in lines[2]
     # The gauss bump is learned: much better than predicting its mean everywhere.
     x = np.linspace(-3, 3, 32)
-    assert float(re.match(r"Evaluation MSE: ([\d.e-]+)", lines[1])[1]) < np.var(np.exp(-(x**2))) / 4
+    assert float(re.match(r"Evaluation MSE: ([\d.e-]+)", lines[3])[1]) < np.var(np.exp(-(x**2))) / 4
 
 
 def test_two_input_target_draws_heat_maps_by_default(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--target", "ripple", "--samples", "6", "--epochs", "3"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("[ 3 5 1 ] Activation: sigmoid Iterations: 3 ")
-    assert "at 36 points" in out and "Graphs written to minifw-blog.png" in out
-    # The blog's figure is for one input; for two, the overview: loss and three heat maps.
-    assert png_size(tmp_path / "minifw-blog.png") == (1300, 1000)
+    assert "\n[ 3 5 1 ] Activation: sigmoid Iterations: 3 " in out
+    # The blog's figure is for one input; for two, the overview (loss and three heat maps),
+    # said in one line, and the file is named after it.
+    assert "figure overview: the blog's three graphs are drawn for one input" in out
+    assert "at 36 points" in out and "Graphs written to minifw-overview.png" in out
+    assert png_size(tmp_path / "minifw-overview.png") == (1300, 1000)
 
 
 def test_list_names_every_component_with_its_formula(capsys):
@@ -199,7 +205,7 @@ def test_schedule_validation_and_describe(capsys):
     assert re.search(r"^Final validation loss: [\d.e-]+ \(normalised", out, re.MULTILINE)
     with pytest.raises(SystemExit):
         main(["train", "--schedule", "warmup", "--no-plot"])
-    assert "unknown schedule 'warmup'; expected one of: cosine" in capsys.readouterr().err
+    assert "unknown schedule 'warmup' (a component of your own" in capsys.readouterr().err
 
 
 def test_schedule_reaches_the_optimizer():
@@ -256,7 +262,7 @@ def test_checkpoint_then_resume_equals_one_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "--resume", "ck.npz", "--epochs", "200", "--no-plot"]) == 0
     out = capsys.readouterr().out
-    assert "Resuming ck.npz after 100 epochs: 100 more" in out
+    assert "after 100 epochs: 100 more, to 200" in out
     assert re.search(r"Final loss: (\S+)", out)[1] == whole
 
 
@@ -283,8 +289,8 @@ def test_figure_plot_domain_film_and_save_then_plot(tmp_path, monkeypatch, capsy
 
     # The saved model carries its data and loss history, so it can be drawn again later.
     assert main(["plot", "m.npz", "--domain", "-3", "10"]) == 0
-    assert "Figure written to m.png" in capsys.readouterr().out
-    assert png_size(tmp_path / "m.png") == (1300, 1000)
+    assert "Figure written to m-overview.png" in capsys.readouterr().out
+    assert png_size(tmp_path / "m-overview.png") == (1300, 1000)
     assert main(["plot", "m.npz", "--figure", "loss", "--out", "loss.svg"]) == 0
     assert (tmp_path / "loss.svg").read_text().lstrip().startswith("<?xml")
 
@@ -316,7 +322,7 @@ def test_plot_of_a_file_without_data_asks_for_a_target(tmp_path, monkeypatch, ca
     assert exit_.value.code == 2
     assert "holds no data to compare with" in capsys.readouterr().err
     assert main(["plot", "bare.npz", "--target", "sin", "--figure", "fit"]) == 0
-    assert png_size(tmp_path / "bare.png") == (650, 500)
+    assert png_size(tmp_path / "bare-fit.png") == (650, 500)
     with pytest.raises(SystemExit):
         main(["plot", "bare.npz", "--target", "sin", "--figure", "loss"])
     assert "holds no loss history" in capsys.readouterr().err
@@ -329,7 +335,7 @@ def test_plot_of_a_file_without_data_asks_for_a_target(tmp_path, monkeypatch, ca
         (["--target", "ripple", "--figure", "fit"], "choose overview, loss, heatmap"),
         (["--animate", "film.avi"], "a film is written as .gif or .mp4; got 'film.avi'"),
         (["--plot-domain", "3", "1"], "low < high"),
-        (["--frames", "1"], "--frames: must be >= 2"),
+        (["--frames", "1"], "--frames: must be a whole number >= 2"),
     ],
 )
 def test_figures_that_cannot_be_drawn_are_refused_before_training(

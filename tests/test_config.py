@@ -21,18 +21,20 @@ domains = (
     .filter(lambda d: d[0] < d[1] and abs(d[1] - d[0]) < float("inf"))
     .map(tuple)
 )
+# Any value each setting takes: RunConfig refuses the others where they are written.
+names = text.filter(lambda t: t.strip() and "\0" not in t)
 configs = st.builds(
     RunConfig,
-    target=text,
+    target=names,
     domain=st.none() | domains,
     plot_domain=st.none() | domains,
-    animate=st.none() | text,
-    frames=st.integers(-(2**40), 2**40),
-    samples=st.integers(-(2**40), 2**40),
-    noise=number,
+    animate=st.none() | names,
+    frames=st.integers(2, 2**40),
+    samples=st.integers(2, 2**40),
+    noise=st.floats(min_value=0, allow_nan=False, allow_infinity=False),
     layers=st.lists(st.integers(1, 1000), min_size=1, max_size=5).map(tuple),
-    output_activation=st.none() | text,
-    lr=st.none() | number,
+    output_activation=st.none() | names,
+    lr=st.none() | st.floats(min_value=0, exclude_min=True, allow_infinity=False),
     bias=st.booleans(),
     plugins=st.lists(text, max_size=3).map(tuple),
 )
@@ -47,7 +49,7 @@ def test_any_configuration_round_trips_through_toml(tmp_path_factory, config):
 
 def test_every_train_flag_is_a_field():
     train = build_parser()._subparsers._group_actions[0].choices["train"]
-    dests = {a.dest for a in train._actions} - {"help", "config", "save_config"}
+    dests = {a.dest for a in train._actions} - {"help", "config", "save_config", "dry_run"}
     assert dests <= set(FIELDS), dests - set(FIELDS)
     assert set(FIELDS) <= dests  # and every field can be set from the command line
 
@@ -62,11 +64,11 @@ def test_every_train_flag_is_a_field():
         ("[trainning]\nlr = 0.1\n", r"unknown table \[trainning\].*did you mean 'training'\?$"),
         ("[network]\nlr = 0.1\n", r"unknown key network.lr; .*; lr goes in \[training\]$"),
         ("[network]\nzzz = 1\n", r"unknown key network.zzz; \[network\] takes [\w, ]*$"),
-        ('[training]\nlr = "fast"\n', "training.lr must be a whole number or a number; got 'fast'"),
+        ('[training]\nlr = "fast"\n', "training.lr must be a number; got 'fast'"),
         ("[training]\nepochs = 1.5\n", "training.epochs must be a whole number; got 1.5"),
         ("[training]\nepochs = true\n", "training.epochs must be a whole number; got True"),
         ("[network]\nbias = 1\n", "network.bias must be true or false; got 1"),
-        ("[network]\nlayers = [8, 'x']\n", "network.layers must be a list of whole numbers"),
+        ("[network]\nlayers = [8, 'x']\n", "network.layers must be whole numbers >= 1"),
         ("[data]\ndomain = [1]\n", r"data.domain must be two numbers \[low, high\]"),
         ("[output]\nplot_domain = [1, 'a']\n", r"output.plot_domain must be two numbers"),
         ("[output]\nframes = 2.5\n", "output.frames must be a whole number"),
@@ -83,7 +85,7 @@ def test_bad_files_are_refused_with_the_keys_path(tmp_path, toml, message):
 
 
 def test_missing_file_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match=r"cannot read configuration file .*none\.toml"):
+    with pytest.raises(ConfigError, match=r"configuration file .*none\.toml does not exist"):
         RunConfig.load(tmp_path / "none.toml")
 
 

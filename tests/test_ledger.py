@@ -293,12 +293,12 @@ def test_table_takes_settings_from_any_table_of_the_configuration(ledger):
     lines = table([full, early, bare]).splitlines()
     assert lines[0].split() == [
         "id", "time", "(UTC)", "target", "layers", "activation", "optimizer", "lr",
-        "epochs", "final", "loss", "eval", "error", "seconds",
+        "epochs", "final", "loss", "eval", "error", "seconds", "run",
     ]  # fmt: skip
     settings, results = ["sin", "8,8", "tanh", "sgd", "0.01", "3"], ["0.25", "0.5", "1.50"]
-    assert lines[1].split()[3:] == [*settings, *results]
+    assert lines[1].split()[3:] == [*settings, *results, "—"]  # no summary was given
     assert lines[2].split()[8] == "1/3"  # stopped after 1 of 3 epochs
-    assert lines[3].split()[3:] == ["—", "—", "—", "adam", "—", "—", "nan", "0.5", "1.50"]
+    assert lines[3].split()[3:] == ["—", "—", "—", "adam", "—", "—", "nan", "0.5", "1.50", "—"]
     assert len({len(line) for line in lines[1:]}) == 1  # columns line up
 
 
@@ -350,7 +350,7 @@ def test_compare_shows_a_different_numpy(ledger):
 
 def test_a_real_run_recorded_as_minifw_train_would(ledger):
     config = RunConfig(epochs=5)
-    run = presets.experiment(**config.experiment_settings())
+    run = presets.build(config)
     result = run.fit(config.epochs)
     record = ledger.append(
         {

@@ -58,7 +58,7 @@ def test_settings_name_fields_or_component_parameters():
         ({"schedule.rate": [0.5]}, "'schedule' is not a named component with parameters set"),
         ({"lr": 0.1}, r"grid\['lr'\] must be a non-empty list"),
         ({"lr": []}, r"grid\['lr'\] must be a non-empty list"),
-        ({"lr": ["fast"]}, "lr must be a whole number or a number; got 'fast'"),
+        ({"lr": ["fast"]}, "lr must be a finite number > 0; got 'fast'"),
         ({"activation": ["swishy"]}, "unknown activation 'swishy'"),
         ({"lr": [-1.0]}, "lr must be a finite number > 0"),
         ({"lr": [0.3, 0.3]}, r"grid\['lr'\] lists a value twice"),
@@ -103,19 +103,20 @@ def test_a_diverging_run_is_a_row_and_the_sweep_goes_on():
     calm, wild = results.rows[:2], results.rows[2:]
     assert all(r.ok for r in calm)
     assert all(r.diverged and r.reason.startswith("diverged: the loss became") for r in wild)
-    assert "2/2" in results.leaderboard().splitlines()[-1]  # the diverged point comes last
+    last = results.leaderboard().splitlines()[-1].split()  # the diverged point comes last
+    assert last[0] == "10" and last[-3:] == ["0", "2", "0"]  # flat, diverged, failed
 
 
 def test_a_run_that_raises_is_a_row_with_its_reason(monkeypatch):
     seeds = sweep_seeds(0, 3)
-    real = sweeping.presets.experiment
+    real = sweeping.build
 
-    def experiment(**settings):
-        if settings["seed"] == seeds[1]:
+    def build(config, callbacks=()):
+        if config.seed == seeds[1]:
             raise RuntimeError("the target's server is down")
-        return real(**settings)
+        return real(config, callbacks)
 
-    monkeypatch.setattr(sweeping.presets, "experiment", experiment)
+    monkeypatch.setattr(sweeping, "build", build)
     results = sweep(BASE, {}, seeds=3)
     assert [r.ok for r in results] == [True, False, True]
     assert results.rows[1].reason == "failed: RuntimeError: the target's server is down"

@@ -45,6 +45,23 @@ class Parser(argparse.ArgumentParser):
         self.error("; ".join([f"unrecognized arguments: {' '.join(words)}", *hints]))
 
 
+class _Once(argparse.Action):
+    """Store a setting's value, refusing a second one: ``--hidden 3 --layers 4`` names one
+    setting twice, and silently keeping the last would train what was not meant."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if hasattr(namespace, self.dest):
+            flags = "/".join(self.option_strings)
+            parser.error(f"{flags} is given twice (the second time as {option_string}); give it once")
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
 def _typed(name: str, flag: str) -> Callable[[str], Any]:
     """An argparse type reading setting ``name`` as ``parse_text`` does, errors named by flag."""
 
@@ -97,14 +114,15 @@ def _add_flag(section: argparse._ArgumentGroup, name: str, declared: Setting) ->
     text = declared.help + (f" (default: {_show(default)})" if shown else "")
     options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
     if declared.kind == "flag":
-        section.add_argument(*flags, action="store_const", const=not default, **options)
+        section.add_argument(*flags, action=_Once, nargs=0, const=not default, **options)
         return
+    options["action"] = _Once
     if declared.metavar is not None:
         options["metavar"] = declared.metavar
     if declared.kind == "interval":
         section.add_argument(*flags, nargs=2, type=finite_number, **options)
     elif declared.kind == "paths":
-        section.add_argument(*flags, action="append", **options)
+        section.add_argument(*flags, **{**options, "action": "append"})
     elif declared.kind == "choice":
         section.add_argument(*flags, choices=declared.choices, **options)
     else:

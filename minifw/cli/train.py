@@ -80,11 +80,19 @@ def configuration(
 def run(args: argparse.Namespace) -> int:
     """Run ``minifw train`` with parsed ``args``; print the stats and return the exit code."""
     config, given = configuration(args)
-    drawing = given & {"figure", "plot", "plot_domain"}
+    # Flags only: a configuration file holds every setting, no_plot and figure alike.
+    drawing = set(typed_settings(args)) & {"figure", "plot", "plot_domain"}
     if config.no_plot and drawing:
         asked = ", ".join(flag_for(n) for n in sorted(drawing))
         raise ConfigError(f"{asked} choose a figure, and --no-plot draws none; give one of them")
-    experiment = _resumed(config, given) if config.resume else build(config)
+    # The command line's own callbacks, given at construction: its guard replaces the default.
+    callbacks: list[Callback] = [guard := TerminateOnNaN()]
+    callbacks.append(ProgressBar(enabled=config.progress, file=sys.stderr))
+    film = _film(config)
+    if film is not None:
+        callbacks.append(film)
+    resumed = config.resume is not None
+    experiment = _resumed(config, given, callbacks) if resumed else build(config, callbacks)
     for note in experiment.notes:
         print(note)
     config = experiment.config
@@ -99,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     if config.describe:
         print(experiment.network.describe(experiment.source.arrays()[0]))
     run_id = new_id()
-    guard, film = _attach_callbacks(experiment, config, run_id)
+    if config.checkpoint:
+        experiment.trainer.callbacks.append(_checkpoint(experiment, run_id))
     epochs = max(config.epochs - experiment.trainer.epochs_done, 0)
     result = experiment.fit(epochs)
     print(experiment.stats_line(result))
@@ -134,11 +143,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resumed(config: RunConfig, given: set[str]) -> Experiment:
+def _resumed(config: RunConfig, given: set[str], callbacks: list[Callback]) -> Experiment:
     """The run a checkpoint holds, continued: only what a resume may change (the epochs, the
     outputs) is taken from ``config``; any other setting given that differs is refused."""
     path = config.resume
-    trainer, described = load_checkpoint_run(path)  # type: ignore[arg-type]
+    trainer, described = load_checkpoint_run(path, callbacks=callbacks)  # type: ignore[arg-type]
     if described is None or "config" not in described:
         raise ConfigError(
             f"--resume {path}: the checkpoint records no run settings (it was not written by "
@@ -200,38 +209,29 @@ def _check_outputs(config: RunConfig, experiment: Experiment, figure: str | None
         )
 
 
-def _attach_callbacks(
-    experiment: Experiment, config: RunConfig, run_id: str
-) -> tuple[TerminateOnNaN, Any]:
-    """The command line's callbacks on the run's trainer: the divergence guard, the progress
-    bar, the film and the checkpoints (which keep the run's settings, id and time)."""
-    trainer: Trainer = experiment.trainer
-    callbacks: list[Callback] = [guard := TerminateOnNaN()]
-    callbacks.append(ProgressBar(enabled=config.progress, file=sys.stderr))
-    film = None
-    if config.animate:
-        from ..lab.plotting import TrainingFilm
+def _film(config: RunConfig) -> Any:
+    """The film ``--animate`` asks for, or None."""
+    if not config.animate:
+        return None
+    from ..lab.plotting import TrainingFilm
 
-        film = TrainingFilm(
-            config.animate,
-            frames=config.frames,
-            spacing=config.frame_spacing,
-            domain=config.plot_domain,
-        )
-        callbacks.append(film)
-    if config.checkpoint:
-        before = experiment.seconds
+    return TrainingFilm(
+        config.animate,
+        frames=config.frames,
+        spacing=config.frame_spacing,
+        domain=config.plot_domain,
+    )
 
-        def describe(trainer: Trainer) -> dict[str, Any]:
-            return {
-                "config": _run_tables(config),
-                "id": run_id,
-                "seconds": before + trainer.timer.elapsed(),
-            }
 
-        callbacks.append(Checkpoint(config.checkpoint, every=config.checkpoint_every, run=describe))
-    trainer.callbacks.extend(callbacks)
-    return guard, film
+def _checkpoint(experiment: Experiment, run_id: str) -> Checkpoint:
+    """The ``--checkpoint`` callback; each checkpoint keeps the run's settings, id and time."""
+    config, before = experiment.config, experiment.seconds
+
+    def describe(trainer: Trainer) -> dict[str, Any]:
+        seconds = before + trainer.timer.elapsed()
+        return {"config": _run_tables(config), "id": run_id, "seconds": seconds}
+
+    return Checkpoint(config.checkpoint, every=config.checkpoint_every, run=describe)  # type: ignore[arg-type]
 
 
 def _run_tables(config: RunConfig) -> dict[str, dict[str, Any]]:

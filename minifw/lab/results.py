@@ -118,13 +118,15 @@ class SweepResults:
         return len(self.rows)
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write the table as CSV, atomically: the varied settings, then ``COLUMNS``."""
+        """Write the table as CSV, atomically: the varied settings, then ``COLUMNS`` (but a
+        varied one: a sweep of ``lr`` has one lr column)."""
         path = Path(path)
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow([*self.varied, *COLUMNS])
+        columns = [c for c in COLUMNS if c not in self.varied]
+        writer.writerow([*self.varied, *columns])
         for row in self.rows:
-            cells = [row.point.get(k) for k in self.varied] + [getattr(row, c) for c in COLUMNS]
+            cells = [row.point.get(k) for k in self.varied] + [getattr(row, c) for c in columns]
             writer.writerow(["" if cell is None else _cell(cell) for cell in cells])
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:

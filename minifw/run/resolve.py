@@ -20,12 +20,13 @@ import numpy as np
 
 from ..core.activations import Activation
 from ..core.errors import ConfigError
+from ..core.initializers import Initializer
 from ..core.losses import MSE, Loss
 from ..core.optimizers import SGD, Optimizer
 from ..core.registry import Registered, load_plugins, parse_spec
 from ..core.schedules import Schedule
 from ..core.serialize import spec_text
-from ..core.targets import Target, target_from
+from ..core.targets import ExpressionTarget, Target, target_from
 from . import blog
 from .config import SETTINGS, RunConfig
 
@@ -74,13 +75,12 @@ def resolve(config: RunConfig) -> Resolved:
                 f"domain [{domain[0]:g}, {domain[1]:g}]: the target's own (the blog's sin has "
                 f"[0, 6.28]); pass --domain LOW HIGH to choose"
             )
-    Activation.resolve(config.activation)  # refused here, by name, if unknown
-    output = config.activation if config.output_activation is None else config.output_activation
-    Activation.resolve(output)
-    init = DEFAULT_INIT if config.init is None else config.init
+    activation = _canonical(Activation, config.activation)  # refused here, by name, if unknown
+    hidden = config.activation if config.output_activation is None else config.output_activation
+    output = _canonical(Activation, hidden)
+    init = _canonical(Initializer, DEFAULT_INIT if config.init is None else config.init)
     loss = Loss.resolve(config.loss)
-    if config.schedule is not None:
-        Schedule.resolve(config.schedule)
+    schedule = None if config.schedule is None else _canonical(Schedule, config.schedule)
     optimizer, lr, note = _learning_rate(config, target, loss, domain)
     if note:
         notes.append(note)
@@ -91,7 +91,11 @@ def resolve(config: RunConfig) -> Resolved:
     plot = config.plot if config.plot is not None else f"minifw-{figure}.png"
     resolved = attrs.evolve(
         config,
+        target=_target_text(config.target, target),
         domain=domain,
+        activation=activation,
+        loss=_canonical(Loss, config.loss),
+        schedule=schedule,
         output_activation=output,
         init=init,
         optimizer=optimizer,
@@ -100,6 +104,20 @@ def resolve(config: RunConfig) -> Resolved:
         plot=plot,
     )
     return Resolved(resolved, tuple(notes), target)
+
+
+def _target_text(given: Any, target: Target) -> Any:
+    """The target as text: a formula as written, a named target as its registered spec."""
+    if isinstance(target, ExpressionTarget):
+        default = attrs.fields(ExpressionTarget).domain.default
+        return given if isinstance(given, str) or target.domain != default else target.text
+    return spec_text(target) or given
+
+
+def _canonical(family: type[Registered], value: Any) -> Any:
+    """A component setting as its registered spec (``TANH`` -> ``tanh``, ``swish`` -> ``silu``),
+    or the object itself when it has none."""
+    return spec_text(family.resolve(value)) or value
 
 
 def _learning_rate(
@@ -121,7 +139,7 @@ def _learning_rate(
         return optimizer, float(config.lr), ""
     if in_spec:
         return optimizer, float(chosen.lr), ""  # type: ignore[attr-defined]
-    activation = name_of(config.activation)
+    activation = name_of(_canonical(Activation, config.activation))
     step = blog.SETTINGS.get(activation)
     if type(chosen) is SGD and isinstance(loss, MSE) and step is not None:
         lr = blog.mse_lr(step.blog_lr, config.batch_size, _outputs(target, domain))
