@@ -61,7 +61,7 @@ def weight_gap(runs: int, compare: int) -> tuple[float, int]:
     as a sweep trains them, and the same run trained alone; over ``compare`` runs spread
     through the stack. Also how many runs were compared."""
     planned = plan(BLOG, {}, seeds=runs)
-    experiments = [presets.experiment(**p.config.experiment_settings()) for p in planned]
+    experiments = [presets.build(p.config) for p in planned]
     first = experiments[0].trainer
     trainer = Trainer(
         stack([e.network for e in experiments]),
@@ -75,7 +75,7 @@ def weight_gap(runs: int, compare: int) -> tuple[float, int]:
     chosen = sorted(set(np.linspace(0, runs - 1, min(compare, runs)).round().astype(int)))
     gap = 0.0
     for i in chosen:
-        alone = presets.experiment(**planned[i].config.experiment_settings())
+        alone = presets.build(planned[i].config)
         alone.fit(BLOG.epochs)
         difference = np.abs(together[i].packed.value - alone.network.packed.value).max()
         gap = max(gap, float(difference))

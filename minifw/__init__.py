@@ -33,6 +33,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "Tanh",
     ),
     "run.config": ("RunConfig",),
+    "run.resolve": ("Resolved", "resolve"),
+    "run.experiment": ("Experiment", "build", "experiment"),
     "core.callbacks": (
         "Callback",
         "CSVLogger",

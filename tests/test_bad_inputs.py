@@ -577,6 +577,10 @@ def listing(values):
     return r"(?:[\w.]+, )*" + r"(?:, [\w.]+)*, ".join(map(re.escape, values))
 
 
+# Every unknown name says how a component of one's own is named: its file loaded first.
+OWN = r" \(a component of your own is named once its file is loaded: --plugin FILE\)"
+
+
 def unknown(family, kind, names):
     # ...and nothing after the list: no name is close enough to 'nope' to be guessed.
     expected = rf"expected one of: {listing(names)}(?:, [\w.]+)*$"
@@ -655,7 +659,7 @@ HYPERPARAMETERS = [
     case("unknown target through presets", lambda w: presets.experiment(target="nope"),
          ConfigError, r"target 'nope' is neither a registered target", r"abs, cos"),
     case("a misspelt loss", lambda w: Loss.resolve("msa"), ConfigError,
-         r"^unknown loss 'msa'; expected one of: ", r"; did you mean 'mae' or 'mse'\?$"),
+         r"^unknown loss 'msa'" + OWN + "; expected one of: ", r"; did you mean 'mae' or 'mse'\?$"),
     case("a misspelt initializer through Dense",
          lambda w: Dense(1, 2, initializer="he_unifrom"), ConfigError,
          r"^unknown initializer 'he_unifrom'", r"; did you mean 'he_uniform'\?$"),
@@ -764,15 +768,15 @@ CLI = [
     case("--schedule step:step_size=0", ["train", "--schedule", "step:step_size=0"],
          SystemExit, r"StepDecay\.step_size must be a whole number >= 1; got 0"),
     case("--loss nope", ["train", "--loss", "nope"], SystemExit,
-         r"unknown loss 'nope' \(a component of your own .*--plugin FILE\); expected one of: " + listing(names(Loss))),
+         r"unknown loss 'nope'" + OWN + "; expected one of: " + listing(names(Loss))),
     case("--optimizer nope", ["train", "--optimizer", "nope"], SystemExit,
-         r"unknown optimizer 'nope' \(a component of your own .*--plugin FILE\); expected one of: " + listing(names(Optimizer))),
+         r"unknown optimizer 'nope'" + OWN + "; expected one of: " + listing(names(Optimizer))),
     case("--init nope", ["train", "--init", "nope"], SystemExit,
-         r"unknown initializer 'nope' \(a component of your own .*--plugin FILE\); expected one of: " + listing(names(Initializer))),
+         r"unknown initializer 'nope'" + OWN + "; expected one of: " + listing(names(Initializer))),
     case("--schedule nope", ["train", "--schedule", "nope"], SystemExit,
-         r"unknown schedule 'nope' \(a component of your own .*--plugin FILE\); expected one of: " + listing(names(Schedule))),
+         r"unknown schedule 'nope'" + OWN + "; expected one of: " + listing(names(Schedule))),
     case("--output-activation nope", ["train", "--output-activation", "nope"], SystemExit,
-         r"unknown activation 'nope' \(a component of your own .*--plugin FILE\); expected one of: " + listing(names(Activation))),
+         r"unknown activation 'nope'" + OWN + "; expected one of: " + listing(names(Activation))),
     case("--target with an unknown function", ["train", "--target", "sine(x)"], SystemExit,
          r"target 'sine\(x\)' is neither a registered target \(" + listing(names(Target)),
          r"the function 'sine'"),

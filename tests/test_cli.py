@@ -76,7 +76,11 @@ def test_no_plot_writes_no_graphs(tmp_path, monkeypatch, capsys):
         (["--epochs", "2.5"], "expected a whole number; got '2.5'"),
         (["--batch-size", "0"], "argument --batch-size: must be a whole number >= 1"),
         (["--hidden", "0"], "argument --layers/--hidden: must be whole numbers >= 1"),
-        (["--activation", "mish"], "unknown activation 'mish'; expected one of: elu, identity,"),
+        (
+            ["--activation", "mish"],
+            "unknown activation 'mish' (a component of your own is named once its file is loaded: "
+            "--plugin FILE); expected one of: elu, identity,",
+        ),
         (["--optimizer", "sgd:nesterov=maybe"], "SGD.nesterov must be True or False"),
         (["--target", "nope"], "target 'nope' is neither a registered target (abs, "),
         (["--layers", "8,0"], "must be whole numbers >= 1 (units per hidden layer); got (8, 0)"),

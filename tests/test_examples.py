@@ -51,7 +51,9 @@ def test_blog(tmp_path, activation):
     # Beside the blog's own run, the second line names what differs: tanh and its rate.
     changed = {"sigmoid": [], "tanh": ["Changed from the blog: activation=tanh lr=0.01"]}
     assert lines[1 : 1 + len(changed[activation])] == changed[activation]
-    error = float(re.fullmatch(rf"Evaluation MSE: ({NUMBER})", lines[1 + len(changed[activation])])[1])
+    error = float(
+        re.fullmatch(rf"Evaluation MSE: ({NUMBER})", lines[1 + len(changed[activation])])[1]
+    )
     assert 0 < error < 2
     assert png_size(tmp_path / "out" / "blog.png") == (1200, 900)
 

@@ -359,7 +359,11 @@ BAD_INPUTS = {
         ConfigError,
         r"tolerance must be a finite number >= 0; got -1",
     ),
-    "unknown loss": ({"loss": "msa"}, ConfigError, r"unknown loss 'msa'; expected one of"),
+    "unknown loss": (
+        {"loss": "msa"},
+        ConfigError,
+        r"unknown loss 'msa' \(.*--plugin FILE\); expected one of",
+    ),
     "not a network": (
         {"network": Dense(2, 1)},
         ConfigError,

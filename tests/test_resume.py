@@ -130,7 +130,9 @@ def test_the_checkpoint_callback_writes_every_n_epochs_and_at_the_end(tmp_path):
 
 def test_a_checkpoint_callback_saved_at_the_last_epoch_does_not_save_again(tmp_path, monkeypatch):
     saved = []
-    monkeypatch.setattr(saving, "save_checkpoint", lambda trainer, path, run=None: saved.append(path))
+    monkeypatch.setattr(
+        saving, "save_checkpoint", lambda trainer, path, run=None: saved.append(path)
+    )
     trainer, source = momentum_run()
     trainer.callbacks.append(Checkpoint("run-{epoch}.npz", every=5))
     trainer.fit(source, 10)

@@ -156,7 +156,10 @@ def test_zero_epochs_changes_nothing():
 def test_components_by_name():
     trainer = Trainer(small_network(), "mse", "sgd")
     assert isinstance(trainer.loss, MSE) and isinstance(trainer.optimizer, SGD)
-    with pytest.raises(minifw.ConfigError, match=r"unknown loss 'hinge' \(.*--plugin FILE\); expected one of: .*mse"):
+    with pytest.raises(
+        minifw.ConfigError,
+        match=r"unknown loss 'hinge' \(.*--plugin FILE\); expected one of: .*mse",
+    ):
         Trainer(small_network(), "hinge", "sgd")
 
 

@@ -58,7 +58,9 @@ class _Once(argparse.Action):
     ) -> None:
         if hasattr(namespace, self.dest):
             flags = "/".join(self.option_strings)
-            parser.error(f"{flags} is given twice (the second time as {option_string}); give it once")
+            parser.error(
+                f"{flags} is given twice (the second time as {option_string}); give it once"
+            )
         setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
 
 
@@ -98,13 +100,15 @@ def _default(name: str) -> Any:
     return getattr(RunConfig(), name)
 
 
-def add_run_flags(parser: argparse.ArgumentParser, groups: Sequence[str]) -> None:
-    """Add a flag for every setting of the run in ``groups``, grouped as the declaration is."""
-    for group in groups:
-        section = parser.add_argument_group(group)
-        for name, declared in SETTINGS.items():
-            if declared.group == group:
-                _add_flag(section, name, declared)
+def add_run_flags(parser: argparse.ArgumentParser, names: Iterable[str] = SETTINGS) -> None:
+    """Add a flag for each of the run's settings ``names``, grouped as the declaration is."""
+    chosen = set(names)
+    sections: dict[str, argparse._ArgumentGroup] = {}
+    for name, declared in SETTINGS.items():
+        if name in chosen:
+            if declared.group not in sections:
+                sections[declared.group] = parser.add_argument_group(declared.group)
+            _add_flag(sections[declared.group], name, declared)
 
 
 def _add_flag(section: argparse._ArgumentGroup, name: str, declared: Setting) -> None:

@@ -27,7 +27,11 @@ from ..run.config import SETTINGS, parse_text
 from .flags import add_run_flags, finite_number
 from .train import configuration
 
-BASE_GROUPS = ("data", "network", "training")
+# The base run's flags: what trains, and the plugins; not the seed, which --seeds and
+# --sweep-seed choose, nor where train's files go.
+BASE_SETTINGS = [
+    n for n, s in SETTINGS.items() if (s.group != "output" and n != "seed") or n == "plugins"
+]
 
 
 def count(low: int) -> Callable[[str], int]:
@@ -68,16 +72,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "one self-contained page). Every finished run is recorded at once in --out/ledger.jsonl, "
         "so an interrupted sweep continues with --resume.",
     )
-    add_run_flags(sweeping, BASE_GROUPS)
-    sweeping.add_argument(
-        "--plugin",
-        metavar="FILE",
-        dest="plugins",
-        action="append",
-        default=argparse.SUPPRESS,
-        help="a Python file to import first (in every worker too), so the components it "
-        "defines can be named",
-    )
+    add_run_flags(sweeping, BASE_SETTINGS)
     sweeping.add_argument(
         "--config",
         metavar="FILE",
@@ -233,8 +228,7 @@ def _executor(args: argparse.Namespace) -> Iterator[tuple[Executor | None, int]]
 def run(args: argparse.Namespace) -> int:
     """Run ``minifw sweep``: every bad setting is refused before anything runs; then the sweep,
     the leaderboard printed, and the table, figures and report written into --out."""
-    names = [n for n, s in SETTINGS.items() if s.group in BASE_GROUPS or n == "plugins"]
-    config, _ = configuration(args, names)
+    config, _ = configuration(args, BASE_SETTINGS)
     grid = sweep_grid(args.grid)
     load_plugins(config.plugins)  # before planning, which builds each point's network
     runs = plan(config, grid, args.seeds, args.sweep_seed)

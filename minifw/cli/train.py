@@ -25,7 +25,7 @@ from ..core.validation import check_output_path
 from ..files.ledger import Ledger, new_id
 from ..files.saving import Checkpoint, load_checkpoint_run, save
 from ..lab.plotting.kinds import figure_kind
-from ..run.config import GROUPS, SETTINGS, RunConfig, to_toml
+from ..run.config import SETTINGS, RunConfig, to_toml
 from ..run.experiment import Experiment, build
 from ..run.resolve import resolve, summary
 from .flags import add_run_flags, flag_for, typed_settings
@@ -44,7 +44,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "from 32 points. Components are named as in `minifw list`, with parameters after a "
         "colon: --activation leaky_relu:alpha=0.1, --optimizer adam:beta1=0.8.",
     )
-    add_run_flags(train, GROUPS)
+    add_run_flags(train)
     files = train.add_argument_group("configuration files")
     files.add_argument(
         "--config",
@@ -159,7 +159,10 @@ def _resumed(config: RunConfig, given: set[str], callbacks: list[Callback]) -> E
         raise ModelFileError(str(error)) from None
     fixed = [n for n in sorted(given) if not SETTINGS[n].resumable and n != "resume"]
     # Resolved as it would train, so that --lr 0.9 and --optimizer sgd:lr=0.9 both match 0.9.
-    asked = resolve(attrs.evolve(saved, **{n: getattr(config, n) for n in fixed})).config
+    typed = {n: getattr(config, n) for n in fixed}
+    if "optimizer" in typed and "lr" not in typed:
+        typed["lr"] = None  # the spec's own rate, if it has one, is the one to compare
+    asked = resolve(attrs.evolve(saved, **typed)).config
     differ = [n for n in fixed if getattr(asked, n) != getattr(saved, n)]
     if differ:
         shown = "; ".join(

@@ -114,10 +114,11 @@ class Registry(Generic[T]):
         cls = self._classes.get(self._aliases.get(key, key))
         if cls is None or inspect.isabstract(cls):
             names = self.names()
-            # A close name is most likely meant; else it may be one of the user's own.
+            # It may be one of the user's own, not loaded yet, even when a built-in name is
+            # close ('gelu' is not a misspelt 'elu'): the hint is always given.
             guess = did_you_mean(key, [*names, *self._aliases])
             raise ConfigError(
-                f"unknown {self.kind} {name!r}{'' if guess else PLUGIN_HINT}; "
+                f"unknown {self.kind} {name!r}{PLUGIN_HINT}; "
                 f"expected one of: {', '.join(names)}{guess}"
             )
         return cls

@@ -467,7 +467,8 @@ def write_report(
         else "<p>No setting varied: the base configuration over the seeds.</p>",
         f"<p>{html.escape(', '.join(details))}.</p>",
         "<h2>Leaderboard</h2>",
-        "<p>Best first, by the median evaluation error over the seeds (runs that went well).</p>",
+        "<p>Best first, by the median evaluation error over the seeds (runs that neither "
+        "diverged nor failed; flat runs are counted in it, and apart).</p>",
         _html_table(results.leaderboard_cells()),
         "<p>seconds: the median wall time of the computation a run was part of; runs that "
         "trained together as one stack share theirs (the error-against-time figure divides "
