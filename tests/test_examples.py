@@ -123,6 +123,25 @@ def test_sine_better_beats_the_blog_within_its_budget(tmp_path):
     assert float(better[1]) < float(blog[1]) / 10
 
 
+def test_seed_sets_prints_each_point_per_seed_set_and_pooled(tmp_path):
+    out = run_example(
+        "seed_sets.py", tmp_path, "no-bias", "--seeds", "2", "--sweep-seeds", "0", "1"
+    )
+    assert "## no-bias: more units without the bias (2 seeds per set)" in out
+    rows = re.findall(
+        r"^layers=(\d+) +(0|1|pooled) +[\d.e-]+ .* (\d)/(\d) +0/\d$", out, re.MULTILINE
+    )
+    assert [(layers, seed_set) for layers, seed_set, *_ in rows] == [
+        (layers, seed_set) for layers in ("5", "10", "20") for seed_set in ("0", "1", "pooled")
+    ]
+    assert all(total == ("4" if seed_set == "pooled" else "2") for _, seed_set, _, total in rows)
+    with open(tmp_path / "out" / "seed_sets.csv", newline="") as file:
+        written = list(csv.reader(file))
+    assert {row[0] for row in written} == {"no-bias"}
+    # Three checks of 4, 3 and 3 points, each point's rows for seed sets 0 and 1 and pooled.
+    assert len(written) == (4 + 3 + 3) * 3
+
+
 RUN_TESTS = {
     "blog.py",
     "compare_activations.py",
@@ -133,6 +152,7 @@ RUN_TESTS = {
     "custom_activation.py",
     "custom_target.py",
     "sine_better.py",
+    "seed_sets.py",
 }
 
 

@@ -53,9 +53,9 @@ def _cut(real, epochs):
     return real if epochs is None else min(real, epochs)
 
 
-def _side_by_side(runs, *, suptitle):
+def side_by_side(runs: dict, *, suptitle: str) -> Figure:
     """Hidden units (top) and target against learned (bottom), a column per run;
-    ``runs`` maps a column title to (network, source)."""
+    ``runs`` maps a column title to (network, source). Chapter 6 draws with it too."""
     figure = Figure(figsize=(5.4 * len(runs), 7.4), layout="constrained")
     grid = figure.add_gridspec(2, len(runs))
     for column, (title, (network, source)) in enumerate(runs.items()):
@@ -127,7 +127,7 @@ def activations(out, epochs):
         run = presets.experiment(**settings)
         run.fit(_cut(EPOCHS, epochs))
         runs[f"{title}: evaluation MSE {run.evaluation_mse():.3g}"] = (run.network, run.source)
-    figure = _side_by_side(runs, suptitle="What each activation builds its curve from (seed 0)")
+    figure = side_by_side(runs, suptitle="What each activation builds its curve from (seed 0)")
     paths.append(save_figure(figure, out / "try-activations-units.png"))
     return paths
 
@@ -160,7 +160,7 @@ def hidden_size(out, epochs):
             run.network,
             run.source,
         )
-    figure = _side_by_side(
+    figure = side_by_side(
         runs, suptitle=f"The blog's network with 1, 2, 5 and 10 hidden units, seed 0, {long} epochs"
     )
     return [save_figure(figure, out / "try-hidden-size.png")]

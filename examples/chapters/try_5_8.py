@@ -15,14 +15,17 @@ its own epochs (the blog's 3000), a number cuts every run short (for tests).
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 
 import minifw
-from minifw import RunConfig, presets
+from minifw import DataSource, Dense, Network, RunConfig, presets
 from minifw.lab.plotting import save_figure
 from minifw.lab.plotting.panels import FitPanel, HiddenUnitsPanel
 from minifw.lab.plotting.scene import Scene, Snapshot
 from minifw.lab.sweep_report import fits_figure, loss_spread_figure, pareto_figure
+
+from .try_1_4 import side_by_side
 
 EPOCHS = presets.EPOCHS  # the blog's 3000
 
@@ -32,6 +35,9 @@ LR_TARGET = 0.015
 BATCH_GRID = {"batch_size": [2, 4, 8, 16, 32]}
 BATCH_TARGET = 0.015
 SEEDS = 10
+
+# Chapter 6's least-squares fit: twenty bias-free units, their slopes fixed evenly over [-4, 4].
+LEAST_SQUARES_SLOPES = np.linspace(-4, 4, 20)
 
 # Chapter 7's starts, left to right: none at all, far too small, the blog's, He's, far too large.
 INIT_STARTS = {
@@ -109,6 +115,39 @@ def no_bias(out, epochs):
     return [save_figure(figure, out / "try-bias.png")]
 
 
+def least_squares_network(slopes: np.ndarray, source: DataSource) -> Network:
+    """Chapter 6's 1-n-1 network: bias-free sigmoid units with the given ``slopes`` (fixed, not
+    trained), and an identity output without bias whose weights are the least-squares fit
+    (``numpy.linalg.lstsq``) of the units' outputs to ``source``'s training targets."""
+    hidden = Dense(1, len(slopes), "sigmoid", bias=False)
+    output = Dense(len(slopes), 1, bias=False)
+    network = Network([hidden, output])
+    hidden.weights = np.reshape(slopes, (1, -1))
+    x, y = source.arrays()
+    units = network.layer_outputs(x)[0]
+    output.weights = np.linalg.lstsq(units, y, rcond=None)[0]
+    return network
+
+
+def no_bias_least_squares(out, epochs):
+    """Chapter 6: twenty bias-free units, trained by SGD with the blog's settings (seed 0), beside
+    twenty bias-free units with fixed slopes whose output weights are solved by least squares:
+    the hidden units (top) and what they add up to (bottom)."""
+    sgd = presets.experiment(bias=False, layers=(20,))
+    sgd.fit(epochs or EPOCHS)
+    fitted = least_squares_network(LEAST_SQUARES_SLOPES, sgd.source)
+    runs = {}
+    for title, network in (
+        ("SGD, the blog's settings and sigmoid output, seed 0", sgd.network),
+        ("slopes fixed over [-4, 4], identity output by least squares", fitted),
+    ):
+        largest = np.abs(network.layers[-1].weights).max()
+        runs[f"{title}\nlargest output weight {largest:.3g}"] = (network, sgd.source)
+    suptitle = "Twenty hidden units without a bias, on sin: two ways to choose the weights"
+    figure = side_by_side(runs, suptitle=suptitle)
+    return [save_figure(figure, out / "try-bias-least-squares.png")]
+
+
 def initial_weights(out, epochs):
     """Chapter 7: the hidden units of the blog's network, seed 0, from five starts (all
     zeros, far too small, the blog's, He's, far too large): as drawn (top) and after
@@ -158,6 +197,7 @@ def make(out: Path, epochs: int | None) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for chapter in (learning_rate, no_bias, initial_weights, error_and_time):
+    chapters = (learning_rate, no_bias, no_bias_least_squares, initial_weights, error_and_time)
+    for chapter in chapters:
         paths += chapter(out, epochs)
     return paths
