@@ -101,7 +101,8 @@ def test_a_sweep_writes_every_file_and_prints_the_leaderboard(swept, recorded):
 def test_the_table_is_the_library_sweeps(swept, tmp_path):
     rows = csv_rows(swept[0] / "results.csv")
     columns = [c for c in COLUMNS if c != "lr"]  # the grid's lr is the run's: one column
-    assert len(rows) == 12 and list(rows[0]) == ["lr", "activation", *columns]
+    metrics = ["mae", "rmse", "r2", "max_abs_error"]  # minifw's own, which every row records
+    assert len(rows) == 12 and list(rows[0]) == ["lr", "activation", *columns, *metrics]
     library = sweep(BASE, GRID, seeds=3)
     assert [float(row["evaluation_error"]) for row in rows] == [
         row.evaluation_error for row in library

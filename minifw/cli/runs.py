@@ -7,6 +7,7 @@ import argparse
 from ..core.activations import Activation
 from ..core.initializers import Initializer
 from ..core.losses import Loss
+from ..core.metrics import Metric
 from ..core.optimizers import Optimizer
 from ..core.registry import load_plugins
 from ..core.schedules import Schedule
@@ -18,6 +19,7 @@ FAMILIES = {
     "activations": Activation,
     "initializers": Initializer,
     "losses": Loss,
+    "metrics": Metric,
     "optimizers": Optimizer,
     "schedules": Schedule,
     "targets": Target,
@@ -29,7 +31,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     commands.add_parser(
         "list",
         help="list every component by name",
-        description="List every activation, initializer, loss, optimizer, schedule and target.",
+        description="List every activation, initializer, loss, metric, optimizer, schedule and "
+        "target.",
     ).add_argument(
         "--plugin",
         metavar="FILE",
