@@ -268,9 +268,14 @@ class Trainer:
                 )
             return x, check_count("epochs", y if epochs is None else epochs)
         if y is None or _is_count(y):  # fit(data, 100) with data that is no DataSource
+            given = (
+                f"an array of shape {x.shape}"
+                if isinstance(x, np.ndarray)
+                else f"{x!r:.80} (a {type(x).__name__})"
+            )
             raise ConfigError(
                 "Trainer.fit takes a DataSource, fit(source, epochs), or arrays x and y, "
-                f"fit(x, y, epochs=N); got {x!r:.80} (a {type(x).__name__})"
+                f"fit(x, y, epochs=N); got {given}"
                 + (" and no targets y" if y is None else f" and {y!r}")
             )
         if epochs is None:
