@@ -118,6 +118,8 @@ def _add_flag(section: argparse._ArgumentGroup, name: str, declared: Setting) ->
     text = declared.help + (f" (default: {_show(default)})" if shown else "")
     options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
     if declared.kind == "flag":
+        if default:  # a --no-... flag: the help says what the setting is, so say what it does
+            options["help"] += " (on by default; this flag turns it off)"
         section.add_argument(*flags, action=_Once, nargs=0, const=not default, **options)
         return
     options["action"] = _Once

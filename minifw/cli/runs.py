@@ -47,7 +47,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         description="Every `minifw train` adds a record to RUNS_DIR/ledger.jsonl (--no-record: "
         "none). The table shows each run's settings that differ from the blog's.",
     )
-    ledger.add_argument("--runs-dir", default="runs", metavar="DIR", help="(default: runs)")
+    ledger.add_argument(
+        "--runs-dir", default="runs", metavar="DIR", help="where the ledger is (default: runs)"
+    )
     which = ledger.add_subparsers(dest="runs_command", metavar="compare")
     pair = which.add_parser("compare", help="configuration differences and loss curves of two")
     pair.add_argument("a", help="a run id or unique prefix")
