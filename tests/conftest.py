@@ -1,5 +1,6 @@
 """Shared pytest setup: make ``tests/helpers.py`` importable as ``helpers``."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,14 @@ if TESTS_DIR not in sys.path:
 
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# HYPOTHESIS_PROFILE=ci selects the full fuzzing budget (helpers.examples reads it too):
+# hypothesis's own 100 examples for a property test that names no count. Without it, "dev",
+# property tests try a quarter. Both print the failing example's blob, to replay it.
+settings.register_profile("ci", print_blob=True)
+settings.register_profile("dev", max_examples=25, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(autouse=True)

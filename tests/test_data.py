@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,7 +114,7 @@ def usable(interval):
 intervals = st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)).filter(usable)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(source=intervals, target=intervals, data=st.data())
 def test_normaliser_inverse_undoes_forward(source, target, data):
     lo, hi = source

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -199,7 +200,7 @@ def command_lines(draw, commands=COMMANDS, value=VALUE, token=TOKEN):
     return argv
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(argv=command_lines())
 def test_any_command_line_parses_into_a_configuration_or_exits_cleanly(argv):
     def parse():
@@ -277,7 +278,7 @@ def real_command_lines(draw):
     return argv
 
 
-@settings(max_examples=150, **FUZZ)
+@settings(max_examples=examples(150), **FUZZ)
 @given(argv=real_command_lines())
 def test_any_command_line_runs_or_fails_cleanly(argv):
     source, _ = prepared_files()
@@ -372,7 +373,7 @@ TOML_WORDS = [
 TOML_ISH = st.lists(st.sampled_from(TOML_WORDS) | TEXT, max_size=30).map("".join)
 
 
-@settings(max_examples=300, **FUZZ)
+@settings(max_examples=examples(300), **FUZZ)
 @given(content=st.one_of(TOML_ISH, st.text(UNICODE, max_size=200), st.binary(max_size=200)))
 def test_any_file_content_is_a_configuration_or_a_config_error_naming_the_file(content):
     assert_loads_or_names_the_file(config_file(content))
@@ -470,7 +471,7 @@ def canonical(value):
     return (type(value).__name__, repr(value))
 
 
-@settings(max_examples=300, **FUZZ)
+@settings(max_examples=examples(300), **FUZZ)
 @given(doc=toml_documents())
 def test_any_toml_document_is_a_configuration_or_a_config_error_naming_the_file(doc):
     text = to_toml(doc)
@@ -622,13 +623,13 @@ def check_target(text):
     assert x.shape == (4, inputs) and y.shape[0] == 4
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(text=st.one_of(st.text(max_size=60), SPECS, st.sampled_from(PAYLOADS)))
 def test_any_text_is_a_target_or_a_config_error(text):
     check_target(text)
 
 
-@settings(max_examples=600, **FUZZ)
+@settings(max_examples=examples(600), **FUZZ)
 @given(text=st.one_of(PYTHONISH, FORMULAS))
 def test_python_like_expressions_are_refused_or_evaluated_and_never_run(text):
     check_target(text)
@@ -694,13 +695,13 @@ def assert_every_loader_loads_or_names_the_file(path):
 MAGIC = st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY", b"\x80\x04", b"{"])
 
 
-@settings(max_examples=200, **FUZZ)
+@settings(max_examples=examples(200), **FUZZ)
 @given(content=st.tuples(MAGIC, st.binary(max_size=400)).map(b"".join))
 def test_any_bytes_are_refused_naming_the_file(content):
     assert_every_loader_loads_or_names_the_file(model_file(content))
 
 
-@settings(max_examples=200, **FUZZ)
+@settings(max_examples=examples(200), **FUZZ)
 @given(data=st.data())
 def test_sound_files_with_bytes_flipped_or_cut_off_load_or_are_refused(data):
     name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
@@ -785,7 +786,7 @@ def mutate(data, header):
     return header
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(data=st.data())
 def test_sound_files_with_a_mutated_header_or_arrays_load_or_are_refused(data):
     name = data.draw(st.sampled_from(sorted(sound_files())), label="file")

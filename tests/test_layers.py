@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import numerical_gradient
+from helpers import examples, numerical_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -127,7 +127,7 @@ def dense_cases(draw):
     return layer, x, c
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(case=dense_cases())
 def test_backward_matches_finite_differences(case):
     # L = Σ c ⊙ layer(x), so dL/d(output) = c: backward(c) must give dL/dW, dL/db and dL/dx.

@@ -5,7 +5,7 @@ import math
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from helpers import numerical_gradient
+from helpers import examples, numerical_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_docstring_examples import example_class
@@ -50,7 +50,7 @@ def assert_gradient_matches_value(loss, pred, target, h, rtol=1e-5, atol=1e-7):
 # --- the gradient is the derivative of the value (which puts them on the same scale) -------
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(pair=prediction_target_pairs())
 def test_mse_gradient_is_the_derivative_of_value(pair):
     # A gradient of Σ (p - t)² or of ½ mean (p - t)² would differ from the finite differences
@@ -59,21 +59,21 @@ def test_mse_gradient_is_the_derivative_of_value(pair):
     assert_gradient_matches_value(MSE(), *pair, h=1e-4)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(pair=pairs_away_from(kinks=[0.0]))
 def test_mae_gradient_is_the_derivative_of_value(pair):
     # Linear on each side of 0, so the central difference is exact once it stays on one side.
     assert_gradient_matches_value(MAE(), *pair, h=1e-4)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data(), delta=st.floats(0.05, 5))
 def test_huber_gradient_is_the_derivative_of_value(data, delta):
     pred, target = data.draw(pairs_away_from(kinks=[delta]))
     assert_gradient_matches_value(Huber(delta=delta), pred, target, h=1e-4)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_binary_cross_entropy_gradient_is_the_derivative_of_value(data):
     # Only inside [ε, 1 - ε]: beyond the clip the value is flat but the gradient is, by
@@ -85,7 +85,7 @@ def test_binary_cross_entropy_gradient_is_the_derivative_of_value(data):
     assert_gradient_matches_value(BinaryCrossEntropy(), pred, target, h=1e-6)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(pair=prediction_target_pairs())
 def test_mean_losses_value_and_gradient_agree_with_value_and_gradient(pair):
     pred, target = pair
@@ -95,7 +95,7 @@ def test_mean_losses_value_and_gradient_agree_with_value_and_gradient(pair):
         np.testing.assert_array_equal(gradient, loss.gradient(pred, target))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(pair=prediction_target_pairs())
 def test_mse_written_out_agrees_with_its_pointwise_form(pair):
     # MSE computes value_and_gradient by hand, for speed; it must say what MeanLoss would.

@@ -6,7 +6,7 @@ import csv
 import attrs
 import numpy as np
 import pytest
-from helpers import built_in
+from helpers import built_in, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -64,10 +64,10 @@ def test_r2_is_one_for_a_perfect_fit_zero_for_the_mean_and_follows_sklearn_for_c
     assert R2()(constant + 0.1, constant) == 0.0  # x/0: scored 0, never inf or nan
 
 
-finite = st.floats(-1e3, 1e3, allow_nan=False)
+finite = st.floats(-1e100, 1e100, allow_nan=False)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.integers(1, 6).flatmap(
         lambda rows: st.tuples(
@@ -80,10 +80,18 @@ def test_errors_are_zero_only_for_a_perfect_fit_and_ordered_as_norms_are(pair):
     pred, target = pair
     mae, rmse, worst = MAE()(pred, target), RMSE()(pred, target), MaxAbsError()(pred, target)
     assert MAE()(target, target) == RMSE()(target, target) == MaxAbsError()(target, target) == 0
-    # The mean of |d| is at most its root mean square, which is at most its largest.
-    assert 0 <= mae <= rmse * (1 + 1e-12) + 1e-300
-    assert rmse <= worst * (1 + 1e-12) + 1e-300
+    # The mean of |d| is at most its root mean square, which is at most its largest, even
+    # for misses whose squares are below the smallest float.
+    assert 0 <= mae <= rmse * (1 + 1e-12)
+    assert rmse <= worst * (1 + 1e-12)
     assert R2()(pred, target) <= 1.0
+
+
+def test_rmse_neither_underflows_nor_overflows_where_the_misses_are_representable():
+    for size in (1e-170, 1e170):
+        d = np.full((4, 1), size)
+        assert RMSE()(d, np.zeros((4, 1))) == pytest.approx(size, rel=1e-15)
+    assert RMSE()(np.array([[np.inf], [0.0]]), np.zeros((2, 1))) == np.inf
 
 
 @pytest.mark.parametrize("metric", [MAE(), RMSE(), R2(), MaxAbsError()], ids=repr)

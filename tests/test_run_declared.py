@@ -5,6 +5,8 @@ the last ones prove the single declaration and the shape of the house.
 """
 
 import ast
+import contextlib
+import io
 import json
 import os
 import re
@@ -209,16 +211,19 @@ def test_a_mistyped_flag_is_refused_with_the_flags_it_resembles(argv, said, caps
     assert f"minifw {argv[0]}: error: unrecognized arguments" in err and said in err
 
 
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as tqdm asks before it draws a bar."""
+
+    def isatty(self):
+        return True
+
+
 def test_train_shows_a_progress_bar_on_a_terminal_only(here):
     def run(*flags, terminal):
-        code = (
-            "import sys, minifw.cli; sys.stderr.isatty = lambda: True;"
-            if terminal
-            else "import sys, minifw.cli;"
-        ) + f"minifw.cli.main({['train', '--epochs', '300', '--no-plot', '--no-record', *flags]})"
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        return done.stderr
+        stderr = Terminal() if terminal else io.StringIO()
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["train", "--epochs", "300", "--no-plot", "--no-record", *flags]) == 0
+        return stderr.getvalue()
 
     assert "300/300" in run(terminal=True)
     assert run(terminal=False) == ""

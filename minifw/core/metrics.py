@@ -98,8 +98,13 @@ class RMSE(Metric):
     aliases = ("root_mean_squared_error",)
 
     def __call__(self, pred: Array, target: Array) -> float | Array:
-        d = difference(pred, target)
-        return per_network(np.sqrt(np.mean(d * d, axis=(-2, -1))))
+        size = np.abs(difference(pred, target))
+        # Scaled by the largest miss, so that misses below 1e-154 do not square to 0 (and
+        # above 1e154 to inf): the mean of squares of numbers at most 1, then scaled back.
+        largest = np.max(size, axis=(-2, -1))
+        scale = np.where((largest > 0) & np.isfinite(largest), largest, 1.0)
+        scaled = size / scale[..., None, None]
+        return per_network(scale * np.sqrt(np.mean(scaled * scaled, axis=(-2, -1))))
 
 
 @attrs.frozen
