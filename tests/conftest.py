@@ -25,3 +25,34 @@ def _work_in_a_temporary_directory(tmp_path, monkeypatch):
     """Every test runs in its own directory, so files a command writes by default
     (minifw-blog.png, runs/ledger.jsonl) never land in the checkout."""
     monkeypatch.chdir(tmp_path)
+
+
+# Test files whose tests share module-scoped fixtures (a sweep, a site build, a run of the
+# gallery): parallel workers take each of them whole, so that its fixtures are made once.
+# Every other test goes to whichever worker is free. (pytest-xdist's own loadgroup mark
+# would say this, but pytest 9.2 ignores the node ids xdist 3.8 rewrites for it.)
+TOGETHER = {
+    "test_dask.py",
+    "test_docs_figures.py",
+    "test_figures.py",
+    "test_film.py",
+    "test_gallery.py",
+    "test_plotting.py",
+    "test_site.py",
+    "test_sweep.py",
+    "test_sweep_cli.py",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixturesTogether(LoadScopeScheduling):
+        """Each test a unit of work of its own, but the tests of a TOGETHER file one unit."""
+
+        def _split_scope(self, nodeid):
+            module = nodeid.split("::", 1)[0]
+            return module if Path(module).name in TOGETHER else nodeid
+
+    return SharedFixturesTogether(config, log)

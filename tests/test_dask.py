@@ -10,9 +10,6 @@ import minifw.lab.sweeps as sweeping
 from minifw import Ledger
 from minifw.lab.sweeps import plan, sweep
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_dask")
-
 SEEDS = 3
 CHUNK = 3  # 4 groups of 3 runs: more groups than workers, so both get some
 

@@ -9,9 +9,6 @@ import matplotlib
 import pytest
 from helpers import IMAGE
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_docs_figures")
-
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 

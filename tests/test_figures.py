@@ -34,9 +34,6 @@ from minifw.lab.plotting import (
     save_figure,
 )
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_figures")
-
 WIDE = (-2.0, 9.0)  # past the blog's training domain [0, 6.28] on both sides
 TRAIN_HIGH = presets.DOMAIN[1]
 

@@ -16,9 +16,6 @@ from minifw import ConfigError, EarlyStopping, LambdaCallback, presets
 from minifw.lab.plotting import Scene, Snapshot, TrainingFilm, frame_epochs, write_film
 from minifw.lab.plotting import film as film_module
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_film")
-
 WIDTH, HEIGHT = 832, 640  # 10.4 x 8 inches at the default 80 dpi
 
 

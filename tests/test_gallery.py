@@ -20,9 +20,6 @@ from PIL import Image
 from minifw.lab import plotting
 from minifw.lab.plotting import frame_epochs
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_gallery")
-
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "gallery.py"
 PAGE = ROOT / "docs" / "gallery.md"

@@ -10,9 +10,6 @@ from minifw import Plotter
 from minifw.lab.plotting import blog_figure, save_figure
 from minifw.run.presets import blog
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_plotting")
-
 
 @pytest.fixture(scope="module")
 def trained():

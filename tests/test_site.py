@@ -10,9 +10,6 @@ import pytest
 
 from minifw.cli import build_parser
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_site")
-
 ROOT = Path(__file__).resolve().parent.parent
 
 

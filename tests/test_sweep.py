@@ -12,9 +12,6 @@ import minifw.lab.sweeps as sweeping
 from minifw import ConfigError, Ledger, RunConfig
 from minifw.lab.sweeps import plan, sweep, sweep_seeds, with_setting
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_sweep")
-
 BASE = RunConfig(epochs=60)
 GRID = {"lr": [0.3, 0.9], "activation": ["sigmoid", "tanh"]}
 

@@ -36,9 +36,6 @@ from minifw.lab.sweep_report import (
     write_report,
 )
 
-# Its tests share module fixtures: parallel workers (pytest-xdist) take them together.
-pytestmark = pytest.mark.xdist_group("test_sweep_cli")
-
 BASE = RunConfig(epochs=40)
 GRID = {"lr": [0.3, 0.9], "activation": ["sigmoid", "tanh"]}
 GRID_FLAGS = ["--grid", "lr=0.3,0.9", "--grid", "activation=sigmoid,tanh", "--seeds", "3"]
