@@ -822,6 +822,18 @@ def test_gap_a_model_file_with_a_huge_layer(loader):
         LOADERS[loader](path)
 
 
+def test_gap_a_number_too_large_for_a_float_in_a_spec():
+    """Found by the fuzzer: an int of 401 digits as Adam's weight_decay raised OverflowError
+    (math.isfinite cannot convert it) instead of the loader's ModelFileError."""
+
+    def huge(header, arrays):
+        header["optimizer"]["spec"]["weight_decay"] = 10**400
+
+    path = edited("adam", huge)
+    with pytest.raises(ModelFileError, match=r"weight_decay must be a finite number >= 0"):
+        minifw.load_optimizer(path, minifw.load(path))
+
+
 @pytest.mark.parametrize("loader", LOADERS)
 def test_gap_a_model_file_with_a_stacked_layer(loader):
     path = Path("stacked.npz")

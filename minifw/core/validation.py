@@ -34,11 +34,11 @@ def number(*, low: float | None = None, strict: bool = False) -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
         is_real = isinstance(value, Real) and not isinstance(value, bool)
-        if (
-            not is_real
-            or not math.isfinite(value)
-            or (low is not None and (value <= low if strict else value < low))
-        ):
+        try:
+            finite = is_real and math.isfinite(value)
+        except OverflowError:  # an int of hundreds of digits: no float holds it
+            finite, value = False, f"{str(value)[:20]}... ({len(str(value))} digits)"
+        if not finite or (low is not None and (value <= low if strict else value < low)):
             raise ConfigError(
                 f"{where(instance, attribute)} must be a finite number{bound}; got {value!r}"
             )
