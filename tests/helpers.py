@@ -107,3 +107,16 @@ def stop_sweeps_at_their_second_group(
 
     monkeypatch.setattr(sweeps, "run_group", stopping)
     return calls
+
+
+def line(n=20):
+    """x evenly over [-1, 1] and y = 2x + 1: a line any network learns, for trainer tests."""
+    x = np.linspace(-1, 1, n).reshape(-1, 1)
+    return x, 2 * x + 1
+
+
+def line_source(n=20):
+    """``line(n)`` as a data source."""
+    from minifw import ArraySource
+
+    return ArraySource(*line(n))

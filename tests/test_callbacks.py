@@ -8,7 +8,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from helpers import HeldOut
+from helpers import HeldOut, line
 
 import minifw
 from minifw import (
@@ -26,11 +26,6 @@ from minifw import (
     Trainer,
     TrainingDiverged,
 )
-
-
-def line(n=20):
-    x = np.linspace(-1, 1, n).reshape(-1, 1)
-    return x, 2 * x + 1
 
 
 def with_validation(held_out_sign=1.0):

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import HeldOut
+from helpers import HeldOut, line_source
 
 import minifw
 from minifw import (
@@ -17,11 +17,6 @@ from minifw import (
     Timer,
     Trainer,
 )
-
-
-def line_source(n=20):
-    x = np.linspace(-1, 1, n).reshape(-1, 1)
-    return ArraySource(x, 2 * x + 1)
 
 
 def small_network(seed=0):

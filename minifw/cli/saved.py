@@ -10,6 +10,7 @@ import numpy as np
 from ..core.data import read_csv
 from ..core.errors import ConfigError
 from ..core.targets import target_from
+from ..core.validation import plural
 from ..files.atomic import atomic_path
 from ..files.saving import load, load_saved
 from ..lab.plotting.kinds import FIGURE_KINDS, figure_kind
@@ -70,8 +71,8 @@ def predict(args: argparse.Namespace) -> int:
     else:
         if len(args.x) % network.n_inputs:
             raise ConfigError(
-                f"--x gave {len(args.x)} value(s), which do not make whole samples: "
-                f"{args.model} takes {network.n_inputs} inputs per sample, so give a "
+                f"--x gave {plural(len(args.x), 'value')}, which do not make whole samples: "
+                f"{args.model} takes {plural(network.n_inputs, 'input')} per sample, so give a "
                 f"multiple of {network.n_inputs} values"
             )
         x = np.asarray(args.x, dtype=np.float64).reshape(-1, network.n_inputs)

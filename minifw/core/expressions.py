@@ -192,6 +192,10 @@ class Expression:
         return self.text
 
 
+# A number written against a name or a bracket, as on paper: 2x, 3sin(x), 2(x + 1); not 2e3.
+_JUXTAPOSED = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?)(?![eE][-+]?\d)([A-Za-z_(][\w]*)")
+
+
 def _parse(text: str) -> ast.expr:
     """The parsed body of ``text``, or ConfigError (never SyntaxError or RecursionError)."""
     if not text:
@@ -215,7 +219,17 @@ def _parse(text: str) -> ast.expr:
         where = ""
         if error.lineno and error.offset:  # 0 or None when unknown, or at the very end
             where = _position(text, error.lineno, error.offset - 1)
-        raise ConfigError(f"cannot read expression {shorten(text)!r}: {error.msg}{where}") from None
+        # Newcomers write 2x as on paper. minifw does not guess a product: it says how.
+        juxtaposed = _JUXTAPOSED.search(text)
+        hint = (
+            f"; a number times a name needs *: write {juxtaposed[1]}*{juxtaposed[2]}, "
+            f"not {juxtaposed[0]}"
+            if juxtaposed
+            else ""
+        )
+        raise ConfigError(
+            f"cannot read expression {shorten(text)!r}: {error.msg}{where}{hint}"
+        ) from None
     # Some Pythons raise ValueError for a null byte; the others are the parser's own limits.
     except (ValueError, RecursionError, MemoryError) as error:
         raise ConfigError(f"cannot read expression {shorten(text)!r}: {error}") from None

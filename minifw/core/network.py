@@ -20,7 +20,7 @@ from .data import Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
 from .numerics import ignore_underflow
-from .validation import as_matrix, float_dtype, instance_of, random_seed
+from .validation import as_matrix, float_dtype, instance_of, plural, random_seed
 
 if TYPE_CHECKING:
     pass
@@ -41,7 +41,8 @@ def _check_layers(
     for i, (a, b) in enumerate(itertools.pairwise(layers)):
         if a.n_out != b.n_in:
             raise ConfigError(
-                f"layer {i} gives {a.n_out} outputs but layer {i + 1} expects {b.n_in} inputs"
+                f"layer {i} gives {plural(a.n_out, 'output')} but layer {i + 1} expects "
+                f"{plural(b.n_in, 'input')}"
             )
 
 

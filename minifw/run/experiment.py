@@ -22,6 +22,7 @@ import numpy as np
 from ..core.activations import Activation
 from ..core.callbacks import Callback
 from ..core.data import DataSource, Normaliser
+from ..core.errors import ConfigError
 from ..core.initializers import Initializer
 from ..core.layers import Dense
 from ..core.losses import Loss
@@ -29,6 +30,7 @@ from ..core.network import Network
 from ..core.optimizers import Optimizer
 from ..core.schedules import Schedule
 from ..core.trainer import FitResult, Trainer
+from ..core.validation import plural
 from . import blog
 from .config import RunConfig
 from .resolve import name_of, resolve, summary
@@ -113,7 +115,14 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
         validation=c.validation,
         seed=c.seed,
     )
-    _, y = source.arrays()
+    x, y = source.arrays()
+    if c.batch_size > len(x):
+        # The trainer would clip the batch, and the blog's rate, derived from the batch size,
+        # would no longer be the rate of the batches that train: refused, not guessed.
+        raise ConfigError(
+            f"batch_size {c.batch_size} is larger than the {plural(len(x), 'training point')}; "
+            f"give a batch size of at most {len(x)}, or more samples"
+        )
     hidden = Activation.resolve(c.activation)
     output = Activation.resolve(c.output_activation)
     init = Initializer.resolve(c.init)
