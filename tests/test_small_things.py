@@ -1,7 +1,13 @@
 """Small things a newcomer and a code review met (issue 21), each held by a test."""
 
+import math
 import re
+import signal
+import subprocess
+import sys
+import time
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +94,73 @@ def test_the_command_line_guard_checks_each_epoch_as_the_library_does(here, caps
     out = capsys.readouterr().out
     assert "Training stopped: training diverged at epoch" in out
     assert "the weights are back to those after the previous epoch" in out
+
+
+# Issue 15's command-line items -----------------------------------------------------------
+
+
+def test_a_target_whose_error_overflows_exits_non_zero_with_a_diagnosis(here, capsys):
+    assert main(["train", "--target", "x*1e300", "--epochs", "2", "--no-plot"]) == 1
+    captured = capsys.readouterr()
+    assert "Evaluation MSE: inf" in captured.out
+    said = r"the target's values reach [\d.]+e\+300, whose squares overflow"
+    assert re.search(said, captured.err)
+    (record,) = minifw.Ledger("runs").records()  # the run is recorded all the same
+    assert math.isnan(record.evaluation_error)  # the ledger keeps what is not finite as nan
+
+
+def test_predict_refuses_a_model_whose_predictions_overflow(here, capsys):
+    normaliser = minifw.Normaliser((-1e308, 1e308), (0.0, 1.0))  # finite, its scale is not
+    layers = [minifw.Dense(1, 2, "sigmoid"), minifw.Dense(2, 1, "sigmoid")]
+    minifw.save(minifw.Network(layers, normaliser=normaliser), "m.npz")
+    with pytest.raises(SystemExit) as info:
+        main(["predict", "m.npz", "--x", "0.5", "2"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        "m.npz predicts a value that is not finite for 2 input rows (the first at x = [0.5])"
+        in (err)
+    )
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_train_cleanly_keeping_what_was_asked_for(here, name):
+    argv = ["--epochs", "1000000", "--no-plot", "--save", "m.npz", "--checkpoint", "ck.npz"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minifw", "train", *argv, "--checkpoint-every", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not Path("ck.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(getattr(signal, name))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    epoch = int(re.search(rf"Stopped by {name} at the end of epoch (\d+)", out)[1])
+    assert f"Iterations: {epoch} " in out and "Network saved to m.npz" in out
+    (record,) = minifw.Ledger("runs").records()
+    assert record.status == f"interrupted at epoch {epoch}" and len(record.loss_history) == epoch
+    assert minifw.load_checkpoint("ck.npz").epochs_done == epoch  # the checkpoint at the stop
+    assert minifw.load("m.npz").n_inputs == 1
+
+
+def test_a_value_beginning_with_a_minus_says_how_to_give_it(here, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--target", "-x"])
+    assert "argument --target: expected one argument; a value that begins with '-' is given " in (
+        capsys.readouterr().err
+    )
+    assert main(["train", "--target=-x", "--epochs", "2", "--no-plot", "--no-record"]) == 0
+
+
+def test_an_enormous_sweep_is_refused_before_anything_runs(here, capsys):
+    with pytest.raises(SystemExit):
+        main(["sweep", "--seeds", "1000000000", "--out", "s"])
+    assert "the sweep would train 1,000,000,000 runs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sweep", "--seeds", "20000", "--epochs", "10", "--out", "s"])
+    captured = capsys.readouterr()
+    assert re.match(r"Planned: 20000 runs \(1 grid point x 20000 seeds\), about \S+ ", captured.out)
+    assert "more than 10,000; check --grid and --seeds, or pass --yes" in captured.err
+    assert not Path("s").exists()

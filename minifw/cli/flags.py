@@ -33,6 +33,14 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = _NEGATIVE_NUMBER
 
+    def error(self, message: str) -> NoReturn:
+        """Exit with usage and ``message``; a flag left without its value (often because the
+        value began with '-', which argparse takes for a flag) says how to give it."""
+        if message.endswith("expected one argument"):
+            flag = message.removeprefix("argument ").partition(":")[0].split("/")[0]
+            message += f"; a value that begins with '-' is given with '=': {flag}=-x"
+        super().error(message)
+
     def unknown(self, words: Sequence[str]) -> NoReturn:
         """Exit with usage: ``words`` are not this parser's, with the flags they resemble."""
         known = [flag for action in self._actions for flag in action.option_strings]

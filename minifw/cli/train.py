@@ -30,6 +30,7 @@ from ..run.config import SETTINGS, RunConfig, to_toml
 from ..run.experiment import Experiment, build
 from ..run.resolve import resolve, summary
 from .flags import add_run_flags, flag_for, typed_settings
+from .stopping import Stop, stop_cleanly
 
 # The formats save_figure writes (matplotlib would take others, but only after training).
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -116,14 +117,40 @@ def run(args: argparse.Namespace) -> int:
     epochs = max(config.epochs - experiment.trainer.epochs_done, 0)
     # The guard diagnoses a diverging epoch in one line; numpy's warnings about the same
     # overflow, from the batches before the epoch ends, would only bury it.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with (
+        np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+        stop_cleanly(experiment.trainer) as stop,
+    ):
         result = experiment.fit(epochs)
+    return _report(experiment, result, run_id, guard, film, figure, stop)
+
+
+def _report(
+    experiment: Experiment,
+    result: FitResult,
+    run_id: str,
+    guard: TerminateOnNaN,
+    film: Any,
+    figure: str | None,
+    stop: Stop,
+) -> int:
+    """Print what the run did, keep what was asked for (model, ledger, film, figure), and
+    return the exit status: 130 after a Ctrl-C, 1 for a result that is not finite."""
+    config = experiment.config
     print(experiment.stats_line(result))
+    status = None
     if guard.diagnosis is not None:
         print(f"Training stopped: {guard.diagnosis}")
+        status = f"diverged at epoch {experiment.trainer.epochs_done}"
+    if stop.signal is not None:
+        status = f"interrupted at epoch {experiment.trainer.epochs_done}"
+        print(
+            f"Stopped by {stop.signal} at the end of epoch {experiment.trainer.epochs_done}; "
+            "the model, checkpoint and record asked for are kept"
+        )
     if result.val_loss:
         print(f"Final validation loss: {result.val_loss[-1]:.6g} (normalised, like the final loss)")
-    x_eval, _ = experiment.source.evaluation_arrays()  # type: ignore[attr-defined]
+    x_eval, y_eval = experiment.source.evaluation_arrays()  # type: ignore[attr-defined]
     error = experiment.evaluation_mse()
     print(
         f"Evaluation MSE: {error:.6g} "
@@ -139,15 +166,36 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"Network saved to {config.save_model}")
     if config.record:
-        _record(experiment, error, run_id)
+        _record(experiment, error, run_id, status)
     if film is not None:
         print(
             f"Film of {len(film.snapshots)} frames written to {film.path} in "
             f"{film.seconds:.2f} s (training took {result.seconds:.2f} s)"
         )
-    if figure is not None:
+    if figure is not None and stop.signal is None:
         _draw(experiment, figure, result)
+    if stop.signal is not None:
+        return 130
+    if not np.isfinite(error):
+        print(f"minifw: error: {not_finite(error, y_eval)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def not_finite(error: float, targets: Any) -> str:
+    """Why an evaluation error is not finite, and what to do."""
+    largest = float(np.max(np.abs(targets))) if np.size(targets) else 0.0
+    limit = np.sqrt(np.finfo(np.float64).max / max(len(targets), 1))  # squares sum past max
+    if not np.isfinite(largest) or largest > limit:
+        return (
+            f"the evaluation error is {error}: the target's values reach {largest:.3g}, whose "
+            "squares overflow a float64; scale the target down (divide the formula by a "
+            "constant)"
+        )
+    return (
+        f"the evaluation error is {error}: the network's predictions are not finite; it "
+        "diverged (lower --lr)"
+    )
 
 
 def _resumed(config: RunConfig, given: set[str], callbacks: list[Callback]) -> Experiment:
@@ -252,7 +300,7 @@ def _run_tables(config: RunConfig) -> dict[str, dict[str, Any]]:
     return tables
 
 
-def _record(experiment: Experiment, error: float, run_id: str) -> None:
+def _record(experiment: Experiment, error: float, run_id: str, status: str | None) -> None:
     """Add this run to the ledger; a ledger that cannot be written only warns."""
     config = experiment.config
     ledger = Ledger(config.runs_dir)
@@ -271,6 +319,7 @@ def _record(experiment: Experiment, error: float, run_id: str) -> None:
                 "model_path": config.save_model,
                 "summary": summary(config),
                 "resumed_from": experiment.resumed_from,
+                "status": status,
             }
         )
     except (LedgerError, OSError) as problem:

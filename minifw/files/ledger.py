@@ -119,6 +119,8 @@ class RunRecord:
     summary: str | None = attrs.field(default=None, metadata={"read": _optional_text})
     # A run resumed from a checkpoint: the id of the run that wrote the checkpoint.
     resumed_from: str | None = attrs.field(default=None, metadata={"read": _optional_text})
+    # How a run ended early ("interrupted at epoch 120", "diverged at epoch 9"); None if not.
+    status: str | None = attrs.field(default=None, metadata={"read": _optional_text})
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> RunRecord:
@@ -146,7 +148,7 @@ class RunRecord:
 
 # What a caller of ``append`` gives; the ledger adds the id, the time, numpy and BLAS.
 _GIVEN = ("config", "seed", "final_loss", "evaluation_error", "seconds", "loss_history")
-_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from")
+_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from", "status")
 
 
 def new_id() -> str:
@@ -274,6 +276,7 @@ class Ledger:
             "sweep": record.get("sweep"),
             "summary": record.get("summary"),
             "resumed_from": record.get("resumed_from"),
+            "status": record.get("status"),
         }
         # repr for anything else JSON cannot write: the reader below then refuses it by name.
         text = json.dumps(data, allow_nan=False, separators=(",", ":"), default=repr)
@@ -487,7 +490,9 @@ def table(records: Sequence[RunRecord]) -> str:
 def _run_text(run: RunRecord) -> str:
     """What the run was beside the blog (its summary), and where it resumed from."""
     text = "the blog's" if run.summary == "" else (run.summary or MISSING)
-    return text + (f" (resumed from {run.resumed_from})" if run.resumed_from else "")
+    notes = [f"resumed from {run.resumed_from}"] * bool(run.resumed_from)
+    notes += [run.status] * bool(run.status)
+    return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def compare(a: RunRecord, b: RunRecord) -> str:

@@ -48,6 +48,15 @@ PLAN_FILE = "sweep.json"
 _ALIASES = {"optimizer.lr": "lr"}
 
 
+# More runs than a sweep plans at all: their plan alone would take minutes and gigabytes.
+MAX_RUNS = 1_000_000
+
+
+def planned_runs(grid: Mapping[str, Sequence[Any]], seeds: int) -> int:
+    """How many runs a sweep of ``grid`` over ``seeds`` seeds trains: every combination."""
+    return math.prod(len(values) for values in grid.values()) * seeds
+
+
 def varied_settings() -> list[str]:
     """The settings a sweep's grid may vary, from the run's declaration: every one that says
     what trains, but the seed (``seeds`` draws it); not where files go."""
@@ -114,6 +123,12 @@ def plan(
         shown = [repr(v) for v in values]  # two equal values would make two runs of one key
         if len(set(shown)) != len(shown):
             raise ConfigError(f"grid[{key!r}] lists a value twice: {values!r}")
+    total = planned_runs(grid, seeds)
+    if total > MAX_RUNS:  # refused before a list of them is made, which alone would not fit
+        raise ConfigError(
+            f"the sweep would train {total:,} runs ({math.prod(map(len, grid.values())):,} grid "
+            f"points x {seeds:,} seeds); a sweep holds at most {MAX_RUNS:,}"
+        )
     named = [_ALIASES.get(key, key) for key in grid]
     if len(set(named)) != len(named):
         raise ConfigError(f"the grid sets one setting under two names: {list(grid)}")

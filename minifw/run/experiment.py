@@ -61,7 +61,8 @@ class Experiment:
     def evaluation_mse(self) -> float:
         """Mean squared error on the evaluation points, in the target's own units."""
         x, y = self.source.evaluation_arrays()  # type: ignore[attr-defined]
-        return float(np.mean((self.network.predict(x) - y) ** 2))
+        with np.errstate(over="ignore"):  # an error too large for a float is inf, said so
+            return float(np.mean((self.network.predict(x) - y) ** 2))
 
     def stats_line(self, result: FitResult) -> str:
         """The blog's closing line for the run so far; a second line names every setting
