@@ -126,6 +126,8 @@ def _add_flag(section: argparse._ArgumentGroup, name: str, declared: Setting) ->
     text = declared.help + (f" (default: {_show(default)})" if shown else "")
     options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
     if declared.kind == "flag":
+        if default:  # the flag turns the setting off: say so, not what it turns off
+            options["help"] = f"turn off: {declared.help}"
         section.add_argument(*flags, action=_Once, nargs=0, const=not default, **options)
         return
     options["action"] = _Once

@@ -232,7 +232,7 @@ class RunConfig:
         "data",
         "component",
         "function to learn: a name from `minifw list`, or a formula in x such as "
-        "'exp(-x/3)*sin(2*x)' (default: sin)",
+        "'exp(-x/3)*sin(2*x)'",
         family="target",
     )
     domain: tuple[float, float] | None = setting(
