@@ -76,7 +76,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "core.losses": ("MAE", "MSE", "BinaryCrossEntropy", "Huber", "Loss", "MeanLoss"),
     "core.network": ("Network",),
     "core.numerics": ("ignore_underflow", "tolerate_underflow"),
-    "core.optimizers": ("SGD", "Adam", "Optimizer", "RMSProp"),
+    "core.optimizers": ("SGD", "Adam", "LBFGS", "Optimizer", "RMSProp"),
     "lab.plotting.plotter": ("Plotter",),
     "lab.results": ("SweepResults", "SweepRow"),
     "files.saving": (

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 import weakref
 from abc import ABC
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -27,7 +27,7 @@ from .errors import ConfigError
 from .layers import Parameter
 from .registry import Registered, Registry
 from .schedules import Schedule
-from .validation import at_most, number, where
+from .validation import at_most, integer, number, where
 
 Array = np.ndarray
 
@@ -345,3 +345,78 @@ class Adam(Optimizer):
         m_hat = m / (1.0 - beta1**t)
         v_hat = v / (1.0 - beta2**t)
         value -= lr * m_hat / (np.sqrt(v_hat) + self.epsilon)
+
+
+# Whole-data ---------------------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class LBFGS(Optimizer):
+    """θ ← θ + α p, with p = -H g and α from a line search (the strong Wolfe conditions).
+
+    g is the gradient of the loss over the whole data set; H approximates the
+    inverse Hessian from the last ``memory`` steps s = Δθ and gradient changes
+    y = Δg (Nocedal and Wright, Numerical Optimization, 2006, Algorithm 7.4), so
+    no learning rate is needed: ``lr`` is kept at 1 for the contract's sake and
+    not used. Training stops after ``epochs`` iterations, or when the largest
+    gradient component falls below ``gtol``, or the relative change of the loss
+    below ``ftol``, or after ``max_evals`` evaluations of the loss (each a forward
+    and backward pass over the data; a line search may take several).
+
+    ``Trainer.fit`` runs it: one iteration is one epoch for the callbacks, whose
+    logs hold the loss after it and ``evals``, the evaluations so far. SciPy's
+    curvature memory is not exposed, so a checkpoint keeps the weights but a
+    resumed run starts its memory afresh: it continues, but not bit for bit.
+    Weight decay, clipping and schedules do not apply; giving them is refused.
+    """
+
+    # Trainer.fit hands the whole data to ``minimize`` instead of stepping batch by batch.
+    whole_data: ClassVar[bool] = True
+
+    lr: float = learning_rate(1.0)
+    memory: int = attrs.field(default=10, validator=integer(low=1))
+    gtol: float = attrs.field(default=1e-12, validator=number(low=0))
+    ftol: float = attrs.field(default=0.0, validator=number(low=0))
+    max_evals: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(integer(low=1))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.weight_decay or self.clip_norm is not None or self.schedule is not None:
+            raise ConfigError(
+                "lbfgs takes no weight_decay, clip_norm or schedule: its line search sets "
+                "each step; add L2 regularisation to the loss instead"
+            )
+
+    def update(self, value: Array, grad: Array, state: dict[str, Any], lr: Array) -> None:
+        """Not a per-batch rule: ``Trainer.fit`` runs L-BFGS on the whole data instead."""
+        raise ConfigError("lbfgs takes whole-data steps through Trainer.fit, not batch updates")
+
+    def minimize(
+        self,
+        objective: Callable[[Array], tuple[float, Array]],
+        start: Array,
+        iterations: int,
+        after_iteration: Callable[[Array, float, int], bool],
+    ) -> None:
+        """Run up to ``iterations`` iterations from ``start`` (a float64 vector).
+        ``objective(θ)`` gives the loss and its gradient; ``after_iteration(θ, loss,
+        evals)`` runs after each and returns True to stop."""
+        from scipy.optimize import minimize  # here: only a run that uses it needs SciPy
+
+        evals = 0
+
+        def counted(theta: Array) -> tuple[float, Array]:
+            nonlocal evals
+            evals += 1
+            return objective(theta)
+
+        def callback(intermediate_result: Any) -> None:
+            if after_iteration(intermediate_result.x, float(intermediate_result.fun), evals):
+                raise StopIteration  # SciPy ends the minimisation there
+
+        if iterations == 0:
+            return
+        options = {"maxiter": iterations, "maxcor": self.memory, "gtol": self.gtol}
+        options |= {"ftol": self.ftol, "maxfun": self.max_evals or 10**9}
+        minimize(counted, start, jac=True, method="L-BFGS-B", callback=callback, options=options)

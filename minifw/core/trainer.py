@@ -218,6 +218,8 @@ class Trainer:
         held_out = source.validation_arrays()
         # Checked here, with the training data, so that bad validation data changes nothing.
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")
+        if getattr(self.optimizer, "whole_data", False):  # L-BFGS: no batches, no step()
+            return self._fit_whole_data(source, x, y, validation, epochs)
         n = x.shape[0]
         starts = range(0, n, self.batch_size)
         # Views into x and y, made once: shuffling permutes x and y in place beneath them.
@@ -277,6 +279,9 @@ class Trainer:
                 break
         for callback in self.callbacks:
             callback.on_train_end(self, logs)
+        return self._result()
+
+    def _result(self) -> FitResult:
         history = self.history
         return FitResult(
             loss=list(history.loss),
@@ -284,3 +289,53 @@ class Trainer:
             epochs=len(history.loss),
             val_loss=list(history.val_loss),
         )
+
+    def _fit_whole_data(
+        self,
+        source: DataSource,
+        x: Array,
+        y: Array,
+        validation: tuple[Array, Array] | None,
+        epochs: int,
+    ) -> FitResult:
+        """Train with an optimizer that sees the whole data at every update (``LBFGS``): one
+        of its iterations is one epoch for the callbacks, whose logs hold the loss over the
+        whole data after it and ``evals``, the loss evaluations so far."""
+        if self.network.copies is not None:
+            raise ConfigError(
+                f"{type(self.optimizer).__name__} trains one network at a time, not a stack"
+            )
+        packed, shape = self.network.packed, self.network.packed.value.shape
+        forward, backward = self.network.forward, self.network.backward
+        value_and_gradient = self.loss.value_and_gradient
+
+        def objective(theta: Array) -> tuple[float, Array]:
+            packed.value[...] = theta.reshape(shape)
+            value, grad = value_and_gradient(forward(x), y)
+            backward(grad)
+            return float(value), packed.grad.ravel().astype(np.float64)
+
+        history, logs, accepted, iteration = self.run_history, {}, packed.value.copy(), 0
+
+        def after_iteration(theta: Array, loss: float, evals: int) -> bool:
+            nonlocal logs, iteration
+            packed.value[...] = accepted[...] = theta.reshape(shape)  # not a line-search trial
+            logs = {"loss": loss, "evals": float(evals)}
+            if validation is not None:
+                logs["val_loss"] = float(self.loss.value(forward(validation[0]), validation[1]))
+            for key, value in logs.items():
+                history.setdefault(key, []).append(value)
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, iteration, logs)
+            iteration += 1
+            return self.stop_training
+
+        self.source, self.stop_training, self.epochs = source, False, epochs
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        start = accepted.ravel().astype(np.float64)
+        self.optimizer.minimize(objective, start, epochs, after_iteration)  # type: ignore[attr-defined]
+        packed.value[...] = accepted  # the last accepted point, not the last point evaluated
+        for callback in self.callbacks:
+            callback.on_train_end(self, logs)
+        return self._result()

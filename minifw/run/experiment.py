@@ -70,9 +70,10 @@ class Experiment:
         layers = self.network.layers
         sizes = [layers[0].n_in + layers[0].use_bias] + [layer.n_out for layer in layers]  # type: ignore[attr-defined]
         names = dict.fromkeys(map(name_of, (self.config.activation, self.config.output_activation)))
+        rate = "line search" if self.config.lr is None else f"{self.config.lr:g}"
         line = (
             f"[ {' '.join(map(str, sizes))} ] Activation: {'/'.join(names)} "
-            f"Iterations: {self.trainer.epochs_done} Learning rate: {self.config.lr:g} "
+            f"Iterations: {self.trainer.epochs_done} Learning rate: {rate} "
             f"Final loss: {result.final_loss} Time: {self.seconds}"
         )
         changed = summary(self.config)
@@ -134,7 +135,7 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
     dense.append(Dense(c.layers[-1], y.shape[1], output, bias=False, initializer=init))
     normaliser = _normaliser(output, resolved.target, y)
     network = Network(dense, seed=c.seed, normaliser=normaliser, dtype=c.dtype)
-    changes: dict[str, Any] = {"lr": c.lr}
+    changes: dict[str, Any] = {} if c.lr is None else {"lr": c.lr}
     if c.schedule is not None:
         changes["schedule"] = Schedule.resolve(c.schedule)
     optimizer = attrs.evolve(Optimizer.resolve(c.optimizer), **changes)
