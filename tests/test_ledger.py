@@ -198,6 +198,21 @@ def test_a_field_of_the_wrong_type_is_named(ledger, good_line):
         ledger.records()
 
 
+@pytest.mark.parametrize("key", ["final_loss", "loss_history"])
+def test_a_number_too_large_for_a_float_in_a_line_is_named(ledger, good_line, key):
+    huge = 10**400  # JSON has no inf, but any number of digits
+    data = json.loads(good_line) | {key: [huge] if key == "loss_history" else huge}
+    write_lines(ledger, good_line, json.dumps(data))
+    with pytest.raises(LedgerError, match=f"line 2: {key} must be"):
+        ledger.records()
+
+
+def test_a_number_too_large_for_a_float_is_refused_and_nothing_is_written(ledger):
+    with pytest.raises(LedgerError, match="final_loss must be a number a float can hold"):
+        ledger.append(given(final_loss=10**400))
+    assert not ledger.path.exists()
+
+
 def test_blank_lines_and_unknown_keys_are_ignored(ledger, good_line):
     newer = json.dumps(json.loads(good_line) | {"gpu": "none"})
     write_lines(ledger, good_line, "", "  ", newer)

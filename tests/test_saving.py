@@ -418,6 +418,14 @@ def wrong_shapes(path):
     rewritten(path, change_arrays=reshape)
 
 
+def huge_lr(path):
+    rewritten(path, lambda h: h["optimizer"].update(lr=10**400))
+
+
+def huge_count(path):
+    rewritten(path, lambda h: h["optimizer"].update(iterations=-(10**400)))
+
+
 def text_weights(path):
     rewritten(path, change_arrays=lambda a: a.update({"layers.0.bias": np.array(["a"] * 4)}))
 
@@ -455,6 +463,8 @@ BAD_FILES = [
         r"'normaliser.source' has shape \(3,\); expected \(2,\) or \(2, 1\)",
     ),
     (text_weights, "'layers.0.bias' holds <U1, not real numbers"),
+    (huge_lr, "'optimizer.lr' must be a finite number; got an integer of about 401 digits"),
+    (huge_count, "'optimizer.iterations' must be a finite number; got an integer of about 401"),
 ]
 
 

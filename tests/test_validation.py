@@ -189,3 +189,66 @@ def test_predict_refuses_bad_input(x, message):
     network = Network([Dense(1, 3, "tanh"), Dense(3, 1)])
     with pytest.raises(DataError, match=message):
         network.predict(x)
+
+
+# Integers too large for a float ----------------------------------------------------------
+
+HUGE = "1" + "0" * 400  # 1e400 written as a whole number: Python reads it as an int
+
+
+# Values for the parameters some components cannot do without (a schedule's steps).
+REQUIRED = {"step_size": 10, "decay_steps": 10, "rate": 0.5}
+
+
+def numeric_parameters():
+    """(family, spec) for every numeric parameter of every registered component, set to HUGE
+    (and the component's required parameters, if any, to sound values)."""
+    import inspect
+
+    import minifw
+
+    cases = []
+    families = [minifw.Activation, minifw.Initializer, minifw.Loss, minifw.Optimizer]
+    for family in [*families, minifw.Schedule]:
+        for name in family.registry.names():
+            signature = inspect.signature(family.registry.get(name)).parameters
+            required = {k: REQUIRED[k] for k, p in signature.items() if p.default is p.empty}
+            for key, parameter in signature.items():
+                # Floats only: a count (StepDecay's step_size) may be any whole number.
+                if type(parameter.default) is float or key in ("decay_steps", "rate"):
+                    values = {**required, key: HUGE}
+                    spec = ",".join(f"{k}={v}" for k, v in values.items())
+                    cases.append((family, f"{name}:{spec}"))
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("family", "spec"),
+    numeric_parameters(),
+    ids=lambda v: v.replace(HUGE, "1e400-as-digits") if isinstance(v, str) else "",
+)
+def test_an_integer_too_large_for_a_float_in_a_spec_is_a_config_error(family, spec):
+    # math.isfinite(10**400) raises OverflowError; the spec's reader must not let it through.
+    with pytest.raises(ConfigError, match="too large for a float") as caught:
+        family.resolve(spec)
+    (huge,) = [item.split("=")[0] for item in spec.split(":")[1].split(",") if HUGE in item]
+    assert f".{huge} must be a finite number" in str(caught.value)  # names the parameter
+    assert HUGE not in str(caught.value)  # its size, not its 400 digits
+
+
+def test_is_finite_answers_for_any_value_and_shown_writes_any_integer():
+    from minifw.core.validation import is_finite, shown
+
+    for value in [1, 1.5, -(10**300), 2**1023]:
+        assert is_finite(value)
+    for value in [10**400, -(10**400), math.inf, math.nan, True, "1", None, 1j]:
+        assert not is_finite(value)
+    assert shown(0.5) == "0.5"
+    assert "about 10001 digits" in shown(10**10000)  # repr would refuse past 4300 digits
+
+
+def test_a_normaliser_range_too_large_for_a_float_is_a_data_error():
+    from minifw import Normaliser
+
+    with pytest.raises(DataError, match="Normaliser source range must be finite"):
+        Normaliser((0, 10**400), (0.0, 1.0))

@@ -311,7 +311,10 @@ class FunctionSource(DataSource):
 
 def _interval(name: str) -> Callable[[object], tuple[Array, Array]]:
     def convert(value: object) -> tuple[Array, Array]:
-        low, high = (np.asarray(v, dtype=np.float64) for v in value)  # type: ignore[attr-defined]
+        try:
+            low, high = (np.asarray(v, dtype=np.float64) for v in value)  # type: ignore[attr-defined]
+        except OverflowError:  # an int too large for a float: not finite, as refused below
+            low = high = np.asarray(math.inf)
         if not (np.isfinite(low).all() and np.isfinite(high).all()) or np.any(low == high):
             raise DataError(
                 f"Normaliser {name} range must be finite with low != high; got ({low}, {high})"

@@ -28,19 +28,42 @@ def where(instance: Any, attribute: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{attribute.alias or attribute.name}"
 
 
+def is_finite(value: Any) -> bool:
+    """Whether ``value`` is a real number (not a bool) that a float holds finitely.
+
+    False for inf and NaN, for anything that is not a number, and for an integer
+    too large for a float (beyond about 1.8e308, such as a 400-digit ``lr`` in a
+    spec, a TOML file or a JSON line), for which ``math.isfinite`` would raise
+    OverflowError instead of answering.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the largest float
+        return False
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, but an integer too large for a float as its size.
+
+    Python refuses to write out an int of more than 4300 digits (ValueError), and one of
+    hundreds of digits would drown the message; its number of digits says what is wrong.
+    """
+    if isinstance(value, Integral) and not isinstance(value, bool) and not is_finite(value):
+        digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
+        return f"an integer of about {digits} digits, too large for a float (at most ~1.8e308)"
+    return repr(value)
+
+
 def number(*, low: float | None = None, strict: bool = False) -> Validator:
     """An attrs validator: a finite real number, at least ``low`` (above it if ``strict``)."""
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
-        is_real = isinstance(value, Real) and not isinstance(value, bool)
-        if (
-            not is_real
-            or not math.isfinite(value)
-            or (low is not None and (value <= low if strict else value < low))
-        ):
+        if not is_finite(value) or (low is not None and (value <= low if strict else value < low)):
             raise ConfigError(
-                f"{where(instance, attribute)} must be a finite number{bound}; got {value!r}"
+                f"{where(instance, attribute)} must be a finite number{bound}; got {shown(value)}"
             )
 
     return check

@@ -24,7 +24,7 @@ import os
 import reprlib
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 
 from ..core.errors import LedgerError
-from ..core.validation import path_problem
+from ..core.validation import is_finite, path_problem
 
 try:
     from fcntl import LOCK_EX, LOCK_SH, LOCK_UN, flock
@@ -76,6 +76,8 @@ def _number(value: Any) -> float:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number or null")
+    if not is_finite(value):  # JSON has no inf: an int too large for a float (1e400 as digits)
+        raise ValueError("must be a number a float can hold (at most ~1.8e308) or null")
     return float(value)
 
 
@@ -160,6 +162,8 @@ def _json_number(value: Any) -> Any:
     """A caller's number as JSON writes it: non-finite -> None; anything else unchanged (the
     reader then refuses it, naming the field)."""
     if isinstance(value, Real) and not isinstance(value, bool):
+        if isinstance(value, Integral) and not is_finite(value):
+            return int(value)  # too large for a float: the reader refuses it, naming the field
         return float(value) if math.isfinite(value) else None
     return value
 

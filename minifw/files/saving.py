@@ -53,7 +53,7 @@ from ..core.optimizers import Optimizer
 from ..core.serialize import arguments, build, from_spec, plain, to_spec
 from ..core.targets import Target
 from ..core.trainer import Trainer
-from ..core.validation import integer, path_problem
+from ..core.validation import integer, is_finite, path_problem, shown
 from .atomic import atomic_path
 
 if TYPE_CHECKING:
@@ -489,6 +489,11 @@ class _Reader:
         optimizer = self.component(Optimizer, record.get("spec"), "optimizer.spec")
         iterations = self.field(record, "iterations", int, "optimizer.iterations")
         lr = self.field(record, "lr", (float, int, type(None)), "optimizer.lr")
+        for where, value in (("iterations", iterations), ("lr", lr)):
+            if value is not None and not is_finite(value):  # JSON's ints have no bound
+                raise self.error(
+                    f"header 'optimizer.{where}' must be a finite number; got {shown(value)}"
+                )
         table = self.field(record, "states", dict, "optimizer.states")
         values, array_keys = {}, {}
         for name, entry in table.items():
@@ -542,9 +547,10 @@ class _Reader:
                         f"{array.shape}; expected {dtype} of shape {shape}, as its parameter"
                     )
             for key, value in values[name].items():
-                if not isinstance(value, int | float) or isinstance(value, bool):
+                if not is_finite(value):  # a count (Adam's t) or a number, that a float holds
                     problems.append(
-                        f"optimizer.states.{name}.values.{key} must be a number; got {value!r}"
+                        f"optimizer.states.{name}.values.{key} must be a finite number; "
+                        f"got {shown(value)}"
                     )
         if problems:
             raise self.error("; ".join(problems))
