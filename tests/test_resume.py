@@ -158,7 +158,7 @@ def test_a_source_that_cannot_be_written_is_handed_to_resume(tmp_path):
     assert_same_state(resumed, whole)
 
 
-def test_a_diverged_run_is_checkpointed_with_its_non_finite_loss(tmp_path):
+def test_a_diverged_run_is_checkpointed_as_of_its_last_finite_epoch(tmp_path):
     # As test_callbacks.diverging: a ReLU network at a learning rate it cannot survive.
     x = np.linspace(-1, 1, 20).reshape(-1, 1)
     network = Network([Dense(1, 8, "relu"), Dense(8, 1)], seed=0)
@@ -166,7 +166,8 @@ def test_a_diverged_run_is_checkpointed_with_its_non_finite_loss(tmp_path):
     trainer = Trainer(network, "mse", SGD(lr=10.0), batch_size=4, callbacks=[guard])
     with np.errstate(over="ignore", invalid="ignore"):
         trainer.fit(ArraySource(x, np.sin(3 * x)), 100)
-    assert guard.diagnosis is not None and not np.isfinite(trainer.run_history["loss"][-1])
+    assert guard.diagnosis is not None and trainer.epochs_done == guard.diagnosis.epoch
+    assert np.isfinite(trainer.run_history["loss"]).all()
     minifw.save_checkpoint(trainer, tmp_path / "run.npz")
     resumed = minifw.load_checkpoint(tmp_path / "run.npz")
     np.testing.assert_array_equal(resumed.run_history["loss"], trainer.run_history["loss"])

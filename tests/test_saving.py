@@ -409,6 +409,13 @@ def non_finite(path):
     rewritten(path, change_arrays=poison)
 
 
+def non_finite_state(path):
+    def poison(arrays):
+        arrays["optimizer.packed.velocity"][[0, 3]] = [np.nan, -np.inf]
+
+    rewritten(path, change_arrays=poison)
+
+
 def wrong_shapes(path):
     def reshape(arrays):
         arrays["layers.0.weights"] = np.zeros((2, 4))
@@ -456,6 +463,7 @@ BAD_FILES = [
     (unknown_layer, "unknown layer class 'conv2d'"),
     (bad_argument, "Dense.n_out"),
     (non_finite, "'layers.0.weights' has 1 non-finite.*'layers.1.bias' has 1 non-finite"),
+    (non_finite_state, "array 'optimizer.packed.velocity' has 2 non-finite value"),
     (
         wrong_shapes,
         r"'layers.0.weights' has shape \(2, 4\); expected \(1, 4\).*"

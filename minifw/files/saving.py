@@ -500,11 +500,10 @@ class _Reader:
             where = f"optimizer.states.{name}"
             values[name] = self.field(entry, "values", dict, f"{where}.values")
             array_keys[name] = self.field(entry, "arrays", list, f"{where}.arrays")
-        # Non-finite values are kept as they were saved (moments after a diverged batch), as
-        # the history's are.
+        # Finite, as the weights: non-finite moments (a diverged run's, before the guard put
+        # them back with the weights) would make the first step of any resumed run non-finite.
         self.checked_arrays(
-            {f"optimizer.{name}.{key}": None for name, keys in array_keys.items() for key in keys},
-            finite=False,
+            {f"optimizer.{name}.{key}": None for name, keys in array_keys.items() for key in keys}
         )
         self._check_state(network, values, array_keys)
         states = {
@@ -560,7 +559,7 @@ class _Reader:
         keys = self.field(table, "history", list, where)
         if not all(isinstance(key, str) for key in keys):
             raise self.error(f"header '{where}' must list logs keys as text; got {keys!r}")
-        # A diverged epoch's loss is nan or inf: the history keeps it.
+        # A run trained with stop_on_divergence=False may have nan or inf losses: kept.
         self.checked_arrays({f"history.{key}": [(None,)] for key in keys}, finite=False)
         return {key: self.arrays[f"history.{key}"].tolist() for key in keys}
 
