@@ -20,10 +20,14 @@ import numpy as np
 from .errors import ConfigError, DataError
 from .validation import (
     as_matrix,
+    check_memory,
+    count_text,
     integer,
+    memory_needed,
     number,
     one_of,
     path_problem,
+    plural,
     random_seed,
     real_array,
 )
@@ -260,6 +264,15 @@ class FunctionSource(DataSource):
                 f"{MAX_GRID_POINTS:,} points and {MAX_GRID_INPUTS} inputs. Use "
                 'sampling="uniform" (n random points) for this many inputs'
             )
+        # Refused before numpy allocates: 10 million uniform points over many inputs, or a
+        # count no memory holds, would fail with MemoryError (or after minutes of work).
+        points = self.n if self.sampling == "uniform" else self.n**self.inputs
+        check_memory(
+            memory_needed((self.inputs, 1), points),
+            f"sampling a FunctionSource at {count_text(points)} points (and as many to evaluate "
+            f"on) of {plural(self.inputs, 'input')} and training on them",
+            "use fewer points (n)",
+        )
 
     @property
     def step(self) -> float:
