@@ -22,8 +22,13 @@ A model may carry the data it was trained on and its loss history, so that
 ``minifw plot model.npz`` can draw its figures; ``load_saved`` reads them.
 
 Components are written as specs (``serialize.to_spec``) and rebuilt through
-the registry. Reading uses ``np.load(path, allow_pickle=False)`` and
-``json.loads`` only, so loading a file never runs code from it. Writing goes
+the registry. Reading uses numpy's .npy reader with ``allow_pickle=False`` and
+``json.loads`` only, so loading a file never runs code from it. Only the arrays the
+header names are read, each after the size its zip entry declares is checked against
+the shape and dtype in its own .npy header, and that shape against what the header
+implies (a layer's weights) or allows (a loss history of at most ``MAX_HISTORY``
+epochs, data that fits in memory): a small file claiming gigabytes is refused before
+anything is decompressed. Writing goes
 to a temporary file beside the target that replaces it in one step: a failed
 save leaves the old file as it was. Every problem with a file, from a missing
 file to a weight array of the wrong shape, raises one ``ModelFileError`` that
@@ -36,6 +41,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +59,16 @@ from ..core.optimizers import Optimizer
 from ..core.serialize import arguments, build, from_spec, plain, to_spec
 from ..core.targets import Target
 from ..core.trainer import Trainer
-from ..core.validation import integer, is_finite, path_problem, shown
+from ..core.validation import (
+    byte_size,
+    check_memory,
+    count_text,
+    integer,
+    is_finite,
+    memory_needed,
+    path_problem,
+    shown,
+)
 from .atomic import atomic_path
 
 if TYPE_CHECKING:
@@ -283,6 +298,128 @@ def _shape_text(pattern: Shape) -> str:
     return str(tuple("n" if p is None else p for p in pattern)).replace("'", "")
 
 
+# The largest header a file may claim: the JSON of a network's layers, an optimizer and a
+# trainer is a few kB; this leaves room for thousands of layers and refuses a bomb.
+MAX_HEADER_BYTES = 16 * 2**20
+# The most epochs a loss history in a file may claim: a run of ten million epochs of the
+# blog's network takes hours; each entry becomes a Python float (32 bytes) when read.
+MAX_HISTORY = 10_000_000
+# .npy header readers by format version; np.savez writes 1.0, and 2.0 for huge headers.
+_NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+class _Archive:
+    """The arrays of a minifw file, each read only when it is asked for.
+
+    ``describe(name)`` gives an array's shape and dtype from its .npy header alone,
+    after checking the size its zip entry declares against what that shape and dtype
+    take: a member cannot claim gigabytes behind a small shape. ``get(name)`` reads the
+    array, refusing one larger than this machine's memory. Members nobody asks for are
+    never decompressed, so a zip bomb among them costs nothing. Every problem is the
+    reader's ModelFileError.
+    """
+
+    def __init__(self, path: Path, error: Callable[[str], ModelFileError]) -> None:
+        self.error = error
+        if problem := path_problem(path):
+            raise error(problem)
+        try:
+            file = path.open("rb")
+        except FileNotFoundError:
+            raise error("no such file") from None
+        except OSError as problem:
+            raise error(problem.strerror or str(problem)) from None
+        try:
+            start = file.read(len(_NPY_MAGIC))
+            if start[:4] not in _ZIP_MAGIC:
+                raise error(_what_it_is(start))
+            # Anything zipfile raises here means a damaged archive: truncation, a bad
+            # central directory. One exception type is the contract.
+            try:
+                self._zip = zipfile.ZipFile(file)
+            except Exception as problem:
+                raise error(
+                    f"the archive is damaged or cut short ({type(problem).__name__}: {problem})"
+                ) from None
+        except BaseException:
+            file.close()
+            raise
+        self._file = file
+        # By array name, as np.savez names members ("layers.0.weights.npy").
+        self.members = {info.filename.removesuffix(".npy"): info for info in self._zip.infolist()}
+        self._described: dict[str, tuple[tuple[int, ...], np.dtype, int]] = {}
+        self._read: dict[str, Array] = {}
+
+    def close(self) -> None:
+        """Close the file (the arrays read stay)."""
+        self._zip.close()
+        self._file.close()
+
+    def describe(self, name: str) -> tuple[tuple[int, ...], np.dtype] | None:
+        """The shape and dtype of array ``name`` (None if there is none), read from its .npy
+        header only, once the size its zip entry declares is found to be what they take."""
+        if name not in self._described:
+            info = self.members.get(name)
+            if info is None:
+                return None
+            try:
+                with self._zip.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = _NPY_HEADER_READERS.get(version)
+                    if read_header is None:
+                        raise ValueError(f".npy format version {version} is not one minifw reads")
+                    shape, _, dtype = read_header(member)
+                    start = member.tell()
+            except Exception as problem:  # zipfile's, zlib's, numpy's: all mean damage
+                raise self.error(
+                    f"array {name!r} is damaged ({type(problem).__name__}: {problem})"
+                ) from None
+            if dtype.hasobject:
+                raise self.error(
+                    f"array {name!r} holds Python objects, which only unpickling could "
+                    "load; minifw never unpickles (it can run code)"
+                )
+            size = start + math.prod(shape) * dtype.itemsize
+            if info.file_size != size:
+                raise self.error(
+                    f"array {name!r} declares {count_text(info.file_size)} bytes, but its "
+                    f"shape {shape} of {dtype} takes {count_text(size)}: the file is damaged, "
+                    "or made to look smaller than it is"
+                )
+            self._described[name] = (shape, dtype, size)
+        shape, dtype, _ = self._described[name]
+        return shape, dtype
+
+    def get(self, name: str) -> Array | None:
+        """Array ``name`` (None if there is none), read after ``describe`` checked it."""
+        if name in self._read:
+            return self._read[name]
+        if self.describe(name) is None:
+            return None
+        try:
+            check_memory(self._described[name][2], f"reading array {name!r}")
+        except ConfigError as problem:
+            raise self.error(str(problem)) from None
+        try:
+            with self._zip.open(self.members[name]) as member:
+                array = np.lib.format.read_array(member, allow_pickle=False)
+        except Exception as problem:  # a bad CRC, a cut-off stream
+            raise self.error(
+                f"array {name!r} is damaged ({type(problem).__name__}: {problem})"
+            ) from None
+        self._read[name] = array
+        return array
+
+    def __getitem__(self, name: str) -> Array:
+        array = self.get(name)
+        if array is None:  # the reader asks only for arrays it has found present
+            raise self.error(f"array {name!r} is missing")
+        return array
+
+
 class _Reader:
     """A whole file read, checked and built: ``network``, ``optimizer`` (or None) and, for a
     checkpoint, ``trainer`` (else None), with ``callbacks`` attached to the trainer.
@@ -293,64 +430,42 @@ class _Reader:
 
     def __init__(self, path: str | Path, callbacks: Sequence[Callback] = ()) -> None:
         self.path = Path(path)
-        self.arrays = self._arrays()
-        self.header = self._header(self.arrays.pop(HEADER))
-        self.network = self._network()
-        self.optimizer = self._optimizer(self.network)
-        self.trainer = None
-        if self.header["kind"] == "checkpoint":
-            self.trainer = self._trainer(callbacks)
+        self.arrays = _Archive(self.path, self.error)
+        try:
+            self.header = self._header()
+            self.network = self._network()
+            self.optimizer = self._optimizer(self.network)
+            self.trainer = None
+            if self.header["kind"] == "checkpoint":
+                self.trainer = self._trainer(callbacks)
+        except BaseException:
+            self.arrays.close()
+            raise
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.arrays.close()
 
     def error(self, problem: str) -> ModelFileError:
         """The exception for ``problem`` with this file."""
         return ModelFileError(f"cannot load {self.path}: {problem}")
 
-    def _arrays(self) -> dict[str, Array]:
-        if problem := path_problem(self.path):
-            raise self.error(problem)
-        try:
-            with self.path.open("rb") as file:
-                start = file.read(len(_NPY_MAGIC))
-        except FileNotFoundError:
-            raise self.error("no such file") from None
-        except OSError as error:
-            raise self.error(error.strerror or str(error)) from None
-        if start[:4] not in _ZIP_MAGIC:
-            raise self.error(_what_it_is(start))
-        # Anything numpy or zipfile raise here means a damaged archive: truncation, bad
-        # CRCs, a member that is not an array. One exception type is the contract.
-        try:
-            archive = np.load(self.path, allow_pickle=False)
-        except Exception as error:
+    def _header(self) -> dict[str, Any]:
+        described = self.arrays.describe(HEADER)
+        if described is None:
+            found = ", ".join(list(self.arrays.members)[:5]) or "nothing"
+            raise self.error(f"it is not a minifw file: it has no '{HEADER}' (it holds {found})")
+        shape, dtype = described
+        if dtype != np.uint8 or len(shape) != 1:
+            raise self.error(f"its header is not UTF-8 bytes (a {dtype} array of {shape})")
+        if shape[0] > MAX_HEADER_BYTES:
             raise self.error(
-                f"the archive is damaged or cut short ({type(error).__name__}: {error})"
-            ) from None
-        arrays = {}
-        with archive:
-            if HEADER not in archive.files:
-                found = ", ".join(archive.files[:5]) or "nothing"
-                raise self.error(
-                    f"it is not a minifw file: it has no '{HEADER}' (it holds {found})"
-                )
-            for name in archive.files:
-                try:
-                    arrays[name] = archive[name]
-                except ValueError as error:
-                    if "allow_pickle" in str(error):
-                        raise self.error(
-                            f"array {name!r} holds Python objects, which only unpickling could "
-                            "load; minifw never unpickles (it can run code)"
-                        ) from None
-                    raise self.error(f"array {name!r} is damaged ({error})") from None
-                except Exception as error:
-                    raise self.error(
-                        f"array {name!r} is damaged ({type(error).__name__}: {error})"
-                    ) from None
-        return arrays
-
-    def _header(self, raw: Array) -> dict[str, Any]:
-        if raw.dtype != np.uint8 or raw.ndim != 1:
-            raise self.error(f"its header is not UTF-8 bytes (a {raw.dtype} array of {raw.shape})")
+                f"its header claims {count_text(shape[0])} bytes; a minifw header is at most "
+                f"{byte_size(MAX_HEADER_BYTES)}"
+            )
+        raw = self.arrays[HEADER]
 
         def refuse(constant: str) -> None:
             raise ValueError(f"{constant} is not JSON")
@@ -412,15 +527,18 @@ class _Reader:
         """
         problems = []
         for name, shapes in expected.items():
-            array = self.arrays.get(name)
-            if array is None:
+            # Shape and dtype come from the array's own header: a wrong one is never read.
+            described = self.arrays.describe(name)
+            if described is None:
                 problems.append(f"array {name!r} is missing")
-            elif array.dtype.kind not in "biuf":
-                problems.append(f"array {name!r} holds {array.dtype}, not real numbers")
-            elif shapes is not None and not any(_fits(array.shape, s) for s in shapes):
+                continue
+            shape, dtype = described
+            if dtype.kind not in "biuf":
+                problems.append(f"array {name!r} holds {dtype}, not real numbers")
+            elif shapes is not None and not any(_fits(shape, s) for s in shapes):
                 wanted = " or ".join(_shape_text(s) for s in shapes)
-                problems.append(f"array {name!r} has shape {array.shape}; expected {wanted}")
-            elif finite and not np.isfinite(array).all():
+                problems.append(f"array {name!r} has shape {shape}; expected {wanted}")
+            elif finite and not np.isfinite(array := self.arrays[name]).all():
                 bad = int(np.count_nonzero(~np.isfinite(array)))
                 problems.append(f"array {name!r} has {bad} non-finite value(s)")
         if problems:
@@ -471,10 +589,10 @@ class _Reader:
         # or try). Any other mismatch is listed with every other problem once it is built.
         n_in, n_out = params.get("n_in"), params.get("n_out")
         name = f"layers.{index}.weights"
-        stored = self.arrays.get(name)
-        size = 0 if stored is None else stored.size
+        stored = self.arrays.describe(name)  # its shape: the array itself is not read yet
+        size = 0 if stored is None else math.prod(stored[0])
         if _is_int(n_in) and _is_int(n_out) and n_in * n_out > size:
-            found = "is missing" if stored is None else f"has shape {stored.shape}"
+            found = "is missing" if stored is None else f"has shape {stored[0]}"
             raise self.error(
                 f"{where} says n_in={n_in}, n_out={n_out}, but array {name!r} {found}; "
                 f"expected ({n_in}, {n_out})"
@@ -559,6 +677,13 @@ class _Reader:
         keys = self.field(table, "history", list, where)
         if not all(isinstance(key, str) for key in keys):
             raise self.error(f"header '{where}' must list logs keys as text; got {keys!r}")
+        for key in keys:  # bounded before anything is read: each entry becomes a Python float
+            described = self.arrays.describe(f"history.{key}")
+            if described is not None and math.prod(described[0]) > MAX_HISTORY:
+                raise self.error(
+                    f"array 'history.{key}' claims {count_text(math.prod(described[0]))} "
+                    f"epochs; a loss history holds at most {count_text(MAX_HISTORY)}"
+                )
         # A run trained with stop_on_divergence=False may have nan or inf losses: kept.
         self.checked_arrays({f"history.{key}": [(None,)] for key in keys}, finite=False)
         return {key: self.arrays[f"history.{key}"].tolist() for key in keys}
@@ -575,6 +700,15 @@ class _Reader:
                 "trainer.source",
             )
         if kind == "array_source":
+            x, y = (self.arrays.describe(name) for name in ("source.x", "source.y"))
+            if x is not None and y is not None and len(x[0]) == len(y[0]) == 2:
+                try:  # what training on it would need, refused before it is read
+                    check_memory(
+                        memory_needed((x[0][1], y[0][1]), x[0][0]),
+                        f"training on its data set of {count_text(x[0][0])} samples",
+                    )
+                except ConfigError as error:
+                    raise self.error(str(error)) from None
             self.checked_arrays({"source.x": [(None, None)], "source.y": [(None, None)]})
             params.update(x=self.arrays["source.x"], y=self.arrays["source.y"])
             return self.built(lambda: build(ArraySource, params, "ArraySource"), "trainer.source")
@@ -638,7 +772,8 @@ def load(path: str | Path) -> Network:
     ModelFileError, naming the file and the problem, for anything but a sound
     minifw file; nothing is built from a file that fails any check.
     """
-    return _Reader(path).network
+    with _Reader(path) as reader:
+        return reader.network
 
 
 @attrs.frozen(eq=False)
@@ -657,17 +792,17 @@ class SavedNetwork:
 def load_saved(path: str | Path) -> SavedNetwork:
     """The network at ``path`` (a model or a checkpoint) with its data source and loss history,
     as far as the file holds them; ModelFileError for an unsound file, as ``load``."""
-    reader = _Reader(path)
-    if reader.trainer is not None:
-        return SavedNetwork(reader.network, reader.trainer.source, reader.trainer.run_history)
-    header = reader.header
-    source = (
-        reader.source(reader.field(header, "source", (dict, type(None)), "source"))
-        if "source" in header
-        else None
-    )
-    history = reader.history(header, "history") if "history" in header else None
-    return SavedNetwork(reader.network, source, history)
+    with _Reader(path) as reader:
+        if reader.trainer is not None:
+            return SavedNetwork(reader.network, reader.trainer.source, reader.trainer.run_history)
+        header = reader.header
+        source = (
+            reader.source(reader.field(header, "source", (dict, type(None)), "source"))
+            if "source" in header
+            else None
+        )
+        history = reader.history(header, "history") if "history" in header else None
+        return SavedNetwork(reader.network, source, history)
 
 
 def load_weights(network: Network, path: str | Path) -> None:
@@ -692,34 +827,34 @@ def load_optimizer(path: str | Path, network: Network) -> Optimizer:
     its parameters take the places of the saved network's, by name. Raises
     ModelFileError if the file holds no optimizer or is unsound.
     """
-    reader = _Reader(path)
-    optimizer = reader.optimizer
-    if optimizer is None:
-        raise reader.error(
-            "it holds no optimizer (save one with minifw.save(network, path, optimizer=...))"
+    with _Reader(path) as reader:
+        optimizer = reader.optimizer
+        if optimizer is None:
+            raise reader.error(
+                "it holds no optimizer (save one with minifw.save(network, path, optimizer=...))"
+            )
+        _check_fits(reader.network, network, path)
+        # The state, bound to the file's network as it was read, moves to the same names in
+        # ``network``; the file network's entries go when it does.
+        optimizer.import_state(
+            optimizer.export_state(named_parameters(reader.network)), named_parameters(network)
         )
-    _check_fits(reader.network, network, path)
-    # The state, bound to the file's network as it was read, moves to the same names in
-    # ``network``; the file network's entries go when it does.
-    optimizer.import_state(
-        optimizer.export_state(named_parameters(reader.network)), named_parameters(network)
-    )
-    return optimizer
+        return optimizer
 
 
 def load_checkpoint(
     path: str | Path, source: DataSource | None = None, *, callbacks: Sequence[Callback] = ()
 ) -> Trainer:
     """The trainer a checkpoint at ``path`` holds, as ``Trainer.resume`` describes."""
-    reader = _Reader(path, callbacks)
-    if reader.trainer is None:
-        raise reader.error(
-            f"it is a {reader.header['kind']!r} file, not a checkpoint: it holds no trainer "
-            "to resume (write one with trainer.save_checkpoint)"
-        )
-    if source is not None:
-        reader.trainer.source = source
-    return reader.trainer
+    with _Reader(path, callbacks) as reader:
+        if reader.trainer is None:
+            raise reader.error(
+                f"it is a {reader.header['kind']!r} file, not a checkpoint: it holds no trainer "
+                "to resume (write one with trainer.save_checkpoint)"
+            )
+        if source is not None:
+            reader.trainer.source = source
+        return reader.trainer
 
 
 @attrs.define(eq=False)
