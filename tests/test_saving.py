@@ -352,7 +352,7 @@ def unknown_format(path):
 
 
 def unknown_version(path):
-    rewritten(path, lambda h: h.update(version=2))
+    rewritten(path, lambda h: h.update(version=3))
 
 
 def missing_array(path):
@@ -453,7 +453,7 @@ BAD_FILES = [
     (foreign_zip, "no 'header'.*readme.txt"),
     (foreign_npz, "no 'header'.*weights"),
     (unknown_format, "unknown format 'kerasish'"),
-    (unknown_version, "version 2"),
+    (unknown_version, "version 3"),
     (missing_array, "'layers.1.weights' is missing"),
     (missing_state_array, "'optimizer.packed.velocity' is missing"),
     (invalid_json, "not valid JSON"),

@@ -21,6 +21,11 @@ more, ``header``, the UTF-8 bytes (a uint8 array) of a JSON object::
 A model may carry the data it was trained on and its loss history, so that
 ``minifw plot model.npz`` can draw its figures; ``load_saved`` reads them.
 
+A checkpoint written by the ``Checkpoint`` callback to one path again and again keeps its
+history out of the .npz, in a journal beside it that each checkpoint only appends to
+(``minifw.files.journal``); its header is then version 2 and its ``trainer`` table says
+``"journal": {"file": "run.npz.<id>.history", "records": ..., "counts": {...}}``.
+
 Components are written as specs (``serialize.to_spec``) and rebuilt through
 the registry. Reading uses numpy's .npy reader with ``allow_pickle=False`` and
 ``json.loads`` only, so loading a file never runs code from it. Only the arrays the
@@ -70,6 +75,7 @@ from ..core.validation import (
     shown,
 )
 from .atomic import atomic_path
+from .journal import HistoryJournal, journal_pattern, read_journal, remove_journals
 
 if TYPE_CHECKING:
     from ..core.registry import Registered
@@ -78,7 +84,10 @@ Array = np.ndarray
 Shape = tuple[int | None, ...]  # None: any length on that axis
 
 FORMAT = "minifw"
-VERSION = 1
+# The newest format this minifw reads. It writes version 1, which every minifw reads,
+# except for a checkpoint whose history is in a journal beside it (version 2: an older
+# minifw then says the file is too new, rather than that its history is missing).
+VERSION = 2
 HEADER = "header"
 # What a file starts with: a zip archive (.npz), a single .npy array, a pickle (protocol 2+).
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -181,9 +190,15 @@ def _source_record(source: DataSource | None) -> tuple[dict[str, Any] | None, di
     return None, {}
 
 
-def _write(path: str | Path, kind: str, tables: dict[str, Any], arrays: dict[str, Array]) -> None:
+def _write(
+    path: str | Path,
+    kind: str,
+    tables: dict[str, Any],
+    arrays: dict[str, Array],
+    version: int = 1,
+) -> None:
     """Write the header and ``arrays`` to ``path`` through a temporary file (see module doc)."""
-    header = {"format": FORMAT, "version": VERSION, "kind": kind, **tables}
+    header = {"format": FORMAT, "version": version, "kind": kind, **tables}
     # Encoded before the file is touched: a value JSON cannot hold fails with nothing written.
     try:
         payload = json.dumps(header, allow_nan=False).encode("utf-8")
@@ -244,16 +259,25 @@ def save_checkpoint(trainer: Trainer, path: str | Path) -> None:
     The network and optimizer as ``save`` writes them, the loss, the settings
     (batch_size, shuffle, seed), the trainer's generator, shuffled order and run
     history (every epoch's logs, as float64 arrays ``history.<key>``), and the
-    latest fit's data source if it can be written (see ``_source_record``).
+    latest fit's data source if it can be written (see ``_source_record``). The file
+    stands alone; the ``Checkpoint`` callback, which writes again and again, keeps the
+    history in a journal beside it instead (see ``minifw.files.journal``).
     """
+    _write_checkpoint(trainer, path, None)
+    remove_journals(Path(os.path.realpath(path)))  # of a Checkpoint's earlier files there
+
+
+def _write_checkpoint(trainer: Trainer, path: str | Path, journal: HistoryJournal | None) -> None:
+    """Write ``trainer``'s checkpoint to ``path``: its history as arrays in the file, or, with
+    ``journal`` (already extended to the current history), as a reference to it."""
     tables, arrays = _model_tables(trainer.network, trainer.optimizer)
-    state = trainer.export_state()
+    # Without a copy of the history when a journal keeps it: a copy costs as much as the
+    # history is long, what the journal is there to avoid.
+    state = trainer.export_state(history=journal is None)
     source, source_arrays = _source_record(trainer.source)
     arrays.update(source_arrays)
     if state["order"] is not None:
         arrays["trainer.order"] = state["order"]
-    history = state["history"]
-    arrays.update(_history_arrays(history))
     seed = trainer.seed if isinstance(trainer.seed, int) else None
     tables["trainer"] = {
         "loss": to_spec(trainer.loss),
@@ -262,10 +286,15 @@ def save_checkpoint(trainer: Trainer, path: str | Path) -> None:
         "seed": seed,
         "rng": state["rng"],
         "order": state["order"] is not None,
-        "history": list(history),
+        "history": list(state["history"]) if journal is None else list(journal.keys),
         "source": source,
     }
-    _write(path, "checkpoint", tables, arrays)
+    if journal is None:
+        arrays.update(_history_arrays(state["history"]))
+        _write(path, "checkpoint", tables, arrays)
+    else:
+        tables["trainer"]["journal"] = journal.table()
+        _write(path, "checkpoint", tables, arrays, version=2)
 
 
 # Reading ---------------------------------------------------------------------------
@@ -688,6 +717,29 @@ class _Reader:
         self.checked_arrays({f"history.{key}": [(None,)] for key in keys}, finite=False)
         return {key: self.arrays[f"history.{key}"].tolist() for key in keys}
 
+    def _journal_history(self, record: dict[str, Any]) -> dict[str, list[float]]:
+        """The history a Checkpoint callback kept in a journal beside the checkpoint."""
+        keys = self.field(record, "history", list, "trainer.history")
+        table = self.field(record, "journal", dict, "trainer.journal")
+        name = self.field(table, "file", str, "trainer.journal.file")
+        records = self.field(table, "records", int, "trainer.journal.records")
+        counts = self.field(table, "counts", dict, "trainer.journal.counts")
+        target = Path(os.path.realpath(self.path))  # beside the file, not a link to it
+        if not journal_pattern(target).fullmatch(name):  # a plain name beside it: no ../
+            raise self.error(f"header 'trainer.journal.file' names {name!r}, not its journal")
+        if not all(isinstance(key, str) for key in keys) or len(set(keys)) != len(keys):
+            raise self.error(f"header 'trainer.history' must list distinct keys; got {keys!r}")
+        wrong = {k: n for k, n in counts.items() if not _is_int(n) or not 0 <= n <= MAX_HISTORY}
+        if not 0 <= records <= sum(counts.values()) or wrong or set(counts) != set(keys):
+            raise self.error(
+                f"header 'trainer.journal' counts {records} values, {counts} per key, for keys "
+                f"{keys}; expected a count of at most {count_text(MAX_HISTORY)} for each key"
+            )
+        try:
+            return read_journal(target.parent / name, keys, records, counts)
+        except ValueError as error:
+            raise self.error(str(error)) from None
+
     def source(self, record: Any) -> DataSource | None:
         """The data source a "source" table describes (None for none)."""
         if record is None:
@@ -732,7 +784,11 @@ class _Reader:
         state = {
             "rng": self.field(record, "rng", dict, "trainer.rng"),
             "order": self.arrays["trainer.order"] if has_order else None,
-            "history": self.history(record, "trainer.history"),
+            "history": (
+                self._journal_history(record)
+                if "journal" in record
+                else self.history(record, "trainer.history")
+            ),
         }
         source = self.source(self.field(record, "source", (dict, type(None)), "trainer.source"))
         trainer = self.built(
@@ -864,14 +920,20 @@ class Checkpoint(Callback):
     Epochs are counted over the whole run (``trainer.epochs_done``), so a resumed
     run checkpoints at the same epochs as one never interrupted. ``{epoch}`` in
     ``path`` is replaced by that count, to keep one file per checkpoint
-    (``"run-{epoch}.npz"``); otherwise each write replaces the last, in one step.
-    List it after callbacks that change the weights when training ends
+    (``"run-{epoch}.npz"``), each standing alone; otherwise each write replaces the
+    last, in one step, and the run's loss history is kept beside it, in
+    ``path.<id>.history``, to which each checkpoint adds only its new epochs: a
+    checkpoint then costs the same however long the run has been going (rewriting the
+    whole history each time made checkpoint I/O grow with the square of the epochs).
+    Keep the two files together; ``load_checkpoint`` reads both. List this callback
+    after callbacks that change the weights when training ends
     (``EarlyStopping(restore_best=True)``), so that it saves their result.
     """
 
     path: str | Path
     every: int = attrs.field(default=100, validator=integer(low=1))
     _saved_at: int | None = attrs.field(default=None, init=False, repr=False)
+    _journal: HistoryJournal | None = attrs.field(default=None, init=False, repr=False)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
         if trainer.epochs_done % self.every == 0:
@@ -883,5 +945,19 @@ class Checkpoint(Callback):
 
     def _save(self, trainer: Trainer) -> None:
         done = trainer.epochs_done
-        save_checkpoint(trainer, str(self.path).replace("{epoch}", str(done)))
+        path = str(self.path)
+        if "{epoch}" in path:
+            save_checkpoint(trainer, path.replace("{epoch}", str(done)))
+        else:
+            target = Path(os.path.realpath(path))
+            journal = self._journal
+            if (
+                journal is None
+                or journal.target != target
+                or not journal.follows(trainer.run_history)
+            ):
+                journal = self._journal = HistoryJournal(target)  # the whole history, once
+            journal.extend(trainer.run_history)
+            _write_checkpoint(trainer, path, journal)
+            remove_journals(target, keep=journal.name)  # the replaced checkpoint's
         self._saved_at = done
