@@ -253,7 +253,7 @@ def test_minifw_plot_of_a_file_whose_name_has_dollars(tmp_path, capsys):
     run = presets.blog()
     run.fit(2)
     minifw.save(run.network, path, source=run.source, history={"loss": [0.5, 0.25]})
-    assert main(["plot", str(path), "--out", str(tmp_path / "out.png")]) == 0
+    assert main(["plot", str(path), "--figure", "loss", "--out", str(tmp_path / "out.png")]) == 0
     assert (tmp_path / "out.png").stat().st_size > 0
 
 

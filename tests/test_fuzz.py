@@ -828,7 +828,7 @@ def numeric_places(tree, path=()):
         yield path
 
 
-@settings(max_examples=150, **FUZZ)
+@settings(max_examples=100, **FUZZ)
 @given(data=st.data())
 def test_a_header_number_too_large_for_a_float_loads_or_is_refused(data):
     name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
@@ -943,7 +943,7 @@ def test_a_zip_bomb_in_any_member_is_never_decompressed(data):
     loads_reading_at_most(model_file(rebuilt(content, member, member=stream)), 2**20)
 
 
-@settings(max_examples=100, **FUZZ)
+@settings(max_examples=60, **FUZZ)
 @given(data=st.data())
 def test_a_member_declaring_any_size_loads_or_is_refused(data):
     """Any member's zip entry declaring any size up to 4 GiB."""
@@ -955,7 +955,7 @@ def test_a_member_declaring_any_size_loads_or_is_refused(data):
     loads_reading_at_most(model_file(rebuilt(content, member, declared=declared)), 2**20)
 
 
-@settings(max_examples=60, **FUZZ)
+@settings(max_examples=40, **FUZZ)
 @given(data=st.data(), epochs=st.integers(MAX_HISTORY + 1, 2**40))
 def test_a_loss_history_claiming_more_epochs_than_allowed_is_refused_unread(data, epochs):
     """A model's loss history whose .npy header claims any length past ``MAX_HISTORY``
@@ -973,7 +973,7 @@ def test_a_loss_history_claiming_more_epochs_than_allowed_is_refused_unread(data
     assert counted[0] <= 2**20
 
 
-@settings(max_examples=150, **FUZZ)
+@settings(max_examples=100, **FUZZ)
 @given(data=st.data())
 def test_a_ledger_line_with_numbers_too_large_for_a_float_reads_or_is_refused(data):
     recorded = Path(prepared_files()[0], "runs", "ledger.jsonl")
@@ -998,7 +998,7 @@ def test_a_ledger_line_with_numbers_too_large_for_a_float_reads_or_is_refused(da
         assert len(records) == 1
 
 
-@settings(max_examples=150, **FUZZ)
+@settings(max_examples=100, **FUZZ)
 @given(
     n_in=st.one_of(st.integers(1, 64), st.integers(1, 10**9), HUGE_INTS.map(abs)),
     n_out=st.one_of(st.integers(1, 64), st.integers(1, 10**9), HUGE_INTS.map(abs)),
