@@ -364,3 +364,12 @@ def test_a_journal_named_outside_the_checkpoints_directory_is_refused(tmp_path):
         np.savez(file, **arrays)
     with pytest.raises(ModelFileError, match=re.escape("names '../../etc/passwd', not its")):
         minifw.load_checkpoint(tmp_path / "run.npz")
+
+
+def test_a_checkpoint_path_that_cannot_be_written_stops_the_fit_before_it_trains(tmp_path):
+    trainer, source = blog_run()
+    before = trainer.network.packed.value.copy()
+    trainer.callbacks.append(Checkpoint(tmp_path / "no" / "dir" / "run.npz", every=5))
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "no" / "dir"))):
+        trainer.fit(source, 10)
+    assert trainer.epochs_done == 0 and np.array_equal(trainer.network.packed.value, before)

@@ -74,7 +74,7 @@ from ..core.validation import (
     path_problem,
     shown,
 )
-from .atomic import atomic_path
+from .atomic import atomic_path, check_writable
 from .journal import HistoryJournal, journal_pattern, read_journal, remove_journals
 
 if TYPE_CHECKING:
@@ -925,7 +925,8 @@ class Checkpoint(Callback):
     ``path.<id>.history``, to which each checkpoint adds only its new epochs: a
     checkpoint then costs the same however long the run has been going (rewriting the
     whole history each time made checkpoint I/O grow with the square of the epochs).
-    Keep the two files together; ``load_checkpoint`` reads both. List this callback
+    Keep the two files together; ``load_checkpoint`` reads both. A path that cannot be
+    written is an OSError when training begins (``check_writable``). List this callback
     after callbacks that change the weights when training ends
     (``EarlyStopping(restore_best=True)``), so that it saves their result.
     """
@@ -934,6 +935,10 @@ class Checkpoint(Callback):
     every: int = attrs.field(default=100, validator=integer(low=1))
     _saved_at: int | None = attrs.field(default=None, init=False, repr=False)
     _journal: HistoryJournal | None = attrs.field(default=None, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        # A path that cannot be written is an OSError now, not after the first epochs.
+        check_writable(str(self.path).replace("{epoch}", str(trainer.epochs_done)))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
         if trainer.epochs_done % self.every == 0:
