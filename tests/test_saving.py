@@ -475,8 +475,8 @@ BAD_FILES = [
         r"'normaliser.source' has shape \(3,\); expected \(2,\) or \(2, 1\)",
     ),
     (text_weights, "'layers.0.bias' holds <U1, not real numbers"),
-    (huge_lr, "'optimizer.lr' must be a finite number; got an integer of about 401 digits"),
-    (huge_count, "'optimizer.iterations' must be a finite number; got an integer of about 401"),
+    (huge_lr, "'optimizer.lr' must be a finite number; got a whole number of about 401 digits"),
+    (huge_count, "'optimizer.iterations' must be a finite number; got a negative whole number"),
 ]
 
 

@@ -245,6 +245,7 @@ def test_is_finite_answers_for_any_value_and_shown_writes_any_integer():
         assert not is_finite(value)
     assert shown(0.5) == "0.5"
     assert "about 10001 digits" in shown(10**10000)  # repr would refuse past 4300 digits
+    assert shown(-(10**400)).startswith("a negative whole number of about 401 digits")
 
 
 def test_a_normaliser_range_too_large_for_a_float_is_a_data_error():
@@ -331,9 +332,24 @@ def test_ten_million_uniform_points_are_refused_where_they_do_not_fit(machine_of
     FunctionSource(target_from("sin"), n=10**5, sampling="uniform").arrays()
 
 
-@pytest.mark.parametrize("n", [10**12, 10**400], ids=["10^12", "10^400"])
+@pytest.mark.parametrize("n", [10**12, 10**400, 10**5000], ids=["10^12", "10^400", "10^5000"])
 def test_a_function_source_no_memory_holds_is_refused_at_once(n):
     from minifw import FunctionSource, target_from
 
     with pytest.raises(ConfigError, match="would need about"):
         FunctionSource(target_from("sin"), n=n, sampling="uniform")
+
+
+@pytest.mark.parametrize("sampling", ["grid", "uniform"])
+def test_a_count_past_4300_digits_is_refused_in_words_not_with_pythons_valueerror(sampling):
+    # Python refuses to write out an int of more than 4300 digits: a message that did would
+    # raise ValueError instead of the ConfigError it was writing.
+    from minifw import FunctionSource, target_from
+
+    for make in [
+        lambda: FunctionSource(target_from("sin"), n=10**5000, sampling=sampling),
+        lambda: Dense(-(10**5000), 1),
+        lambda: Trainer(Network([Dense(1, 1)]), "mse", "sgd", batch_size=-(10**5000)),
+    ]:
+        with pytest.raises(ConfigError, match=r"~10\^5000|about 5001 digits"):
+            make()

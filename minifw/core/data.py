@@ -259,8 +259,9 @@ class FunctionSource(DataSource):
             self.inputs > MAX_GRID_INPUTS or self.n**self.inputs > MAX_GRID_POINTS
         ):
             raise ConfigError(
-                f"FunctionSource: a grid of n={self.n} points per axis over {self.inputs} "
-                f"input(s) has {self.n}**{self.inputs} points; a grid may have at most "
+                f"FunctionSource: a grid of n={count_text(self.n)} points per axis over "
+                f"{count_text(self.inputs)} input(s) has {count_text(self.n)}**"
+                f"{count_text(self.inputs)} points; a grid may have at most "
                 f"{MAX_GRID_POINTS:,} points and {MAX_GRID_INPUTS} inputs. Use "
                 'sampling="uniform" (n random points) for this many inputs'
             )

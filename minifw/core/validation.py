@@ -54,7 +54,8 @@ def shown(value: Any) -> str:
     """
     if isinstance(value, Integral) and not isinstance(value, bool) and not is_finite(value):
         digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
-        return f"an integer of about {digits} digits, too large for a float (at most ~1.8e308)"
+        sign = "a negative" if value < 0 else "a"
+        return f"{sign} whole number of about {digits} digits, too large for a float (~1.8e308)"
     return repr(value)
 
 
@@ -77,7 +78,7 @@ def integer(*, low: int) -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
             raise ConfigError(
-                f"{where(instance, attribute)} must be a whole number >= {low}; got {value!r}"
+                f"{where(instance, attribute)} must be a whole number >= {low}; got {shown(value)}"
             )
 
     return check
@@ -218,7 +219,7 @@ def check_output_path(
 def check_count(name: str, value: Any, *, low: int = 0) -> int:
     """Return ``value`` as an int if it is a whole number >= ``low``, else raise ConfigError."""
     if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-        raise ConfigError(f"{name} must be a whole number >= {low}; got {value!r}")
+        raise ConfigError(f"{name} must be a whole number >= {low}; got {shown(value)}")
     return int(value)
 
 
