@@ -244,7 +244,9 @@ def test_terminate_on_nan_stops_at_the_first_non_finite_loss_and_restores_the_we
     assert first_bad > 10  # it trained a while before it diverged
     assert len(log.rows) == first_bad + 1  # no batch ran after it
     epoch, batch, _, _ = log.rows[first_bad]
-    assert trainer.stop_training and result.epochs == epoch + 1
+    # The diverged epoch is not counted: the histories end with the last one that ended finite.
+    assert trainer.stop_training and result.epochs == epoch == trainer.epochs_done
+    assert np.isfinite(trainer.run_history["loss"]).all()
     weights = trainer.network.packed.value
     assert np.isfinite(weights).all()
     np.testing.assert_array_equal(weights, log.rows[first_bad - 1][3])

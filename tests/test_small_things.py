@@ -164,3 +164,14 @@ def test_an_enormous_sweep_is_refused_before_anything_runs(here, capsys):
     assert re.match(r"Planned: 20000 runs \(1 grid point x 20000 seeds\), about \S+ ", captured.out)
     assert "more than 10,000; check --grid and --seeds, or pass --yes" in captured.err
     assert not Path("s").exists()
+
+
+@pytest.mark.parametrize("flag", ["--save", "--checkpoint", "--out", "--animate"])
+def test_an_output_that_cannot_be_written_is_found_before_training(here, capsys, flag):
+    # /sys refuses new files even to root: as a read-only directory or a full disk would.
+    name = {"--out": "graphs.png", "--animate": "film.gif"}.get(flag, "model.npz")
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--epochs", "1000000", flag, f"/sys/{name}"])
+    assert info.value.code == 1
+    err = capsys.readouterr()
+    assert f"/sys/{name}" in err.err and "Iterations" not in err.out  # nothing trained

@@ -23,6 +23,7 @@ from ..core.callbacks import Callback, ProgressBar, TerminateOnNaN
 from ..core.errors import ConfigError, LedgerError, ModelFileError
 from ..core.trainer import FitResult, Trainer
 from ..core.validation import check_output_path
+from ..files.atomic import check_writable
 from ..files.ledger import Ledger, new_id
 from ..files.saving import Checkpoint, load_checkpoint_run, save
 from ..lab.plotting.kinds import figure_kind
@@ -254,13 +255,17 @@ def _text(value: Any) -> str:
 def _check_outputs(config: RunConfig, experiment: Experiment, figure: str | None) -> None:
     """Refuse now what would fail after training: an output that cannot be written, a film
     that cannot be drawn."""
-    for name in ("save_model", "checkpoint"):
-        if getattr(config, name) is not None:
-            check_output_path(flag_for(name), getattr(config, name))
+    written = [name for name in ("save_model", "checkpoint", "animate") if getattr(config, name)]
+    for name in written:
+        check_output_path(flag_for(name), getattr(config, name))
     if figure is not None:  # save_figure makes missing directories, so only the name is checked
         check_output_path(
             flag_for("plot"), config.plot, suffixes=PLOT_SUFFIXES, parent_must_exist=False
         )
+        if Path(config.plot).parent.is_dir():
+            written.append("plot")
+    for name in written:  # a read-only directory or a full disk, found now, not after training
+        check_writable(getattr(config, name))
     if config.animate is not None and experiment.network.n_inputs > 2:
         raise ConfigError(
             f"a film is drawn for 1 or 2 inputs; this target has {experiment.network.n_inputs}"

@@ -40,7 +40,7 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError
-from .validation import as_matrix
+from .validation import as_matrix, is_finite
 
 Array = np.ndarray
 
@@ -301,11 +301,7 @@ class _Checker:
             raise self.refuse(node, "the boolean", "write 1 or 0")
         if not isinstance(value, int | float):
             raise self.refuse(node, "the constant", _CONSTANTS)
-        try:
-            finite = math.isfinite(value)
-        except OverflowError:  # an int too large for a float
-            finite = False
-        if not finite:
+        if not is_finite(value):  # inf, or an int too large for a float
             raise self.refuse(node, "the number", "numbers must be finite, at most about 1.8e308")
 
     def name(self, node: ast.Name, name: str) -> None:

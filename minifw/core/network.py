@@ -20,7 +20,16 @@ from .data import Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
 from .numerics import ignore_underflow
-from .validation import as_matrix, float_dtype, instance_of, plural, random_seed
+from .validation import (
+    as_matrix,
+    check_memory,
+    count_text,
+    float_dtype,
+    instance_of,
+    memory_needed,
+    plural,
+    random_seed,
+)
 
 if TYPE_CHECKING:
     pass
@@ -98,6 +107,13 @@ class Network:
     packed: Parameter = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        # Each Dense layer checked its own size; together they may still be too many.
+        sizes = [self.layers[0].n_in, *(layer.n_out for layer in self.layers)]
+        check_memory(
+            memory_needed(sizes, copies=self.copies or 1),
+            f"training a network of layer sizes {', '.join(map(count_text, sizes))}",
+            "use fewer or smaller layers",
+        )
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             layer.initialize(rng)  # drawn in float64, the same numbers whatever the dtype

@@ -248,12 +248,66 @@ class Optimizer(Registered, ABC):
             target.clear()
             target.update({key: _copied(value) for key, value in entries.items()})
 
+    def state_copy(self, parameter: Parameter) -> StateCopy:
+        """A copy of this optimizer's progress for ``parameter``, to keep and put back with
+        its values: see ``StateCopy``."""
+        return StateCopy(self, parameter)
+
     # Not abstract, so that a subclass which overrides ``step`` instead is complete.
     def update(self, value: Array, grad: Array, state: dict[str, Any], lr: Array) -> None:
         """Move ``value`` in place, given its gradient ``grad``, its ``state`` and the rate."""
         raise NotImplementedError(
             f"{type(self).__name__} must define update(value, grad, state, lr), or override step"
         )
+
+
+class StateCopy:
+    """An optimizer's progress for one parameter, copied by ``keep`` and put back by
+    ``restore``: the update count, the latest rate and the parameter's state (SGD's
+    velocity, Adam's moments and step count, RMSProp's average).
+
+    ``TerminateOnNaN`` keeps one beside its copy of the last finite weights, so that a
+    diverged run goes back to a state whose weights and moments belong together and
+    can train on (with a smaller rate) without the non-finite moments undoing it at once.
+    ``keep`` copies into the arrays it already holds: at most one copy per state array.
+    A rule that keeps state elsewhere than ``update``'s ``state`` is not seen.
+    """
+
+    __slots__ = ("_iterations", "_lr", "_optimizer", "_parameter", "_state")
+
+    def __init__(self, optimizer: Optimizer, parameter: Parameter) -> None:
+        self._optimizer, self._parameter = optimizer, parameter
+        self._state: dict[str, Any] | None = None
+        self.keep()
+
+    def keep(self) -> None:
+        """Copy the optimizer's progress for the parameter as it is now."""
+        progress = self._optimizer._progress
+        self._iterations, self._lr = progress.iterations, progress.lr
+        state, kept = progress.states.get(id(self._parameter)), self._state
+        if state is None or kept is None or kept.keys() != state.keys():  # first step: new keys
+            self._state = None if state is None else {k: _copied(v) for k, v in state.items()}
+            return
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) and kept[key].shape == value.shape:
+                np.copyto(kept[key], value)
+            else:  # a count (Adam's t), or an array that changed shape
+                kept[key] = _copied(value)
+
+    def restore(self) -> None:
+        """Put the kept progress back: the next step is the one that followed it."""
+        progress, parameter = self._optimizer._progress, self._parameter
+        progress.iterations, progress.lr = self._iterations, self._lr
+        progress.lr_array = np.asarray(self._lr, dtype=progress.dtype)
+        state = progress.states.get(id(parameter))
+        if self._state is None:  # kept before the first step: the next starts afresh
+            if state is not None:
+                state.clear()
+            return
+        if state is None:
+            state = progress.start(parameter)
+        state.clear()
+        state.update({key: _copied(value) for key, value in self._state.items()})
 
 
 def _nesterov(instance: SGD, attribute: attrs.Attribute[bool], value: Any) -> None:

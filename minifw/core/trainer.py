@@ -137,17 +137,21 @@ class Trainer:
         """Epochs completed in this run, over every fit (and before the checkpoint resumed)."""
         return len(self.run_history.get("loss", []))
 
-    def export_state(self) -> dict[str, Any]:
+    def export_state(self, *, history: bool = True) -> dict[str, Any]:
         """What the trainer itself changes as it trains, as plain data, copied.
 
         ``{"rng": the shuffling generator's bit_generator.state, "order": the run's
         shuffled order (an int array) or None, "history": run_history}``. The
-        network and the optimizer keep their own state.
+        network and the optimizer keep their own state. ``history=False`` leaves
+        the history out ({}), for a caller that keeps it by other means: copying it
+        costs as much as the run is long.
         """
         return {
             "rng": self._rng.bit_generator.state,
             "order": None if self._order is None else self._order.copy(),
-            "history": {key: list(values) for key, values in self.run_history.items()},
+            "history": (
+                {key: list(values) for key, values in self.run_history.items()} if history else {}
+            ),
         }
 
     def import_state(self, state: Mapping[str, Any]) -> None:
