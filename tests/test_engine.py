@@ -302,7 +302,7 @@ class Cube(Activation):
 
 def test_compiled_refuses_a_users_own_component_naming_it():
     network = Network([Dense(1, 3, Cube()), Dense(3, 1)])
-    with pytest.raises(ConfigError, match=r"layer 0's activation is the activation .*Cube"):
+    with pytest.raises(ConfigError, match=r"layer 0's activation test_engine.Cube has no kernel"):
         Trainer(network, "mse", "sgd", engine="compiled")
     with pytest.raises(ConfigError, match="engine must be one of"):
         Trainer(network, "mse", "sgd", engine="fast")
@@ -377,3 +377,21 @@ def test_a_stack_is_left_to_numpy_with_the_reason():
 
     stacked = stack([Network([Dense(1, 2, Sigmoid())], seed=s) for s in range(2)])
     assert "stacks 2 networks" in support.problems(Trainer(stacked, "mse", "sgd"))[0]
+
+
+def test_the_command_line_takes_engine_and_trains_the_same_run(tmp_path, monkeypatch, capsys):
+    from minifw.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    lines = {}
+    for engine in ("numpy", "compiled"):
+        flags = ["train", "--epochs", "40", "--no-plot", "--no-record", "--engine", engine]
+        assert main(flags) == 0
+        lines[engine] = capsys.readouterr().out.splitlines()[0]
+    assert "loss" in lines["numpy"] and lines["compiled"] == lines["numpy"].replace(
+        lines["numpy"].split()[-1], lines["compiled"].split()[-1]
+    )  # the same stats line, but for the time it took
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--engine", "fast"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err

@@ -56,8 +56,8 @@ class EngineFallback(UserWarning):
     """``engine="auto"`` trained on numpy; the message says why (shown once per reason)."""
 
 
-def _named(kind: str, component: Any) -> str:
-    return f"{kind} {type(component).__module__}.{type(component).__qualname__}"
+def _named(component: Any) -> str:
+    return f"{type(component).__module__}.{type(component).__qualname__}"
 
 
 def problems(trainer: Any) -> list[str]:
@@ -67,19 +67,14 @@ def problems(trainer: Any) -> list[str]:
         found.append(f"the network stacks {network.copies} networks (minifw.stack)")
     for i, layer in enumerate(network.layers):
         if type(layer) not in LAYER_KERNELS:
-            found.append(f"layer {i} is {_named('the layer', layer)}, which has no kernel")
-            continue
-        activation = layer.activation
-        if type(activation) not in ACTIVATION_KERNELS:
-            found.append(
-                f"layer {i}'s activation is {_named('the activation', activation)}, "
-                "which has no kernel"
-            )
+            found.append(f"layer {i}, {_named(layer)}, has no kernel")
+        elif type(layer.activation) not in ACTIVATION_KERNELS:
+            found.append(f"layer {i}'s activation {_named(layer.activation)} has no kernel")
     if type(trainer.loss) not in LOSS_KERNELS:
-        found.append(f"the loss is {_named('the loss', trainer.loss)}, which has no kernel")
+        found.append(f"the loss {_named(trainer.loss)} has no kernel")
     optimizer = trainer.optimizer
     if type(optimizer) not in OPTIMIZER_KERNELS:
-        found.append(f"the optimizer is {_named('the optimizer', optimizer)}, which has no kernel")
+        found.append(f"the optimizer {_named(optimizer)} has no kernel")
     elif isinstance(optimizer.lr, np.ndarray):
         found.append("the optimizer's lr is an array (one rate per stacked network)")
     return found
