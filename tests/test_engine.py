@@ -290,7 +290,7 @@ def test_a_checkpoint_moves_from_the_compiled_engine_to_numpy(tmp_path):
     assert resumed.run_history["loss"] == pytest.approx(reference.run_history["loss"], rel=SAME)
 
 
-class Cube(Activation):
+class UserCube(Activation):
     output_range = (-np.inf, np.inf)
 
     def forward(self, x):
@@ -301,15 +301,17 @@ class Cube(Activation):
 
 
 def test_compiled_refuses_a_users_own_component_naming_it():
-    network = Network([Dense(1, 3, Cube()), Dense(3, 1)])
-    with pytest.raises(ConfigError, match=r"layer 0's activation test_engine.Cube has no kernel"):
+    network = Network([Dense(1, 3, UserCube()), Dense(3, 1)])
+    with pytest.raises(
+        ConfigError, match=r"layer 0's activation test_engine.UserCube has no kernel"
+    ):
         Trainer(network, "mse", "sgd", engine="compiled")
     with pytest.raises(ConfigError, match="engine must be one of"):
         Trainer(network, "mse", "sgd", engine="fast")
 
 
 def test_auto_falls_back_to_numpy_and_says_why_once():
-    network = Network([Dense(1, 3, Cube()), Dense(3, 1)])
+    network = Network([Dense(1, 3, UserCube()), Dense(3, 1)])
     source = ArraySource(np.linspace(0, 1, 8)[:, None], np.linspace(0, 1, 8)[:, None])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
@@ -317,7 +319,7 @@ def test_auto_falls_back_to_numpy_and_says_why_once():
         for _ in range(3):
             trainer.fit(source, 2)
     messages = [str(w.message) for w in caught if w.category is EngineFallback]
-    assert len(messages) == 1 and "Cube" in messages[0] and "numpy" in messages[0]
+    assert len(messages) == 1 and "UserCube" in messages[0] and "numpy" in messages[0]
 
 
 def test_auto_uses_numpy_when_numba_is_missing_and_compiled_says_so(monkeypatch):
