@@ -102,6 +102,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "lab.sweeps": ("sweep",),
     "core.targets": ("ExpressionTarget", "Target", "target_from"),
     "core.trainer": ("FitResult", "Trainer"),
+    "engine.support": ("EngineFallback",),
 }
 _MODULES = {"presets": "run.presets", "targets": "core.targets"}  # public modules by name
 _names, _dir, _public = lazy_exports(__name__, EXPORTS, globals())

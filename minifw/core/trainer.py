@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..engine import support as engine_support
 from .callbacks import Callback, LossHistory, TerminateOnNaN, Timer
 from .data import DataSource
 from .errors import ConfigError, DataError
@@ -30,6 +31,7 @@ from .validation import (
     check_count,
     each_instance_of,
     integer,
+    one_of,
     random_seed,
 )
 
@@ -82,6 +84,15 @@ class Trainer:
     run as it was: its ``run_history`` is the checkpoint's, its next fit's
     result holds the new epochs only, and the two end to end are the loss history
     of the run that was never interrupted.
+
+    ``engine`` chooses who runs the epochs. "numpy" is the loop below, the reference.
+    "compiled" runs the same arithmetic as compiled kernels (``minifw.engine``, with
+    numba), for networks of built-in parts: Dense layers, the built-in activations,
+    losses and optimizers, any schedule; it refuses, naming it, a part it has no kernel
+    for. "auto" is "compiled" when it can and numpy otherwise, with one
+    ``EngineFallback`` warning saying why. Both give the same numbers (to rounding, 1e-12
+    relative in float64), call every callback alike and leave the same state behind;
+    the compiled engine ignores ``np.errstate`` (auto leaves a raising one to numpy).
     """
 
     network: Network
@@ -99,6 +110,9 @@ class Trainer:
         kw_only=True,
     )
     stop_on_divergence: bool = attrs.field(default=True, kw_only=True, validator=boolean)
+    engine: str = attrs.field(
+        default="numpy", kw_only=True, validator=one_of(*engine_support.ENGINES)
+    )
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
@@ -121,6 +135,7 @@ class Trainer:
             # is recorded, and no callback after it (a Checkpoint) sees non-finite weights.
             position = self.callbacks.index(self.history) + 1
             self.callbacks.insert(position, TerminateOnNaN(raise_error=True, check="epoch"))
+        engine_support.check_engine(self)
 
     @property
     def history(self) -> LossHistory:
@@ -224,6 +239,7 @@ class Trainer:
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")
         if getattr(self.optimizer, "whole_data", False):  # L-BFGS: no batches, no step()
             return self._fit_whole_data(source, x, y, validation, epochs)
+        compiled = engine_support.compiled(self)  # before any state changes: it may refuse
         n = x.shape[0]
         starts = range(0, n, self.batch_size)
         # Views into x and y, made once: shuffling permutes x and y in place beneath them.
@@ -238,13 +254,16 @@ class Trainer:
         shuffle, rng, order = self.shuffle, self._rng, self._order
         if shuffle and (order is None or order.size != n):  # a new run, or new data: start over
             order = self._order = np.arange(n)
-        history = self.run_history
 
         self.source, self.stop_training, self.epochs = source, False, epochs
         for callback in self.callbacks:
             callback.on_train_begin(self)
         logs: dict[str, float] = {}
-        for epoch in range(epochs):
+        if compiled:  # the same epochs, in kernels: minifw.engine.loop
+            from ..engine import loop
+
+            logs = loop.train(self, x_data, y_data, validation, epochs)
+        for epoch in range(0 if compiled else epochs):  # the numpy engine: the reference
             if shuffle:
                 # The permutations compose: the same batches as permuting x in place each
                 # epoch, but kept as one index array, which a checkpoint can save.
@@ -271,14 +290,7 @@ class Trainer:
                         callback.on_batch_end(self, b, {"loss": value})
                     if self.stop_training:
                         break
-            logs = {"loss": total / seen}
-            if validation is not None:
-                value = self.loss.value(forward(validation[0]), validation[1])
-                logs["val_loss"] = float(value) if np.ndim(value) == 0 else value  # a stack's: N
-            for key, value in logs.items():  # before the callbacks: a checkpoint includes it
-                history.setdefault(key, []).append(value)
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, epoch, logs)
+            logs = self._end_epoch(epoch, total / seen, validation)
             if self.stop_training:
                 break
         for callback in self.callbacks:
@@ -293,6 +305,26 @@ class Trainer:
             epochs=len(history.loss),
             val_loss=list(history.val_loss),
         )
+
+    def _end_epoch(
+        self,
+        epoch: int,
+        loss: float,
+        validation: tuple[Array, Array] | None,
+        extra: dict[str, float] | None = None,
+    ) -> dict[str, float]:
+        """An epoch's logs (its mean loss, ``extra``, and val_loss), recorded and passed to the
+        callbacks."""
+        logs = {"loss": loss, **(extra or {})}
+        if validation is not None:
+            value = self.loss.value(self.network.forward(validation[0]), validation[1])
+            logs["val_loss"] = float(value) if np.ndim(value) == 0 else value  # a stack's: N
+        history = self.run_history
+        for key, value in logs.items():  # before the callbacks: a checkpoint includes it
+            history.setdefault(key, []).append(value)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, epoch, logs)
+        return logs
 
     def _fit_whole_data(
         self,
@@ -319,18 +351,13 @@ class Trainer:
             backward(grad)
             return float(value), packed.grad.ravel().astype(np.float64)
 
-        history, logs, accepted, iteration = self.run_history, {}, packed.value.copy(), 0
+        logs: dict[str, float] = {}
+        accepted, iteration = packed.value.copy(), 0
 
         def after_iteration(theta: Array, loss: float, evals: int) -> bool:
             nonlocal logs, iteration
             packed.value[...] = accepted[...] = theta.reshape(shape)  # not a line-search trial
-            logs = {"loss": loss, "evals": float(evals)}
-            if validation is not None:
-                logs["val_loss"] = float(self.loss.value(forward(validation[0]), validation[1]))
-            for key, value in logs.items():
-                history.setdefault(key, []).append(value)
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, iteration, logs)
+            logs = self._end_epoch(iteration, loss, validation, {"evals": float(evals)})
             iteration += 1
             return self.stop_training
 

@@ -147,6 +147,7 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
         shuffle=c.shuffle,
         seed=c.seed,
         callbacks=list(callbacks),
+        engine=c.engine,
     )
     return Experiment(network, trainer, source, c, resolved.notes)
 
