@@ -175,3 +175,11 @@ def test_an_output_that_cannot_be_written_is_found_before_training(here, capsys,
     assert info.value.code == 1
     err = capsys.readouterr()
     assert f"/sys/{name}" in err.err and "Iterations" not in err.out  # nothing trained
+
+
+def test_a_network_no_memory_holds_is_refused_at_once_saying_how_much(here, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--hidden", "1000000000"])
+    assert info.value.code == 2
+    assert re.search(r"about [\d.]+ GiB", capsys.readouterr().err)
+    assert list(here.iterdir()) == []

@@ -181,11 +181,13 @@ def _scale(default: float) -> Any:
 
 @attrs.frozen
 class HeUniform(VarianceScaling):
-    """W ~ U(-sqrt(3 scale / fan_in), +sqrt(3 scale / fan_in)); He et al. 2015.
+    """W ~ U(-sqrt(3 scale / fan_in), +sqrt(3 scale / fan_in)); the variance of He et al. 2015.
 
-    The default ``scale=2`` gives the limit sqrt(6 / fan_in), as in the paper and
-    Keras. ``scale=2/3`` (``HeUniform.BLOG_SCALE``, or ``BlogUniform``) gives the
-    blog's limit sqrt(2 / fan_in), a third of the paper's variance.
+    The paper draws from a normal distribution with variance 2 / fan_in; the default
+    ``scale=2`` gives the uniform distribution of the same variance, limit
+    sqrt(6 / fan_in), as Keras's ``he_uniform`` and PyTorch's ``kaiming_uniform_`` do.
+    ``scale=2/3`` (``HeUniform.BLOG_SCALE``, or ``BlogUniform``) gives the blog's limit
+    sqrt(2 / fan_in), a third of that variance.
     """
 
     BLOG_SCALE = 2.0 / 3.0
@@ -198,7 +200,11 @@ class HeUniform(VarianceScaling):
 
 @attrs.frozen
 class HeNormal(VarianceScaling):
-    """W ~ N(0, σ²) truncated at ±2σ, Var(W) = scale / fan_in = 2 / fan_in; He et al. 2015."""
+    """W ~ N(0, σ²) truncated at ±2σ, Var(W) = scale / fan_in = 2 / fan_in; after He et al. 2015.
+
+    The paper's normal is not truncated; this one is, as Keras's ``he_normal`` is, with
+    σ raised (divided by 0.8796) so that the variance is still 2 / fan_in.
+    """
 
     scale: float = _scale(2.0)
     mode: Literal["fan_in", "fan_out", "fan_avg"] = _fixed("fan_in")
