@@ -7,7 +7,10 @@ from the same initial weights. The two alternate in one process, so drift in
 the machine's speed hits both alike; the figure is the median of the per-pair
 ratios. Target: at most 1.0.
 
-    python benchmarks/seed_task.py [--runs 7] [--epochs 3000]
+    python benchmarks/seed_task.py [--runs 7] [--epochs 3000] [--guard epoch|batch]
+
+``--guard`` attaches the divergence guard ``minifw train`` uses, checking each
+epoch or each batch, to compare what the two cost.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import time
 
 import numpy as np
 
+from minifw import TerminateOnNaN
 from minifw.run.presets import blog, blog_loop
 
 
-def time_pair(epochs: int, seed: int) -> tuple[float, float, float]:
+def time_pair(epochs: int, seed: int, guard: str | None = None) -> tuple[float, float, float]:
     """Seconds for minifw and for the plain loop, and the largest weight difference."""
-    run = blog("sigmoid", seed=seed)
+    callbacks = [] if guard is None else [TerminateOnNaN(check=guard)]
+    run = blog("sigmoid", seed=seed, callbacks=callbacks)
     hidden, output = run.network.layers
     wh = np.vstack([hidden.bias, hidden.weights])
     wz = output.weights.copy()
@@ -46,12 +51,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="pairs to time (at least 5)")
     parser.add_argument("--epochs", type=int, default=3000)
+    parser.add_argument("--guard", choices=["epoch", "batch"], help="a TerminateOnNaN checking so")
     args = parser.parse_args()
     time_pair(50, seed=0)  # warm-up: imports, caches, BLAS threads
-    pairs = [time_pair(args.epochs, seed) for seed in range(max(args.runs, 5))]
+    pairs = [time_pair(args.epochs, seed, args.guard) for seed in range(max(args.runs, 5))]
     ratios = [f / p for f, p, _ in pairs]
+    guard = f", guard checking each {args.guard}" if args.guard else ""
     print(
-        f"blog task: sigmoid 2-5-1, batch 4, {args.epochs} epochs, {len(pairs)} interleaved pairs"
+        f"blog task: sigmoid 2-5-1, batch 4, {args.epochs} epochs, {len(pairs)} interleaved "
+        f"pairs{guard}"
     )
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
     print(f"minifw Trainer.fit  median {statistics.median(f for f, _, _ in pairs):.3f} s")

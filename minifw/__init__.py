@@ -78,7 +78,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "core.metrics": ("Metric",),
     "core.network": ("Network",),
     "core.numerics": ("ignore_underflow", "tolerate_underflow"),
-    "core.optimizers": ("SGD", "Adam", "Optimizer", "RMSProp"),
+    "core.optimizers": ("SGD", "Adam", "LBFGS", "Optimizer", "RMSProp"),
     "lab.plotting.plotter": ("Plotter",),
     "lab.results": ("SweepResults", "SweepRow"),
     "files.saving": (
@@ -104,6 +104,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "lab.sweeps": ("sweep",),
     "core.targets": ("ExpressionTarget", "Target", "target_from"),
     "core.trainer": ("FitResult", "Trainer"),
+    "engine.support": ("EngineFallback",),
 }
 # Public modules by name.
 _MODULES = {"presets": "run.presets", "targets": "core.targets", "metrics": "core.metrics"}

@@ -110,6 +110,19 @@ def stop_sweeps_at_their_second_group(
     return calls
 
 
+def line(n=20):
+    """x evenly over [-1, 1] and y = 2x + 1: a line any network learns, for trainer tests."""
+    x = np.linspace(-1, 1, n).reshape(-1, 1)
+    return x, 2 * x + 1
+
+
+def line_source(n=20):
+    """``line(n)`` as a data source."""
+    from minifw import ArraySource
+
+    return ArraySource(*line(n))
+
+
 # The fuzzing budget. Each property test names its full count of examples, which CI runs
 # (.ci/run sets HYPOTHESIS_PROFILE=ci, as anyone may); a run without it, as the README's
 # test command is, tries a quarter of them (at least 25), so that the suite answers in

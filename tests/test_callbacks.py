@@ -8,7 +8,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from helpers import HeldOut
+from helpers import HeldOut, line
 
 import minifw
 from minifw import (
@@ -26,11 +26,6 @@ from minifw import (
     Trainer,
     TrainingDiverged,
 )
-
-
-def line(n=20):
-    x = np.linspace(-1, 1, n).reshape(-1, 1)
-    return x, 2 * x + 1
 
 
 def with_validation(held_out_sign=1.0):
@@ -249,7 +244,9 @@ def test_terminate_on_nan_stops_at_the_first_non_finite_loss_and_restores_the_we
     assert first_bad > 10  # it trained a while before it diverged
     assert len(log.rows) == first_bad + 1  # no batch ran after it
     epoch, batch, _, _ = log.rows[first_bad]
-    assert trainer.stop_training and result.epochs == epoch + 1
+    # The diverged epoch is not counted: the histories end with the last one that ended finite.
+    assert trainer.stop_training and result.epochs == epoch == trainer.epochs_done
+    assert np.isfinite(trainer.run_history["loss"]).all()
     weights = trainer.network.packed.value
     assert np.isfinite(weights).all()
     np.testing.assert_array_equal(weights, log.rows[first_bad - 1][3])

@@ -229,7 +229,7 @@ def test_a_diverging_run_stops_with_a_diagnosis(capsys):
     with np.errstate(all="ignore"):
         assert main(args) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^Training stopped: training diverged at epoch \d+, batch \d+", out, re.M)
+    assert re.search(r"^Training stopped: training diverged at epoch \d+", out, re.M)
     assert "suggestion: lower the learning rate (now 5)" in out
     assert int(STATS_ITERATIONS.search(out)[1]) < 3000  # it stopped early
 

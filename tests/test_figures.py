@@ -5,6 +5,7 @@ network and the target give directly; the pixel tests render with FigureCanvasAg
 for a role's exact colour inside one axes, as tests/test_plotting.py does.
 """
 
+import io
 import math
 import re
 
@@ -206,6 +207,54 @@ def test_make_figure_shows_its_title(blog_run):
             assert figure.axes[0].get_title() == "the loss one"
         else:
             assert figure.get_suptitle() == f"the {kind} one", kind
+
+
+# Titles from file names: never mathematics, never a crash in the font code. A '$' pair made
+# matplotlib typeset the name (or fail: "$x^{$" does not parse); a name that was not UTF-8
+# reaches Python with lone surrogates, which the font code cannot encode.
+HOSTILE_TITLES = ["runs/a$x^{$.npz", "price $5 and $6.npz", "bad\udcffname.npz", "x\ud800.npz"]
+
+
+def drawn_text(text):
+    """What matplotlib draws for a Text's string: (text, whether it is parsed as mathematics)."""
+    from matplotlib.text import Text
+
+    return Text(text=text)._preprocess_math(text)
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+@pytest.mark.parametrize("kind", ["loss", "fit"])  # its graph's title, and the figure's
+def test_a_title_is_drawn_as_it_is_never_as_mathematics(blog_run, kind, title):
+    run, result = blog_run
+    figure = make_figure(kind, run.network, run.source, result, title=title)
+    text = figure.axes[0].get_title() if kind == "loss" else figure.get_suptitle()
+    shown, math = drawn_text(text)
+    assert not math
+    if "$" in title:
+        assert shown == title  # every character as it is
+    else:  # the bytes that are not UTF-8 as the replacement character (or "?")
+        assert shown.endswith(".npz") and ("\ufffd" in shown or "?" in shown)
+    for suffix in ("png", "svg"):
+        figure.savefig(io.BytesIO(), format=suffix, dpi=20)  # drawn: no mathtext or font error
+
+
+def test_loss_curves_labelled_with_hostile_names_draw(val_runs):
+    runs = {title: next(iter(val_runs.values())) for title in HOSTILE_TITLES}
+    figure = loss_figure(runs, title="a $b$ c")
+    legend = figure.axes[0].get_legend()
+    assert all(not drawn_text(t.get_text())[1] for t in legend.get_texts())
+    figure.savefig(io.BytesIO(), format="png", dpi=20)
+
+
+def test_minifw_plot_of_a_file_whose_name_has_dollars(tmp_path, capsys):
+    from minifw.cli import main
+
+    path = tmp_path / "m$x^{$.npz"
+    run = presets.blog()
+    run.fit(2)
+    minifw.save(run.network, path, source=run.source, history={"loss": [0.5, 0.25]})
+    assert main(["plot", str(path), "--figure", "loss", "--out", str(tmp_path / "out.png")]) == 0
+    assert (tmp_path / "out.png").stat().st_size > 0
 
 
 # --- loss_figure -----------------------------------------------------------------------------

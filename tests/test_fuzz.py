@@ -9,7 +9,11 @@ result or a documented ``MinifwError``, never a traceback from numpy, argparse o
     from a small grammar; nothing may run (a marker file proves it), and an accepted formula
     evaluates to a finite array or a DataError;
 (4) the model loader: ``load``, ``load_checkpoint`` and ``load_saved`` on any bytes, on sound
-    files with bytes flipped or cut off, and on sound files whose JSON header is mutated.
+    files with bytes flipped or cut off, and on sound files whose JSON header is mutated;
+    then what a file may claim: any number in a header replaced by an integer too large for
+    a float, zip bombs in any member (17 to 64 MiB deflated to kilobytes, never decompressed),
+    members declaring any size, loss histories claiming any length past the bound; integers
+    too large for a float in a ledger line; and layer and data sizes no memory holds.
 
 Probing around these found gaps in the ledger and CSV readers too; they are pinned in (4).
 
@@ -31,9 +35,14 @@ import math
 import re
 import shutil
 import string
+import struct
 import tempfile
+import time
 import tomllib
+import zipfile
+import zlib
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -51,7 +60,7 @@ from minifw.core.errors import LedgerError
 from minifw.core.expressions import FUNCTIONS
 from minifw.core.targets import ExpressionTarget, target_from
 from minifw.files.ledger import Ledger
-from minifw.files.saving import load, load_checkpoint, load_saved
+from minifw.files.saving import MAX_HISTORY, load, load_checkpoint, load_saved
 from minifw.run.config import _TOML_KINDS as TOML_KINDS
 from minifw.run.config import SETTINGS
 
@@ -802,6 +811,232 @@ def test_sound_files_with_a_mutated_header_or_arrays_load_or_are_refused(data):
     assert_every_loader_loads_or_names_the_file(model_file(join_file(header, arrays)))
 
 
+# Numbers and sizes a file may claim: integers too large for a float anywhere in a header,
+# zip members declaring more bytes than they hold, loss histories of any length.
+
+# Whole numbers past a float's range (about 1.8e308), of any sign, and some that fit.
+HUGE_INTS = st.one_of(
+    st.integers(309, 600).map(lambda digits: 10**digits),
+    st.integers(309, 600).map(lambda digits: -(10**digits)),
+    st.sampled_from([2**64, 2**1024, -(2**1024), 10**308]),
+)
+
+
+def numeric_places(tree, path=()):
+    """Every path to a number (not a bool) in a JSON tree."""
+    if isinstance(tree, dict | list):
+        items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+        for key, value in items:
+            yield from numeric_places(value, (*path, key))
+    elif isinstance(tree, int | float) and not isinstance(tree, bool):
+        yield path
+
+
+@settings(max_examples=examples(100), **FUZZ)
+@given(data=st.data())
+def test_a_header_number_too_large_for_a_float_loads_or_is_refused(data):
+    name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
+    header, arrays = split_file(sound_files()[name])
+    for _ in range(data.draw(st.integers(1, 3), label="changes")):
+        path = data.draw(st.sampled_from(list(numeric_places(header))), label="path")
+        parent = header
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = data.draw(HUGE_INTS, label="value")
+    assert_every_loader_loads_or_names_the_file(model_file(join_file(header, arrays)))
+
+
+@functools.cache
+def zero_mebibyte():
+    """A mebibyte of zeros, deflated, ending on a full flush: a block that can be repeated."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(bytes(2**20)) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
+def bomb(prefix, mebibytes):
+    """A raw deflate stream of ``prefix`` then ``mebibytes`` MiB of zeros: about a kilobyte a
+    mebibyte, made at once by repeating one compressed block."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return head + zero_mebibyte() * mebibytes + b"\x03\x00"  # then an empty final block
+
+
+def zip_of(members):
+    """A zip archive of ``members``, (name, method, data as stored, CRC, uncompressed size)
+    each, written by hand so that any member can be a ready-made deflate stream."""
+    out, central = io.BytesIO(), []
+    for name, method, data, crc, size in members:
+        encoded, offset = name.encode(), out.tell()
+        fields = (20, 0, method, 0, 0x21, crc, len(data), size, len(encoded))
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + encoded + data)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0,
+                                   0, offset) + encoded)  # fmt: skip
+    start = out.tell()
+    out.write(b"".join(central))
+    count, size = len(members), out.tell() - start
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, start, 0))
+    return out.getvalue()
+
+
+def rebuilt(content, name, member=None, declared=None):
+    """The archive ``content`` with ``name`` replaced by (or added as) ``member`` (a deflate
+    stream and its uncompressed size), or with its size declared as ``declared``."""
+    members = []
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for info in archive.infolist():
+            data = archive.read(info)
+            if info.filename == name and member is not None:
+                continue
+            size = declared if info.filename == name and declared is not None else len(data)
+            members.append((info.filename, 0, data, zlib.crc32(data), size))
+    if member is not None:
+        stream, size = member
+        members.append((name, 8, stream, 0, size))  # the CRC is never right: never checked
+    return zip_of(members)
+
+
+def npy_claiming(shape, dtype):
+    """An .npy header of an array of ``shape`` and ``dtype``."""
+    buffer = io.BytesIO()
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False}
+    np.lib.format.write_array_header_1_0(buffer, {**header, "shape": shape})
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def counting_reads():
+    """A list that the bytes decompressed from any zip member are added to, while inside."""
+    counted = [0]
+    real = zipfile.ZipExtFile.read
+
+    def read(self, n=-1):
+        data = real(self, n)
+        counted[0] += len(data)
+        return data
+
+    with mock.patch.object(zipfile.ZipExtFile, "read", read):
+        yield counted
+
+
+def loads_reading_at_most(path, limit):
+    """Every loader loads ``path`` or refuses it naming the file, decompressing at most
+    ``limit`` bytes in all, quickly."""
+    began = time.perf_counter()
+    with counting_reads() as counted:
+        assert_every_loader_loads_or_names_the_file(path)
+    assert counted[0] <= limit, f"{counted[0]:,} bytes decompressed"
+    assert time.perf_counter() - began < 5
+
+
+@settings(max_examples=examples(60), **FUZZ)
+@given(data=st.data())
+def test_a_zip_bomb_in_any_member_is_never_decompressed(data):
+    """A member that really holds 17 to 64 MiB (deflated to a kilobyte a mebibyte): one the
+    header does not name, the header itself, a layer's weights or a loss history, each
+    claiming exactly the bytes it holds. Nothing is decompressed past what sound files need
+    (a few kilobytes each): what the header does not name is never read, and the others are
+    refused by the shape or length their own .npy header claims."""
+    name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
+    content = sound_files()[name]
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        named = [n for n in archive.namelist() if n.startswith(("header", "layers.", "history."))]
+    member = data.draw(st.sampled_from(["unused.npy", *named]), label="member")
+    mebibytes = data.draw(st.integers(17, 64), label="MiB")
+    prefix = npy_claiming((mebibytes * 2**20,), "|u1")  # claims what it holds: 17M+ bytes
+    stream = (bomb(prefix, mebibytes), len(prefix) + mebibytes * 2**20)
+    loads_reading_at_most(model_file(rebuilt(content, member, member=stream)), 2**20)
+
+
+@settings(max_examples=examples(60), **FUZZ)
+@given(data=st.data())
+def test_a_member_declaring_any_size_loads_or_is_refused(data):
+    """Any member's zip entry declaring any size up to 4 GiB."""
+    name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
+    content = sound_files()[name]
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        member = data.draw(st.sampled_from(archive.namelist()), label="member")
+    declared = data.draw(st.integers(0, 2**32 - 1) | st.sampled_from([0, 1, 2**32 - 1]))
+    loads_reading_at_most(model_file(rebuilt(content, member, declared=declared)), 2**20)
+
+
+@settings(max_examples=examples(40), **FUZZ)
+@given(data=st.data(), epochs=st.integers(MAX_HISTORY + 1, 2**40))
+def test_a_loss_history_claiming_more_epochs_than_allowed_is_refused_unread(data, epochs):
+    """A model's loss history whose .npy header claims any length past ``MAX_HISTORY``
+    (declared consistently, up to 4 GiB), the file holding a few kilobytes of it."""
+    path = model_file(sound_files()["model"])
+    header, _ = split_file(sound_files()["model"])
+    key = data.draw(st.sampled_from(header["history"]), label="key")
+    dtype = data.draw(st.sampled_from(["<f8", "<f4", "|u1"]), label="dtype")
+    prefix = npy_claiming((epochs,), dtype)
+    declared = min(len(prefix) + epochs * np.dtype(dtype).itemsize, 2**32 - 1)
+    stream = (bomb(prefix, 17), declared)  # really holds 17 MiB: reading it would show
+    path.write_bytes(rebuilt(path.read_bytes(), f"history.{key}.npy", member=stream))
+    with counting_reads() as counted, pytest.raises(ModelFileError, match=str(path)):
+        load_saved(path)
+    assert counted[0] <= 2**20
+
+
+@settings(max_examples=examples(100), **FUZZ)
+@given(data=st.data())
+def test_a_ledger_line_with_numbers_too_large_for_a_float_reads_or_is_refused(data):
+    recorded = Path(prepared_files()[0], "runs", "ledger.jsonl")
+    line = json.loads(recorded.read_text().splitlines()[0])
+    for _ in range(data.draw(st.integers(1, 3), label="changes")):
+        path = data.draw(st.sampled_from(list(numeric_places(line)) or [("seed",)]), label="path")
+        parent = line
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = data.draw(HUGE_INTS, label="value")
+    with tempfile.TemporaryDirectory() as where:
+        Path(where, "ledger.jsonl").write_text(
+            json.dumps(line) + data.draw(st.sampled_from(["\n", ""]))
+        )
+        try:
+            records = Ledger(where).records()
+        except LedgerError as error:
+            assert "ledger.jsonl, line 1" in str(error)
+            event("refused")
+            return
+        event("read")
+        assert len(records) == 1
+
+
+@settings(max_examples=examples(100), **FUZZ)
+@given(
+    n_in=st.one_of(st.integers(1, 64), st.integers(1, 10**9), HUGE_INTS.map(abs)),
+    n_out=st.one_of(st.integers(1, 64), st.integers(1, 10**9), HUGE_INTS.map(abs)),
+    points=st.one_of(st.integers(2, 10**4), st.integers(2, 10**12), HUGE_INTS.map(abs)),
+    inputs=st.integers(1, 10**4),
+)
+def test_sizes_no_memory_holds_are_refused_at_once(n_in, n_out, points, inputs, monkeypatch):
+    """A layer or a uniform sample whose arrays alone (8 bytes a number) are past the
+    machine's memory (made 1 GiB here) is a ConfigError, at once; never MemoryError,
+    OverflowError or numpy's ValueError, and nothing of that size is allocated."""
+    import minifw.core.validation
+
+    memory = 2**30
+    monkeypatch.setattr(minifw.core.validation, "machine_memory", lambda: memory, raising=False)
+    sin = Target.resolve("sin")
+    made = {
+        8 * n_in * n_out: lambda: minifw.Dense(n_in, n_out),
+        8 * points * inputs: lambda: minifw.FunctionSource(
+            sin, n=points, inputs=inputs, sampling="uniform"
+        ),
+    }
+    for least, make in made.items():
+        began = time.perf_counter()
+        try:
+            make()
+        except ConfigError as error:
+            assert "memory" in str(error), str(error)
+            event("refused")
+        else:
+            assert least <= memory, "built, though its arrays alone exceed the memory"
+            event("built")
+        assert time.perf_counter() - began < 1  # nothing the size of the claim was allocated
+
+
 # Gaps found: the model loader, and the other readers of a path (the ledger, CSV files).
 
 
@@ -878,6 +1113,21 @@ def test_gap_a_checkpoint_with_unsound_optimizer_state(spoil):
 def test_gap_a_path_with_a_nul_byte(read, error):
     with pytest.raises(error, match=r"a(.|\\x00)b"):
         read("a\0b")
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_gap_an_initializer_scale_whose_limit_overflows(loader):
+    # Found with 10**308 in a header: scale 1e308 is finite, but the uniform limit
+    # sqrt(3 scale / n) drawn as U(-limit, limit) is not; numpy raised OverflowError.
+    with pytest.raises(ConfigError, match=r"HeUniform.scale must be <= 5.99231e\+307; got 1e\+308"):
+        minifw.HeUniform(scale=1e308)
+
+    def huge(header, arrays):
+        header["network"]["layers"][0]["initializer"]["scale"] = 1e308
+
+    path = edited("model", huge)
+    with pytest.raises(ModelFileError, match="scale must be <= "):
+        LOADERS[loader](path)
 
 
 def test_gap_a_ledger_line_nested_too_deep():

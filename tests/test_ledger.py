@@ -4,10 +4,10 @@ import errno
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -198,35 +198,81 @@ def test_a_field_of_the_wrong_type_is_named(ledger, good_line):
         ledger.records()
 
 
+@pytest.mark.parametrize("key", ["final_loss", "loss_history"])
+def test_a_number_too_large_for_a_float_in_a_line_is_named(ledger, good_line, key):
+    huge = 10**400  # JSON has no inf, but any number of digits
+    data = json.loads(good_line) | {key: [huge] if key == "loss_history" else huge}
+    write_lines(ledger, good_line, json.dumps(data))
+    with pytest.raises(LedgerError, match=f"line 2: {key} must be"):
+        ledger.records()
+
+
+def test_a_number_too_large_for_a_float_is_refused_and_nothing_is_written(ledger):
+    with pytest.raises(LedgerError, match="final_loss must be a number a float can hold"):
+        ledger.append(given(final_loss=10**400))
+    assert not ledger.path.exists()
+
+
 def test_blank_lines_and_unknown_keys_are_ignored(ledger, good_line):
     newer = json.dumps(json.loads(good_line) | {"gpu": "none"})
     write_lines(ledger, good_line, "", "  ", newer)
     assert len(ledger.records()) == 2
 
 
+def one_warning(capsys):
+    """The one line minifw wrote to stderr (and nothing else there)."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("minifw: warning: "), err
+    return err
+
+
 @pytest.mark.parametrize("cut", [40, 100_000])  # a long one is searched back in chunks
 def test_an_unfinished_last_line_is_skipped_with_a_warning_then_cut_by_the_next_append(
-    ledger, good_line, cut
+    ledger, good_line, cut, capsys
 ):
     long_line = good_line[:-1] + ', "padding": "' + "x" * cut + '"}'
     write_lines(ledger, good_line, long_line[:cut], end="")  # a writer killed mid-line
-    with pytest.warns(UserWarning, match=r"line 2: not valid JSON.*skipped as unfinished"):
-        assert len(ledger.records()) == 1
-    with pytest.warns(UserWarning, match="removing this unfinished line"):
-        new = ledger.append(given())
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert [run.id for run in ledger.records()][1:] == [new.id]
+    assert len(ledger.records()) == 1
+    assert re.search(r"line 2: not valid JSON.*skipped as unfinished", one_warning(capsys))
+    new = ledger.append(given())
+    assert "removing this unfinished line" in one_warning(capsys)
+    assert [run.id for run in ledger.records()][1:] == [new.id]
+    assert capsys.readouterr().err == ""
     assert ledger.path.read_text().count("\n") == 2
 
 
-def test_a_whole_last_record_without_its_newline_is_kept(ledger, good_line):
+def test_a_whole_last_record_without_its_newline_is_kept(ledger, good_line, capsys):
     write_lines(ledger, good_line, good_line, end="")  # say, saved by an editor
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert len(ledger.records()) == 2
-        ledger.append(given())
-        assert len(ledger.records()) == 3
+    assert len(ledger.records()) == 2
+    ledger.append(given())
+    assert len(ledger.records()) == 3
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "change", [{"seed": "0"}, {"final_loss": "low"}, {"id": None}], ids=["seed", "loss", "id"]
+)
+def test_a_whole_json_last_line_that_is_not_a_record_is_kept_and_reported(
+    ledger, good_line, change, capsys
+):
+    # Hand-edited, newline lost: whole JSON, so no write was cut short. It is never deleted.
+    edited = json.dumps(json.loads(good_line) | change)
+    write_lines(ledger, good_line, edited, end="")
+    new = ledger.append(given())
+    warning = one_warning(capsys)
+    assert f"{ledger.path}, last line: {next(iter(change))}" in warning
+    assert "kept as written and ended with a newline" in warning
+    lines = ledger.path.read_text().split("\n")
+    assert lines[:2] == [good_line, edited] and lines[3] == ""
+    assert json.loads(lines[2])["id"] == new.id
+    with pytest.raises(LedgerError, match=f"{ledger.path}, line 2: {next(iter(change))}"):
+        ledger.records()  # refused as any damaged line is, until it is fixed
+
+
+def test_a_whole_json_last_line_that_is_not_a_record_is_refused_by_records(ledger, good_line):
+    write_lines(ledger, good_line, json.dumps(json.loads(good_line) | {"seed": "0"}), end="")
+    with pytest.raises(LedgerError, match=f"{ledger.path}, line 2: seed must be"):
+        ledger.records()
 
 
 def test_a_short_write_is_undone_and_reported(ledger, monkeypatch):

@@ -490,9 +490,11 @@ def test_without_a_guard_of_its_own_divergence_raises_with_the_last_finite_epoch
     diagnosis = info.value.diagnosis
     assert diagnosis.epoch == record.epochs and diagnosis.batch is None
     check_diagnosis(diagnosis, "epoch")
-    # The history keeps the diverged epoch's loss, so it shows where it went wrong.
-    assert len(run.trainer.run_history["loss"]) == record.epochs + 1
-    assert not math.isfinite(run.trainer.run_history["loss"][-1])
+    # The diverged epoch is not counted: the history agrees with the weights the network holds
+    # (its non-finite loss is in the diagnosis).
+    assert len(run.trainer.run_history["loss"]) == record.epochs == run.trainer.epochs_done
+    assert np.isfinite(run.trainer.run_history["loss"]).all()
+    assert not math.isfinite(diagnosis.loss)
 
 
 def test_stop_on_divergence_false_is_the_one_way_to_train_on_through_nan():
@@ -549,6 +551,93 @@ def test_terminate_on_nan_on_a_stack_guards_it_or_refuses_it_with_config_error(c
         pass
     assert guard.diagnosis is not None
     assert np.isfinite(network.packed.value).all()
+
+
+# --- After divergence: the optimizer's state goes back with the weights ------------------
+
+OPTIMIZERS = ["sgd:momentum=0.9", "adam", "rmsprop"]
+
+
+def optimizer_state(trainer):
+    """The optimizer's update count and its state for the packed weights, copied."""
+    exported = trainer.optimizer.export_state({"packed": trainer.network.packed})
+    return exported["iterations"], exported["states"].get("packed", {})
+
+
+def assert_same_state(a, b):
+    (count_a, state_a), (count_b, state_b) = a, b
+    assert count_a == count_b and state_a.keys() == state_b.keys()
+    for key, value in state_a.items():
+        np.testing.assert_array_equal(value, state_b[key], err_msg=key)
+
+
+def blown_up(optimizer, dtype, *callbacks):
+    """A run trained 5 epochs at a sound rate, then at one so large (1e300, or 1e30 in
+    float32) that it diverges within an epoch, leaving its optimizer state non-finite unless
+    it is put back; the run and its TrainingDiverged."""
+    run = presets.experiment(
+        activation="tanh", output_activation="identity", optimizer=optimizer, lr=0.01,
+        dtype=dtype, callbacks=list(callbacks),
+    )  # fmt: skip
+    run.fit(5)
+    run.trainer.optimizer.lr = 1e300 if dtype == "float64" else 1e30
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as info:
+        run.fit(5)
+    return run, info.value
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_diverged_run_gets_back_the_optimizer_state_of_its_last_finite_epoch(optimizer, dtype):
+    kept = []  # after each epoch that ended finite (listed after the guard: it never sees others)
+    record = LambdaCallback(
+        on_epoch_end=lambda trainer, e, logs: kept.append(optimizer_state(trainer))
+    )
+    run, _ = blown_up(optimizer, dtype, record)
+    iterations, state = optimizer_state(run.trainer)
+    assert all(np.isfinite(value).all() for value in state.values()), state
+    assert state and iterations == 5 * 8  # five epochs of 8 batches, none of the diverged one
+    assert_same_state((iterations, state), kept[-1])
+    assert run.trainer.epochs_done == 5 == len(run.trainer.run_history["loss"])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_after_divergence_training_on_with_a_smaller_rate_works(optimizer, dtype):
+    # errors.md's advice. With the non-finite moments left in place it diverged at once.
+    run, error = blown_up(optimizer, dtype)
+    assert "lower the learning rate" in str(error)
+    run.trainer.optimizer.lr = 0.01
+    with np.errstate(over="raise", invalid="raise"):
+        result = run.fit(5)
+    assert np.isfinite(result.loss).all() and run.trainer.epochs_done == 10
+    assert result.loss[-1] < run.trainer.run_history["loss"][0]  # it went on learning
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_batch_wise_guard_puts_back_the_state_after_the_last_finite_batch(optimizer):
+    states = []  # after every batch, the diverged one too (listed before the guard)
+    record = LambdaCallback(
+        on_batch_end=lambda trainer, b, logs: states.append(optimizer_state(trainer))
+    )
+    guard = TerminateOnNaN(raise_error=True)
+    run, error = blown_up(optimizer, "float64", record, guard)
+    assert error.diagnosis is guard.diagnosis and guard.diagnosis.batch is not None
+    assert_same_state(optimizer_state(run.trainer), states[-2])
+    assert run.trainer.epochs_done == 5  # the cut-short epoch is not counted
+
+
+def test_a_guard_that_stops_without_raising_leaves_histories_that_agree_with_the_weights():
+    guard, later = TerminateOnNaN(), minifw.LossHistory()  # a history listed after the guard
+    run = presets.experiment(
+        activation="tanh", output_activation="identity", lr=0.01, callbacks=[guard, later]
+    )
+    run.fit(3)
+    run.trainer.optimizer.lr = 1e300
+    with np.errstate(all="ignore"):
+        result = run.fit(5)
+    assert guard.diagnosis is not None and result.epochs == 0 == len(later.loss)
+    assert run.trainer.epochs_done == 3 and np.isfinite(run.trainer.run_history["loss"]).all()
 
 
 # --- Underflow: never an error, neither in a function nor in training ----------------------

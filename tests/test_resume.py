@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -160,7 +161,7 @@ def test_a_source_that_cannot_be_written_is_handed_to_resume(tmp_path):
     assert_same_state(resumed, whole)
 
 
-def test_a_diverged_run_is_checkpointed_with_its_non_finite_loss(tmp_path):
+def test_a_diverged_run_is_checkpointed_as_of_its_last_finite_epoch(tmp_path):
     # As test_callbacks.diverging: a ReLU network at a learning rate it cannot survive.
     x = np.linspace(-1, 1, 20).reshape(-1, 1)
     network = Network([Dense(1, 8, "relu"), Dense(8, 1)], seed=0)
@@ -168,7 +169,8 @@ def test_a_diverged_run_is_checkpointed_with_its_non_finite_loss(tmp_path):
     trainer = Trainer(network, "mse", SGD(lr=10.0), batch_size=4, callbacks=[guard])
     with np.errstate(over="ignore", invalid="ignore"):
         trainer.fit(ArraySource(x, np.sin(3 * x)), 100)
-    assert guard.diagnosis is not None and not np.isfinite(trainer.run_history["loss"][-1])
+    assert guard.diagnosis is not None and trainer.epochs_done == guard.diagnosis.epoch
+    assert np.isfinite(trainer.run_history["loss"]).all()
     minifw.save_checkpoint(trainer, tmp_path / "run.npz")
     resumed = minifw.load_checkpoint(tmp_path / "run.npz")
     np.testing.assert_array_equal(resumed.run_history["loss"], trainer.run_history["loss"])
@@ -241,3 +243,135 @@ def test_optimizer_import_refuses_unknown_parameters_and_changes_nothing():
     assert (
         optimizer.iterations == 0 and optimizer.export_state({"p": network.packed})["states"] == {}
     )
+
+
+# The Checkpoint callback: a cost per checkpoint that does not grow with the run -------------
+
+
+def journals(directory):
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".history"))
+
+
+def test_a_checkpoint_callback_keeps_the_history_in_a_journal_and_resumes_bit_for_bit(tmp_path):
+    whole, source = momentum_run()
+    whole.fit(source, 40)
+    first, source = momentum_run()
+    first.callbacks.append(Checkpoint(tmp_path / "run.npz", every=5))
+    first.fit(source, 20)
+    (journal,) = journals(tmp_path)
+    assert journal.startswith("run.npz.") and sorted(os.listdir(tmp_path)) == ["run.npz", journal]
+    with np.load(tmp_path / "run.npz") as archive:  # the history is not in the .npz
+        assert not [name for name in archive.files if name.startswith("history.")]
+    resumed = minifw.load_checkpoint(tmp_path / "run.npz")
+    assert resumed.run_history == first.run_history  # loss and val_loss, 20 epochs each
+    resumed.fit(source, 20)
+    assert_same_state(resumed, whole)
+
+
+def test_each_checkpoint_adds_only_its_new_epochs(tmp_path):
+    trainer, source = blog_run()
+    trainer.fit(source, 1000)  # a long history already
+    checkpoint = Checkpoint(tmp_path / "run.npz", every=10)
+    trainer.callbacks.append(checkpoint)
+    trainer.fit(source, 10)  # the first checkpoint writes the 1010 epochs' history
+    (journal,) = journals(tmp_path)
+    first = (tmp_path / journal).stat().st_size, (tmp_path / "run.npz").stat().st_size
+    trainer.fit(source, 30)
+    assert journals(tmp_path) == [journal]  # appended to, not rewritten
+    journal_size, npz_size = (
+        (tmp_path / journal).stat().st_size,
+        (tmp_path / "run.npz").stat().st_size,
+    )
+    assert journal_size - first[0] == 30 * 9  # 9 bytes an epoch: a key's index and a float64
+    assert npz_size == first[1]  # the checkpoint itself does not grow with the run
+    assert minifw.load_checkpoint(tmp_path / "run.npz").run_history == trainer.run_history
+
+
+def test_a_new_run_on_the_same_path_starts_a_new_journal_and_the_old_one_goes(tmp_path):
+    path = tmp_path / "run.npz"
+    for _ in range(2):  # the second run: another trainer, another history
+        trainer, source = blog_run()
+        trainer.callbacks.append(Checkpoint(path, every=5))
+        trainer.fit(source, 10)
+    assert len(journals(tmp_path)) == 1
+    assert minifw.load_checkpoint(path).run_history == trainer.run_history
+    (tmp_path / "run.npz.0123abcd.history").write_bytes(b"left by a run killed mid-checkpoint")
+    minifw.save_checkpoint(trainer, path)  # a file that stands alone: no journal needed
+    assert journals(tmp_path) == []
+    assert minifw.load_checkpoint(path).run_history == trainer.run_history
+
+
+def test_a_history_shortened_after_a_checkpoint_is_written_again_whole(tmp_path):
+    # A Checkpoint listed before a guard of one's own saw a diverged epoch that the guard
+    # then dropped from the history: the journal must not keep it.
+    x = np.linspace(-1, 1, 20).reshape(-1, 1)
+    network = Network([Dense(1, 8, "tanh"), Dense(8, 1)], seed=0)
+    checkpoint, guard = Checkpoint(tmp_path / "run.npz", every=1), minifw.TerminateOnNaN()
+    trainer = Trainer(network, "mse", SGD(lr=0.01), batch_size=4, callbacks=[checkpoint, guard])
+    trainer.fit(ArraySource(x, x), 3)
+    trainer.optimizer.lr = 1e300
+    with np.errstate(all="ignore"):
+        trainer.fit(ArraySource(x, x), 3)
+    assert guard.diagnosis is not None and trainer.epochs_done == 3
+    loaded = minifw.load_checkpoint(tmp_path / "run.npz")
+    assert loaded.run_history == trainer.run_history and loaded.epochs_done == 3
+
+
+def test_a_checkpoint_through_a_symlink_keeps_its_journal_beside_the_target(tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "current.npz").symlink_to("runs/run.npz")
+    trainer, source = blog_run()
+    trainer.callbacks.append(Checkpoint(tmp_path / "current.npz", every=5))
+    trainer.fit(source, 10)
+    assert (tmp_path / "current.npz").is_symlink() and len(journals(tmp_path / "runs")) == 1
+    assert minifw.load_checkpoint(tmp_path / "current.npz").run_history == trainer.run_history
+
+
+@pytest.mark.parametrize(
+    ("spoil", "problem"),
+    [
+        (
+            lambda journal: journal.unlink(),
+            r"run\.npz\.[0-9a-f]{8}\.history beside it, which is missing",
+        ),
+        (
+            lambda journal: journal.write_bytes(journal.read_bytes()[:-5]),
+            r"holds 9 of the 10 values",
+        ),
+        (lambda journal: journal.write_bytes(b"not a journal" * 9), "not a minifw history file"),
+    ],
+    ids=["missing", "cut short", "not a journal"],
+)
+def test_a_checkpoint_whose_journal_is_missing_or_damaged_is_refused(tmp_path, spoil, problem):
+    trainer, source = blog_run()
+    trainer.callbacks.append(Checkpoint(tmp_path / "run.npz", every=5))
+    trainer.fit(source, 10)
+    (journal,) = journals(tmp_path)
+    spoil(tmp_path / journal)
+    with pytest.raises(ModelFileError, match=problem) as caught:
+        minifw.load_checkpoint(tmp_path / "run.npz")
+    assert str(tmp_path / "run.npz") in str(caught.value)
+
+
+def test_a_journal_named_outside_the_checkpoints_directory_is_refused(tmp_path):
+    trainer, source = blog_run()
+    trainer.callbacks.append(Checkpoint(tmp_path / "run.npz", every=5))
+    trainer.fit(source, 5)
+    with np.load(tmp_path / "run.npz") as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["header"].tobytes())
+    header["trainer"]["journal"]["file"] = "../../etc/passwd"
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    with open(tmp_path / "run.npz", "wb") as file:
+        np.savez(file, **arrays)
+    with pytest.raises(ModelFileError, match=re.escape("names '../../etc/passwd', not its")):
+        minifw.load_checkpoint(tmp_path / "run.npz")
+
+
+def test_a_checkpoint_path_that_cannot_be_written_stops_the_fit_before_it_trains(tmp_path):
+    trainer, source = blog_run()
+    before = trainer.network.packed.value.copy()
+    trainer.callbacks.append(Checkpoint(tmp_path / "no" / "dir" / "run.npz", every=5))
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "no" / "dir"))):
+        trainer.fit(source, 10)
+    assert trainer.epochs_done == 0 and np.array_equal(trainer.network.packed.value, before)

@@ -1,8 +1,12 @@
 """Specs, and saving and loading networks: round trips, atomic writes, every bad file refused."""
 
+import io
 import json
+import math
 import os
 import pickle
+import struct
+import time
 import zipfile
 
 import numpy as np
@@ -348,7 +352,7 @@ def unknown_format(path):
 
 
 def unknown_version(path):
-    rewritten(path, lambda h: h.update(version=2))
+    rewritten(path, lambda h: h.update(version=3))
 
 
 def missing_array(path):
@@ -390,7 +394,7 @@ def unknown_activation(path):
 
 
 def unknown_optimizer(path):
-    rewritten(path, lambda h: h["optimizer"]["spec"].update(name="lbfgs"))
+    rewritten(path, lambda h: h["optimizer"]["spec"].update(name="adagrad"))
 
 
 def unknown_layer(path):
@@ -409,6 +413,13 @@ def non_finite(path):
     rewritten(path, change_arrays=poison)
 
 
+def non_finite_state(path):
+    def poison(arrays):
+        arrays["optimizer.packed.velocity"][[0, 3]] = [np.nan, -np.inf]
+
+    rewritten(path, change_arrays=poison)
+
+
 def wrong_shapes(path):
     def reshape(arrays):
         arrays["layers.0.weights"] = np.zeros((2, 4))
@@ -416,6 +427,14 @@ def wrong_shapes(path):
         arrays["normaliser.source"] = np.zeros(3)
 
     rewritten(path, change_arrays=reshape)
+
+
+def huge_lr(path):
+    rewritten(path, lambda h: h["optimizer"].update(lr=10**400))
+
+
+def huge_count(path):
+    rewritten(path, lambda h: h["optimizer"].update(iterations=-(10**400)))
 
 
 def text_weights(path):
@@ -434,7 +453,7 @@ BAD_FILES = [
     (foreign_zip, "no 'header'.*readme.txt"),
     (foreign_npz, "no 'header'.*weights"),
     (unknown_format, "unknown format 'kerasish'"),
-    (unknown_version, "version 2"),
+    (unknown_version, "version 3"),
     (missing_array, "'layers.1.weights' is missing"),
     (missing_state_array, "'optimizer.packed.velocity' is missing"),
     (invalid_json, "not valid JSON"),
@@ -444,10 +463,11 @@ BAD_FILES = [
     (lacks_network, "lacks 'network'"),
     (wrong_type, "'network.seed' must be int or null"),
     (unknown_activation, "unknown activation 'swishy'"),
-    (unknown_optimizer, "unknown optimizer 'lbfgs'"),
+    (unknown_optimizer, "unknown optimizer 'adagrad'"),
     (unknown_layer, "unknown layer class 'conv2d'"),
     (bad_argument, "Dense.n_out"),
     (non_finite, "'layers.0.weights' has 1 non-finite.*'layers.1.bias' has 1 non-finite"),
+    (non_finite_state, "array 'optimizer.packed.velocity' has 2 non-finite value"),
     (
         wrong_shapes,
         r"'layers.0.weights' has shape \(2, 4\); expected \(1, 4\).*"
@@ -455,6 +475,8 @@ BAD_FILES = [
         r"'normaliser.source' has shape \(3,\); expected \(2,\) or \(2, 1\)",
     ),
     (text_weights, "'layers.0.bias' holds <U1, not real numbers"),
+    (huge_lr, "'optimizer.lr' must be a finite number; got a whole number of about 401 digits"),
+    (huge_count, "'optimizer.iterations' must be a finite number; got a negative whole number"),
 ]
 
 
@@ -561,6 +583,115 @@ def test_a_bad_source_or_history_is_refused(tmp_path, change, problem):
     with open(path, "wb") as file:
         np.savez(file, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
     with pytest.raises(ModelFileError, match=problem):
+        minifw.load_saved(path)
+
+
+# Bombs: members that claim far more than they hold ----------------------------------------
+
+
+def npy_header(shape, descr="<f8"):
+    """The .npy header of an array of ``shape``, as np.save writes it."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def add_member(path, name, payload, declared):
+    """Add ``payload`` to the archive at ``path`` as member ``name``, deflated (a megabyte of
+    zeros is a kilobyte), declaring its uncompressed size as ``declared`` bytes (< 4 GiB)."""
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, payload)
+    data = bytearray(path.read_bytes())
+    encoded, at = name.encode(), 0
+    while (at := data.find(b"PK\x01\x02", at + 1)) >= 0:  # the central directory's entries
+        (length,) = struct.unpack_from("<H", data, at + 28)
+        if bytes(data[at + 46 : at + 46 + length]) == encoded:
+            (local,) = struct.unpack_from("<I", data, at + 42)
+            struct.pack_into("<I", data, at + 24, declared)
+            struct.pack_into("<I", data, local + 22, declared)
+    path.write_bytes(bytes(data))
+
+
+def forged_array(shape, descr="<f8"):
+    """(payload, declared size) of an array member claiming ``shape``: its header, then only a
+    megabyte of zeros, declared as large as that shape takes."""
+    header = npy_header(shape, descr)
+    size = len(header) + math.prod(shape) * np.dtype(descr).itemsize
+    return header + bytes(2**20), size
+
+
+def model_with_history(path):
+    network = Network([Dense(1, 4, "tanh"), Dense(4, 1)], seed=0)
+    minifw.save(network, path, history={"loss": [0.5, 0.25]})
+
+
+def swapped(path, name, payload, declared):
+    """The file at ``path`` with array ``name`` replaced by ``payload`` declared as ``declared``."""
+    header, arrays = contents(path)
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    del arrays[name]
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+    add_member(path, f"{name}.npy", payload, declared)
+
+
+@pytest.mark.parametrize("kind", ["model", "checkpoint"])
+def test_an_unused_member_claiming_4_gb_is_never_read(tmp_path, kind):
+    # The issue's bomb: 3.9 MB on disk, an unused 4 GB member; it took 27 s and 3.95 GB.
+    path = tmp_path / "bomb.npz"
+    good_file(path, kind)
+    add_member(path, "unused.npy", *forged_array((499_000_000,)))
+    assert path.stat().st_size < 2**20
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("unused.npy").file_size > 3.99e9
+    began = time.perf_counter()
+    network = minifw.load(path)
+    saved = minifw.load_saved(path)
+    if kind == "checkpoint":
+        minifw.load_checkpoint(path)
+    assert time.perf_counter() - began < 1.0
+    assert network.packed.value.size == saved.network.packed.value.size == 13
+
+
+def test_an_array_declaring_more_bytes_than_its_shape_takes_is_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    good_file(path)
+    payload = npy_header((1, 4)) + bytes(32)  # the right shape, sound data...
+    swapped(path, "layers.0.weights", payload, 3_000_000_000)  # ...declared as 3 GB
+    with pytest.raises(ModelFileError, match=r"'layers.0.weights' declares 3,000,000,000 bytes"):
+        minifw.load(path)
+
+
+def test_a_loss_history_claiming_300_million_epochs_is_refused_before_it_is_read(tmp_path):
+    # The issue's: 100 million entries took 7.1 GB and ended in MemoryError.
+    path = tmp_path / "model.npz"
+    model_with_history(path)
+    swapped(path, "history.loss", *forged_array((300_000_000,)))
+    minifw.load(path)  # the network alone does not need the history
+    began = time.perf_counter()
+    with pytest.raises(ModelFileError, match=r"claims 300,000,000 epochs; .* at most 10,000,000"):
+        minifw.load_saved(path)
+    assert time.perf_counter() - began < 1.0
+
+
+def test_a_header_claiming_a_gigabyte_is_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    good_file(path)
+    swapped(path, "header", *forged_array((10**9,), "|u1"))
+    with pytest.raises(ModelFileError, match=r"header claims 1,000,000,000 bytes; .* at most 16"):
+        minifw.load(path)
+
+
+def test_a_data_set_no_memory_holds_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import minifw.core.validation
+
+    path = tmp_path / "model.npz"
+    x = np.linspace(0, 1, 8).reshape(-1, 1)
+    minifw.save(Network([Dense(1, 2), Dense(2, 1)]), path, source=ArraySource(x, x))
+    swapped(path, "source.x", *forged_array((200_000_000, 1)))
+    monkeypatch.setattr(minifw.core.validation, "machine_memory", lambda: 2**30)
+    with pytest.raises(ModelFileError, match=r"data set of 200,000,000 samples would need about"):
         minifw.load_saved(path)
 
 

@@ -189,3 +189,167 @@ def test_predict_refuses_bad_input(x, message):
     network = Network([Dense(1, 3, "tanh"), Dense(3, 1)])
     with pytest.raises(DataError, match=message):
         network.predict(x)
+
+
+# Integers too large for a float ----------------------------------------------------------
+
+HUGE = "1" + "0" * 400  # 1e400 written as a whole number: Python reads it as an int
+
+
+# Values for the parameters some components cannot do without (a schedule's steps).
+REQUIRED = {"step_size": 10, "decay_steps": 10, "rate": 0.5}
+
+
+def numeric_parameters():
+    """(family, spec) for every numeric parameter of every registered component, set to HUGE
+    (and the component's required parameters, if any, to sound values)."""
+    import inspect
+
+    import minifw
+
+    cases = []
+    families = [minifw.Activation, minifw.Initializer, minifw.Loss, minifw.Optimizer]
+    for family in [*families, minifw.Schedule]:
+        for name in family.registry.names():
+            signature = inspect.signature(family.registry.get(name)).parameters
+            required = {k: REQUIRED[k] for k, p in signature.items() if p.default is p.empty}
+            for key, parameter in signature.items():
+                # Floats only: a count (StepDecay's step_size) may be any whole number.
+                if type(parameter.default) is float or key in ("decay_steps", "rate"):
+                    values = {**required, key: HUGE}
+                    spec = ",".join(f"{k}={v}" for k, v in values.items())
+                    cases.append((family, f"{name}:{spec}"))
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("family", "spec"),
+    numeric_parameters(),
+    ids=lambda v: v.replace(HUGE, "1e400-as-digits") if isinstance(v, str) else "",
+)
+def test_an_integer_too_large_for_a_float_in_a_spec_is_a_config_error(family, spec):
+    # math.isfinite(10**400) raises OverflowError; the spec's reader must not let it through.
+    with pytest.raises(ConfigError, match="too large for a float") as caught:
+        family.resolve(spec)
+    (huge,) = [item.split("=")[0] for item in spec.split(":")[1].split(",") if HUGE in item]
+    assert f".{huge} must be a finite number" in str(caught.value)  # names the parameter
+    assert HUGE not in str(caught.value)  # its size, not its 400 digits
+
+
+def test_is_finite_answers_for_any_value_and_shown_writes_any_integer():
+    from minifw.core.validation import is_finite, shown
+
+    for value in [1, 1.5, -(10**300), 2**1023]:
+        assert is_finite(value)
+    for value in [10**400, -(10**400), math.inf, math.nan, True, "1", None, 1j]:
+        assert not is_finite(value)
+    assert shown(0.5) == "0.5"
+    assert "about 10001 digits" in shown(10**10000)  # repr would refuse past 4300 digits
+    assert shown(-(10**400)).startswith("a negative whole number of about 401 digits")
+
+
+def test_a_normaliser_range_too_large_for_a_float_is_a_data_error():
+    from minifw import Normaliser
+
+    with pytest.raises(DataError, match="Normaliser source range must be finite"):
+        Normaliser((0, 10**400), (0.0, 1.0))
+
+
+# Sizes no memory holds -----------------------------------------------------------------------
+
+GIB = 2**30
+
+
+@pytest.fixture
+def machine_of(monkeypatch):
+    """Make this machine seem to have the given bytes of memory."""
+    import minifw.core.validation
+
+    def set_memory(size):
+        monkeypatch.setattr(minifw.core.validation, "machine_memory", lambda: size)
+
+    return set_memory
+
+
+def test_machine_memory_is_the_page_size_times_the_pages():
+    import os
+
+    from minifw.core.validation import machine_memory
+
+    assert machine_memory() == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") > GIB
+
+
+def test_the_estimate_of_a_run_is_near_what_one_is_measured_to_take():
+    from minifw.core.validation import memory_needed
+
+    # The blog's 1-5-1 network on 10 million uniform points: 2.15 GB peak resident memory
+    # measured (minifw train --samples 10000000 --sampling uniform --epochs 1 --no-plot).
+    assert 1.8e9 < memory_needed((1, 5, 1), 10_000_000) < 2.4e9
+    assert memory_needed((1, 5, 1), copies=100) == 100 * memory_needed((1, 5, 1))
+    assert memory_needed((10**200, 1)) > 10**200  # exact: no size overflows
+
+
+@pytest.mark.parametrize(
+    ("make", "phrases"),
+    [
+        (lambda: Dense(10**6, 10**6), ["Dense layer of 1,000,000 x 1,000,000", "TiB"]),
+        (lambda: Dense(1, 10**400), ["1 x ~10^400 weights", "2^1335 bytes"]),
+        (lambda: Dense(3, 4, copies=10**13), ["stacked 10,000,000,000,000 times"]),
+    ],
+    ids=["a trillion weights", "10^400 units", "a stack of 10^13"],
+)
+def test_a_layer_no_memory_holds_is_refused_at_once(make, phrases):
+    import time
+
+    began = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"would need about .* of memory") as caught:
+        make()
+    assert time.perf_counter() - began < 0.5  # refused before numpy allocates anything
+    for phrase in [*phrases, "this machine has", "use a smaller layer"]:
+        assert phrase in str(caught.value)
+
+
+def test_a_billion_unit_layer_is_refused_on_a_machine_of_16_gib(machine_of):
+    machine_of(16 * GIB)
+    with pytest.raises(ConfigError, match=r"would need about 119 GiB .* this machine has 16 GiB"):
+        Dense(1, 10**9)
+    Dense(1, 10**6)  # 75 MiB: fine
+
+
+def test_a_network_of_layers_that_each_fit_but_not_together_is_refused(machine_of):
+    machine_of(GIB)
+    layers = [Dense(1, 3000), *(Dense(3000, 3000) for _ in range(4)), Dense(3000, 1)]
+    with pytest.raises(ConfigError, match=r"network of layer sizes 1, 3,000, .* would need"):
+        Network(layers)
+
+
+def test_ten_million_uniform_points_are_refused_where_they_do_not_fit(machine_of):
+    from minifw import FunctionSource, target_from
+
+    machine_of(512 * 2**20)
+    with pytest.raises(ConfigError, match=r"10,000,000 points .* 512 MiB in all; use fewer"):
+        FunctionSource(target_from("sin"), n=10**7, sampling="uniform")
+    FunctionSource(target_from("sin"), n=10**5, sampling="uniform").arrays()
+
+
+@pytest.mark.parametrize("n", [10**12, 10**400, 10**5000], ids=["10^12", "10^400", "10^5000"])
+def test_a_function_source_no_memory_holds_is_refused_at_once(n):
+    from minifw import FunctionSource, target_from
+
+    with pytest.raises(ConfigError, match="would need about"):
+        FunctionSource(target_from("sin"), n=n, sampling="uniform")
+
+
+@pytest.mark.parametrize("sampling", ["grid", "uniform"])
+def test_a_count_past_4300_digits_is_refused_in_words_not_with_pythons_valueerror(sampling):
+    # Python refuses to write out an int of more than 4300 digits: a message that did would
+    # raise ValueError instead of the ConfigError it was writing.
+    from minifw import FunctionSource, target_from
+
+    for make in [
+        lambda: FunctionSource(target_from("sin"), n=10**5000, sampling=sampling),
+        lambda: Dense(-(10**5000), 1),
+        lambda: Trainer(Network([Dense(1, 1)]), "mse", "sgd", batch_size=-(10**5000)),
+    ]:
+        with pytest.raises(ConfigError, match=r"~10\^5000|about 5001 digits"):
+            make()

@@ -33,6 +33,14 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = _NEGATIVE_NUMBER
 
+    def error(self, message: str) -> NoReturn:
+        """Exit with usage and ``message``; a flag left without its value (often because the
+        value began with '-', which argparse takes for a flag) says how to give it."""
+        if message.endswith("expected one argument"):
+            flag = message.removeprefix("argument ").partition(":")[0].split("/")[0]
+            message += f"; a value that begins with '-' is given with '=': {flag}=-x"
+        super().error(message)
+
     def unknown(self, words: Sequence[str]) -> NoReturn:
         """Exit with usage: ``words`` are not this parser's, with the flags they resemble."""
         known = [flag for action in self._actions for flag in action.option_strings]
@@ -118,8 +126,8 @@ def _add_flag(section: argparse._ArgumentGroup, name: str, declared: Setting) ->
     text = declared.help + (f" (default: {_show(default)})" if shown else "")
     options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
     if declared.kind == "flag":
-        if default:  # a --no-... flag: the help says what the setting is, so say what it does
-            options["help"] += " (on by default; this flag turns it off)"
+        if default:  # the flag turns the setting off: say so, not what it turns off
+            options["help"] = f"turn off: {declared.help}"
         section.add_argument(*flags, action=_Once, nargs=0, const=not default, **options)
         return
     options["action"] = _Once

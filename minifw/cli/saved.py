@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.data import read_csv
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, DataError
 from ..core.targets import target_from
+from ..core.validation import plural
 from ..files.atomic import atomic_path
 from ..files.saving import load, load_saved
 from ..lab.plotting.kinds import FIGURE_KINDS, figure_kind
@@ -70,12 +71,21 @@ def predict(args: argparse.Namespace) -> int:
     else:
         if len(args.x) % network.n_inputs:
             raise ConfigError(
-                f"--x gave {len(args.x)} value(s), which do not make whole samples: "
-                f"{args.model} takes {network.n_inputs} inputs per sample, so give a "
+                f"--x gave {plural(len(args.x), 'value')}, which do not make whole samples: "
+                f"{args.model} takes {plural(network.n_inputs, 'input')} per sample, so give a "
                 f"multiple of {network.n_inputs} values"
             )
         x = np.asarray(args.x, dtype=np.float64).reshape(-1, network.n_inputs)
-    y = network.predict(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # said below, once, with the inputs
+        y = network.predict(x)
+    bad = ~np.isfinite(y).all(axis=1)
+    if bad.any():
+        first = x[np.argmax(bad)].tolist()
+        raise DataError(
+            f"{args.model} predicts a value that is not finite for "
+            f"{plural(int(bad.sum()), 'input row')} (the first at x = {first}): its weights or "
+            "its normaliser's ranges overflow a float64 there; the file cannot be used as it is"
+        )
     header = [f"x{i}" for i in range(x.shape[1])] + [f"y{i}" for i in range(y.shape[1])]
     lines = [",".join(header)] + [
         ",".join(repr(float(v)) for v in row) for row in np.hstack([x, y])

@@ -14,6 +14,7 @@ import contextlib
 import json
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from pathlib import Path
@@ -25,8 +26,10 @@ from ..core.errors import ConfigError
 from ..core.metrics import STANDARD, Metric
 from ..core.registry import did_you_mean, load_plugins
 from ..core.registry import parse_value as spec_value
-from ..lab.sweeps import groups, plan, sweep, varied_settings
+from ..core.validation import plural
+from ..lab.sweeps import MAX_RUNS, groups, plan, planned_runs, sweep, varied_settings
 from ..run.config import SETTINGS, RunConfig, parse_text
+from ..run.experiment import build
 from .flags import add_run_flags, finite_number
 from .train import configuration
 
@@ -149,6 +152,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--out", default="sweep", metavar="DIR", help="where to write (default: sweep)"
     )
     sweeping.add_argument(
+        "--yes",
+        action="store_true",
+        help=f"run a sweep of more than {CONFIRM_RUNS:,} runs (without it, such a sweep is "
+        "refused, after saying how many runs it plans and how long they would take)",
+    )
+    sweeping.add_argument(
         "--resume",
         action="store_true",
         help="continue the sweep in --out, running only the runs it has not finished",
@@ -235,6 +244,41 @@ def ranked_by(config: RunConfig, name: str) -> tuple[RunConfig, str]:
     return attrs.evolve(config, metrics=(*config.metrics, key)), key
 
 
+# More runs than this need --yes: a typo in --seeds should not start hours of training.
+CONFIRM_RUNS = 10_000
+
+
+def _check_size(config: RunConfig, grid: dict[str, list[Any]], args: argparse.Namespace) -> None:
+    """Say how many runs the sweep plans and about how long they would take one by one (from
+    a short run of the base configuration); refuse more than CONFIRM_RUNS without --yes."""
+    total = planned_runs(grid, args.seeds)
+    points = math.prod(map(len, grid.values()))
+    if total > MAX_RUNS:
+        return  # plan() refuses it, saying why
+    trial = build(attrs.evolve(config, epochs=min(config.epochs, 20)))
+    began = time.perf_counter()
+    trial.fit()
+    per_epoch = (time.perf_counter() - began) / max(trial.trainer.epochs_done, 1)
+    estimate = per_epoch * config.epochs * total
+    print(
+        f"Planned: {plural(total, 'run')} ({plural(points, 'grid point')} x "
+        f"{plural(args.seeds, 'seed')}), about {_duration(estimate)} trained one by one "
+        "(stacked runs take a fraction of that)"
+    )
+    if total > CONFIRM_RUNS and not args.yes:
+        raise ConfigError(
+            f"the sweep would train {total:,} runs, more than {CONFIRM_RUNS:,}; check --grid and "
+            "--seeds, or pass --yes to run it"
+        )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.1f} s"
+
+
 @contextlib.contextmanager
 def _executor(args: argparse.Namespace) -> Iterator[tuple[Executor | None, int]]:
     """The executor ``minifw sweep`` runs on and how many runs it runs at once: none (this
@@ -263,6 +307,7 @@ def run(args: argparse.Namespace) -> int:
     grid = sweep_grid(args.grid)
     load_plugins(config.plugins)  # before planning, which builds each point's network
     config, rank_by = ranked_by(config, args.rank_by)
+    _check_size(config, grid, args)
     runs = plan(config, grid, args.seeds, args.sweep_seed)
     from ..lab.sweep_report import (
         write_outputs,  # imports matplotlib, which the sweep itself needs not

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 
 from ..core.callbacks import Callback, ProgressBar, TerminateOnNaN
 from ..core.errors import ConfigError, LedgerError, ModelFileError
 from ..core.text import aligned
 from ..core.trainer import FitResult, Trainer
 from ..core.validation import check_output_path
+from ..files.atomic import check_writable
 from ..files.ledger import Ledger, new_id
 from ..files.saving import Checkpoint, load_checkpoint_run, save
 from ..lab.plotting.kinds import figure_kind
@@ -30,6 +32,7 @@ from ..run.config import SETTINGS, RunConfig, to_toml
 from ..run.experiment import Experiment, build
 from ..run.resolve import resolve, summary
 from .flags import add_run_flags, flag_for, typed_settings
+from .stopping import Stop, stop_cleanly
 
 # The formats save_figure writes (matplotlib would take others, but only after training).
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -87,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
         asked = ", ".join(flag_for(n) for n in sorted(drawing))
         raise ConfigError(f"{asked} choose a figure, and --no-plot draws none; give one of them")
     # The command line's own callbacks, given at construction: its guard replaces the default.
-    callbacks: list[Callback] = [guard := TerminateOnNaN()]
+    # It checks once per epoch, as the library's does: checking each batch copies the weights
+    # after every update and cost 15-30 % of the blog's training (benchmarks/seed_task.py
+    # --guard batch against --guard epoch); a diverged epoch is still caught, one epoch later.
+    callbacks: list[Callback] = [guard := TerminateOnNaN(check="epoch")]
     callbacks.append(ProgressBar(enabled=config.progress, file=sys.stderr))
     film = _film(config)
     if film is not None:
@@ -111,13 +117,42 @@ def run(args: argparse.Namespace) -> int:
     if config.checkpoint:
         experiment.trainer.callbacks.append(_checkpoint(experiment, run_id))
     epochs = max(config.epochs - experiment.trainer.epochs_done, 0)
-    result = experiment.fit(epochs)
+    # The guard diagnoses a diverging epoch in one line; numpy's warnings about the same
+    # overflow, from the batches before the epoch ends, would only bury it.
+    with (
+        np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+        stop_cleanly(experiment.trainer) as stop,
+    ):
+        result = experiment.fit(epochs)
+    return _report(experiment, result, run_id, guard, film, figure, stop)
+
+
+def _report(
+    experiment: Experiment,
+    result: FitResult,
+    run_id: str,
+    guard: TerminateOnNaN,
+    film: Any,
+    figure: str | None,
+    stop: Stop,
+) -> int:
+    """Print what the run did, keep what was asked for (model, ledger, film, figure), and
+    return the exit status: 130 after a Ctrl-C, 1 for a result that is not finite."""
+    config = experiment.config
     print(experiment.stats_line(result))
+    status = None
     if guard.diagnosis is not None:
         print(f"Training stopped: {guard.diagnosis}")
+        status = f"diverged at epoch {experiment.trainer.epochs_done}"
+    if stop.signal is not None:
+        status = f"interrupted at epoch {experiment.trainer.epochs_done}"
+        print(
+            f"Stopped by {stop.signal} at the end of epoch {experiment.trainer.epochs_done}; "
+            "the model, checkpoint and record asked for are kept"
+        )
     if result.val_loss:
         print(f"Final validation loss: {result.val_loss[-1]:.6g} (normalised, like the final loss)")
-    x_eval, _ = experiment.source.evaluation_arrays()  # type: ignore[attr-defined]
+    x_eval, y_eval = experiment.source.evaluation_arrays()  # type: ignore[attr-defined]
     error = experiment.evaluation_mse()
     print(
         f"Evaluation MSE: {error:.6g} "
@@ -136,15 +171,36 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"Network saved to {config.save_model}")
     if config.record:
-        _record(experiment, error, scores, run_id)
+        _record(experiment, error, scores, run_id, status)
     if film is not None:
         print(
             f"Film of {len(film.snapshots)} frames written to {film.path} in "
             f"{film.seconds:.2f} s (training took {result.seconds:.2f} s)"
         )
-    if figure is not None:
+    if figure is not None and stop.signal is None:
         _draw(experiment, figure, result)
+    if stop.signal is not None:
+        return 130
+    if not np.isfinite(error):
+        print(f"minifw: error: {not_finite(error, y_eval)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def not_finite(error: float, targets: Any) -> str:
+    """Why an evaluation error is not finite, and what to do."""
+    largest = float(np.max(np.abs(targets))) if np.size(targets) else 0.0
+    limit = np.sqrt(np.finfo(np.float64).max / max(len(targets), 1))  # squares sum past max
+    if not np.isfinite(largest) or largest > limit:
+        return (
+            f"the evaluation error is {error}: the target's values reach {largest:.3g}, whose "
+            "squares overflow a float64; scale the target down (divide the formula by a "
+            "constant)"
+        )
+    return (
+        f"the evaluation error is {error}: the network's predictions are not finite; it "
+        "diverged (lower --lr)"
+    )
 
 
 def _resumed(config: RunConfig, given: set[str], callbacks: list[Callback]) -> Experiment:
@@ -204,13 +260,17 @@ def _text(value: Any) -> str:
 def _check_outputs(config: RunConfig, experiment: Experiment, figure: str | None) -> None:
     """Refuse now what would fail after training: an output that cannot be written, a film
     that cannot be drawn."""
-    for name in ("save_model", "checkpoint"):
-        if getattr(config, name) is not None:
-            check_output_path(flag_for(name), getattr(config, name))
+    written = [name for name in ("save_model", "checkpoint", "animate") if getattr(config, name)]
+    for name in written:
+        check_output_path(flag_for(name), getattr(config, name))
     if figure is not None:  # save_figure makes missing directories, so only the name is checked
         check_output_path(
             flag_for("plot"), config.plot, suffixes=PLOT_SUFFIXES, parent_must_exist=False
         )
+        if Path(config.plot).parent.is_dir():
+            written.append("plot")
+    for name in written:  # a read-only directory or a full disk, found now, not after training
+        check_writable(getattr(config, name))
     if config.animate is not None and experiment.network.n_inputs > 2:
         raise ConfigError(
             f"a film is drawn for 1 or 2 inputs; this target has {experiment.network.n_inputs}"
@@ -264,7 +324,13 @@ def _metrics_table(experiment: Experiment, at_evaluation: dict[str, float]) -> s
     return "\n".join(aligned(rows))
 
 
-def _record(experiment: Experiment, error: float, scores: dict[str, float], run_id: str) -> None:
+def _record(
+    experiment: Experiment,
+    error: float,
+    scores: dict[str, float],
+    run_id: str,
+    status: str | None,
+) -> None:
     """Add this run to the ledger; a ledger that cannot be written only warns."""
     config = experiment.config
     ledger = Ledger(config.runs_dir)
@@ -284,6 +350,7 @@ def _record(experiment: Experiment, error: float, scores: dict[str, float], run_
                 "model_path": config.save_model,
                 "summary": summary(config),
                 "resumed_from": experiment.resumed_from,
+                "status": status,
             }
         )
     except (LedgerError, OSError) as problem:

@@ -22,7 +22,7 @@ import numpy as np
 from .data import DataSource
 from .errors import ConfigError, TrainingDiverged
 from .network import Network
-from .optimizers import Optimizer
+from .optimizers import Optimizer, StateCopy
 from .validation import integer, number, one_of
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class Training(Protocol):
     optimizer: Optimizer
     source: DataSource | None
     history: LossHistory
-    run_history: list[float]
+    run_history: dict[str, list[float]]  # every epoch's logs of the run, by key
     epochs: int  # the epochs the current fit was asked for
     epochs_done: int  # every epoch of the run so far, over successive fits
     stop_training: bool  # set it to True to stop after this epoch
@@ -309,11 +309,16 @@ class TerminateOnNaN(Callback):
 
     After every good batch the network's packed weights are copied into one
     buffer (kept from the start of training, so a failing first batch restores
-    the initial weights). At the first bad one, the weights are restored from
-    it, ``trainer.stop_training`` is set and ``diagnosis`` (a ``Divergence``)
-    says where it happened, the learning rate, how large each layer's
-    pre-activations had grown, and what to try. With ``raise_error`` it then
-    raises ``TrainingDiverged`` out of ``fit``, so later hooks (on_epoch_end,
+    the initial weights), and the optimizer's state with them (``StateCopy``:
+    momentum, Adam's moments and step count, RMSProp's average). At the first
+    bad one, the weights and that state are restored, ``trainer.stop_training``
+    is set and ``diagnosis`` (a ``Divergence``) says where it happened, the
+    learning rate, how large each layer's pre-activations had grown, and what
+    to try. The diverged epoch is not counted: the run's and the fit's loss
+    histories (and so ``epochs_done``) end with the last epoch that finished
+    finite, so that they agree with the weights, and a checkpoint written after
+    it resumes from there. With ``raise_error`` it then raises
+    ``TrainingDiverged`` out of ``fit``, so later hooks (on_epoch_end,
     on_train_end) do not run.
 
     ``check="epoch"`` checks the epoch's loss and the weights at the end of each
@@ -333,8 +338,10 @@ class TerminateOnNaN(Callback):
     check: str = attrs.field(default="batch", kw_only=True, validator=one_of("batch", "epoch"))
     diagnosis: Divergence | None = attrs.field(default=None, init=False)
     _epoch: int = attrs.field(default=0, init=False, repr=False)
+    _run_start: int = attrs.field(default=0, init=False, repr=False)  # epochs before this fit
     _weights: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
     _last_finite: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
+    _state: StateCopy | None = attrs.field(default=None, init=False, repr=False)
 
     def on_train_begin(self, trainer: Training) -> None:
         copies = trainer.network.copies
@@ -344,9 +351,11 @@ class TerminateOnNaN(Callback):
                 "whose networks diverge one by one: their losses (one per network) show which "
                 "became nan, and a sweep's rows say so"
             )
-        self.diagnosis, self._epoch = None, 0
-        self._weights = trainer.network.packed.value
+        self.diagnosis, self._epoch, self._run_start = None, 0, trainer.epochs_done
+        packed = trainer.network.packed
+        self._weights = packed.value
         self._last_finite = self._weights.copy()
+        self._state = trainer.optimizer.state_copy(packed)
 
     def listens_to(self, hook: str) -> bool:
         if hook == "on_batch_end":
@@ -362,6 +371,12 @@ class TerminateOnNaN(Callback):
     def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self.check == "epoch":
             self._check(trainer, None, logs["loss"])
+        elif self.diagnosis is not None:  # the trainer recorded the cut-short epoch after the stop
+            self._forget_diverged_epoch(trainer)
+
+    def on_train_end(self, trainer: Training, logs: Logs) -> None:
+        if self.diagnosis is not None:  # again: a LossHistory listed after this one recorded it
+            self._forget_diverged_epoch(trainer)
 
     def _check(self, trainer: Training, batch: int | None, loss: float) -> None:
         # Per check: two float checks and one copy into the buffer, no attribute assignment.
@@ -372,6 +387,7 @@ class TerminateOnNaN(Callback):
         weights_finite = math.isfinite(np.add.reduce(weights))
         if weights_finite and math.isfinite(loss):
             np.copyto(self._last_finite, weights)
+            self._state.keep()  # type: ignore[union-attr]
             return
         self._diverged(trainer, _diagnose(trainer, self._epoch, batch, loss, weights_finite))
         if self.raise_error:
@@ -387,7 +403,18 @@ class TerminateOnNaN(Callback):
     def _diverged(self, trainer: Training, diagnosis: Divergence) -> None:
         self.diagnosis = diagnosis
         np.copyto(self._weights, self._last_finite)
+        self._state.restore()  # type: ignore[union-attr]
+        self._forget_diverged_epoch(trainer)
         trainer.stop_training = True
+
+    def _forget_diverged_epoch(self, trainer: Training) -> None:
+        """Drop the diverged epoch from the run's history and the fit's, if recorded: both
+        then count only the epochs before it, whose weights the network holds (for a
+        batch-wise check, those epochs and the good batches of the diverged one)."""
+        for values in trainer.run_history.values():
+            del values[self._run_start + self._epoch :]
+        for values in trainer.history.history.values():
+            del values[self._epoch :]
 
 
 @attrs.define(eq=False)

@@ -20,10 +20,14 @@ import numpy as np
 from .errors import ConfigError, DataError
 from .validation import (
     as_matrix,
+    check_memory,
+    count_text,
     integer,
+    memory_needed,
     number,
     one_of,
     path_problem,
+    plural,
     random_seed,
     real_array,
 )
@@ -294,11 +298,21 @@ class FunctionSource(DataSource):
             self.inputs > MAX_GRID_INPUTS or self.n**self.inputs > MAX_GRID_POINTS
         ):
             raise ConfigError(
-                f"FunctionSource: a grid of n={self.n} points per axis over {self.inputs} "
-                f"input(s) has {self.n}**{self.inputs} points; a grid may have at most "
+                f"FunctionSource: a grid of n={count_text(self.n)} points per axis over "
+                f"{count_text(self.inputs)} input(s) has {count_text(self.n)}**"
+                f"{count_text(self.inputs)} points; a grid may have at most "
                 f"{MAX_GRID_POINTS:,} points and {MAX_GRID_INPUTS} inputs. Use "
                 'sampling="uniform" (n random points) for this many inputs'
             )
+        # Refused before numpy allocates: 10 million uniform points over many inputs, or a
+        # count no memory holds, would fail with MemoryError (or after minutes of work).
+        points = self.n if self.sampling == "uniform" else self.n**self.inputs
+        check_memory(
+            memory_needed((self.inputs, 1), points),
+            f"sampling a FunctionSource at {count_text(points)} points (and as many to evaluate "
+            f"on) of {plural(self.inputs, 'input')} and training on them",
+            "use fewer points (n)",
+        )
 
     @property
     def step(self) -> float:
@@ -350,7 +364,10 @@ class FunctionSource(DataSource):
 
 def _interval(name: str) -> Callable[[object], tuple[Array, Array]]:
     def convert(value: object) -> tuple[Array, Array]:
-        low, high = (np.asarray(v, dtype=np.float64) for v in value)  # type: ignore[attr-defined]
+        try:
+            low, high = (np.asarray(v, dtype=np.float64) for v in value)  # type: ignore[attr-defined]
+        except OverflowError:  # an int too large for a float: not finite, as refused below
+            low = high = np.asarray(math.inf)
         if not (np.isfinite(low).all() and np.isfinite(high).all()) or np.any(low == high):
             raise DataError(
                 f"Normaliser {name} range must be finite with low != high; got ({low}, {high})"

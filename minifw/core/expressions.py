@@ -40,7 +40,7 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError
-from .validation import as_matrix
+from .validation import as_matrix, is_finite
 
 Array = np.ndarray
 
@@ -192,6 +192,10 @@ class Expression:
         return self.text
 
 
+# A number written against a name or a bracket, as on paper: 2x, 3sin(x), 2(x + 1); not 2e3.
+_JUXTAPOSED = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?)(?![eE][-+]?\d)([A-Za-z_(][\w]*)")
+
+
 def _parse(text: str) -> ast.expr:
     """The parsed body of ``text``, or ConfigError (never SyntaxError or RecursionError)."""
     if not text:
@@ -215,7 +219,17 @@ def _parse(text: str) -> ast.expr:
         where = ""
         if error.lineno and error.offset:  # 0 or None when unknown, or at the very end
             where = _position(text, error.lineno, error.offset - 1)
-        raise ConfigError(f"cannot read expression {shorten(text)!r}: {error.msg}{where}") from None
+        # Newcomers write 2x as on paper. minifw does not guess a product: it says how.
+        juxtaposed = _JUXTAPOSED.search(text)
+        hint = (
+            f"; a number times a name needs *: write {juxtaposed[1]}*{juxtaposed[2]}, "
+            f"not {juxtaposed[0]}"
+            if juxtaposed
+            else ""
+        )
+        raise ConfigError(
+            f"cannot read expression {shorten(text)!r}: {error.msg}{where}{hint}"
+        ) from None
     # Some Pythons raise ValueError for a null byte; the others are the parser's own limits.
     except (ValueError, RecursionError, MemoryError) as error:
         raise ConfigError(f"cannot read expression {shorten(text)!r}: {error}") from None
@@ -287,11 +301,7 @@ class _Checker:
             raise self.refuse(node, "the boolean", "write 1 or 0")
         if not isinstance(value, int | float):
             raise self.refuse(node, "the constant", _CONSTANTS)
-        try:
-            finite = math.isfinite(value)
-        except OverflowError:  # an int too large for a float
-            finite = False
-        if not finite:
+        if not is_finite(value):  # inf, or an int too large for a float
             raise self.refuse(node, "the number", "numbers must be finite, at most about 1.8e308")
 
     def name(self, node: ast.Name, name: str) -> None:

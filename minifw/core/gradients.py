@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from numbers import Real
 from typing import Any
 
 import attrs
@@ -29,7 +28,7 @@ from .losses import Loss
 from .network import Network
 from .numerics import ignore_underflow
 from .serialize import to_spec
-from .validation import as_matrix
+from .validation import as_matrix, is_finite, shown
 
 Array = np.ndarray
 
@@ -232,10 +231,9 @@ def gradcheck(
 
 def _check_number(name: str, value: Any, *, strict: bool) -> None:
     """ConfigError unless ``value`` is a finite real number > 0 (``strict``) or >= 0."""
-    is_real = isinstance(value, Real) and not isinstance(value, bool)
-    if not is_real or not math.isfinite(value) or value < 0 or (strict and value == 0):
+    if not is_finite(value) or value < 0 or (strict and value == 0):
         bound = "> 0" if strict else ">= 0"
-        raise ConfigError(f"gradcheck {name} must be a finite number {bound}; got {value!r}")
+        raise ConfigError(f"gradcheck {name} must be a finite number {bound}; got {shown(value)}")
 
 
 def _float64_copy(network: Network) -> Network:

@@ -10,6 +10,7 @@ variance, ``variance(shape)``; ``Network.describe`` prints both.
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ import attrs
 import numpy as np
 
 from .registry import Registered, Registry
-from .validation import number, one_of
+from .validation import at_most, number, one_of
 
 Array = np.ndarray
 Shape = tuple[int, ...]
@@ -95,6 +96,12 @@ class Zeros(Constant):
     value: float = _fixed(0.0)
 
 
+# The largest scale numpy can draw from: the uniform limit sqrt(3 scale / n) is drawn as
+# U(-limit, limit), whose width must be a float, for any fan n >= 1.
+MAX_SCALE = sys.float_info.max / 3
+_drawable = at_most(MAX_SCALE)
+
+
 @attrs.frozen
 class VarianceScaling(Initializer):
     """Var(W) = scale / n, with n the fan-in, the fan-out or their mean (``mode``).
@@ -111,7 +118,7 @@ class VarianceScaling(Initializer):
     pre-activations' variance from growing or shrinking from layer to layer.
     """
 
-    scale: float = attrs.field(default=1.0, validator=number(low=0, strict=True))
+    scale: float = attrs.field(default=1.0, validator=[number(low=0, strict=True), _drawable])
     mode: Literal["fan_in", "fan_out", "fan_avg"] = attrs.field(
         default="fan_in", validator=one_of("fan_in", "fan_out", "fan_avg")
     )
@@ -169,16 +176,18 @@ class VarianceScaling(Initializer):
 
 def _scale(default: float) -> Any:
     """The ``scale`` field of a named setting: an argument, with the setting's default."""
-    return attrs.field(default=default, validator=number(low=0, strict=True))
+    return attrs.field(default=default, validator=[number(low=0, strict=True), _drawable])
 
 
 @attrs.frozen
 class HeUniform(VarianceScaling):
-    """W ~ U(-sqrt(3 scale / fan_in), +sqrt(3 scale / fan_in)); He et al. 2015.
+    """W ~ U(-sqrt(3 scale / fan_in), +sqrt(3 scale / fan_in)); the variance of He et al. 2015.
 
-    The default ``scale=2`` gives the limit sqrt(6 / fan_in), as in the paper and
-    Keras. ``scale=2/3`` (``HeUniform.BLOG_SCALE``, or ``BlogUniform``) gives the
-    blog's limit sqrt(2 / fan_in), a third of the paper's variance.
+    The paper draws from a normal distribution with variance 2 / fan_in; the default
+    ``scale=2`` gives the uniform distribution of the same variance, limit
+    sqrt(6 / fan_in), as Keras's ``he_uniform`` and PyTorch's ``kaiming_uniform_`` do.
+    ``scale=2/3`` (``HeUniform.BLOG_SCALE``, or ``BlogUniform``) gives the blog's limit
+    sqrt(2 / fan_in), a third of that variance.
     """
 
     BLOG_SCALE = 2.0 / 3.0
@@ -191,7 +200,11 @@ class HeUniform(VarianceScaling):
 
 @attrs.frozen
 class HeNormal(VarianceScaling):
-    """W ~ N(0, σ²) truncated at ±2σ, Var(W) = scale / fan_in = 2 / fan_in; He et al. 2015."""
+    """W ~ N(0, σ²) truncated at ±2σ, Var(W) = scale / fan_in = 2 / fan_in; after He et al. 2015.
+
+    The paper's normal is not truncated; this one is, as Keras's ``he_normal`` is, with
+    σ raised (divided by 0.8796) so that the variance is still 2 / fan_in.
+    """
 
     scale: float = _scale(2.0)
     mode: Literal["fan_in", "fan_out", "fan_avg"] = _fixed("fan_in")

@@ -17,7 +17,15 @@ import numpy as np
 from .activations import Activation, Identity
 from .errors import ConfigError, DataError
 from .initializers import HeUniform, Initializer, Zeros
-from .validation import boolean, check_finite, integer, real_array
+from .validation import (
+    boolean,
+    check_finite,
+    check_memory,
+    count_text,
+    integer,
+    memory_needed,
+    real_array,
+)
 
 Array = np.ndarray
 
@@ -154,6 +162,14 @@ class Dense(Layer):
     def __attrs_post_init__(self) -> None:
         if self.bias_unit and not self.use_bias:
             raise ConfigError("Dense.bias_unit=True needs bias=True: the bias unit is the bias")
+        # Refused before numpy allocates (or fails with MemoryError, or tries for minutes).
+        stacked = "" if self.copies is None else f" stacked {count_text(self.copies)} times"
+        check_memory(
+            memory_needed((self.n_in, self.n_out), copies=self.copies or 1),
+            f"training a Dense layer of {count_text(self.n_in)} x {count_text(self.n_out)} "
+            f"weights{stacked}",
+            "use a smaller layer",
+        )
         stack = () if self.copies is None else (self.copies,)
         self._w = Parameter("weights", np.zeros((*stack, self.n_in, self.n_out)))
         # A stack's biases keep their samples axis, (N, 1, n_out), to broadcast over samples.

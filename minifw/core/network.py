@@ -23,7 +23,16 @@ from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
 from .numerics import ignore_underflow
 from .text import aligned
-from .validation import as_matrix, float_dtype, instance_of, random_seed
+from .validation import (
+    as_matrix,
+    check_memory,
+    count_text,
+    float_dtype,
+    instance_of,
+    memory_needed,
+    plural,
+    random_seed,
+)
 
 if TYPE_CHECKING:
     pass
@@ -44,7 +53,8 @@ def _check_layers(
     for i, (a, b) in enumerate(itertools.pairwise(layers)):
         if a.n_out != b.n_in:
             raise ConfigError(
-                f"layer {i} gives {a.n_out} outputs but layer {i + 1} expects {b.n_in} inputs"
+                f"layer {i} gives {plural(a.n_out, 'output')} but layer {i + 1} expects "
+                f"{plural(b.n_in, 'input')}"
             )
 
 
@@ -103,6 +113,13 @@ class Network:
     _drawn: bytes = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        # Each Dense layer checked its own size; together they may still be too many.
+        sizes = [self.layers[0].n_in, *(layer.n_out for layer in self.layers)]
+        check_memory(
+            memory_needed(sizes, copies=self.copies or 1),
+            f"training a network of layer sizes {', '.join(map(count_text, sizes))}",
+            "use fewer or smaller layers",
+        )
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             layer.initialize(rng)  # drawn in float64, the same numbers whatever the dtype

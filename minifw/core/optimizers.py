@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 import weakref
 from abc import ABC
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -27,7 +27,7 @@ from .errors import ConfigError
 from .layers import Parameter
 from .registry import Registered, Registry
 from .schedules import Schedule
-from .validation import at_most, number, where
+from .validation import at_most, integer, number, where
 
 Array = np.ndarray
 
@@ -248,12 +248,66 @@ class Optimizer(Registered, ABC):
             target.clear()
             target.update({key: _copied(value) for key, value in entries.items()})
 
+    def state_copy(self, parameter: Parameter) -> StateCopy:
+        """A copy of this optimizer's progress for ``parameter``, to keep and put back with
+        its values: see ``StateCopy``."""
+        return StateCopy(self, parameter)
+
     # Not abstract, so that a subclass which overrides ``step`` instead is complete.
     def update(self, value: Array, grad: Array, state: dict[str, Any], lr: Array) -> None:
         """Move ``value`` in place, given its gradient ``grad``, its ``state`` and the rate."""
         raise NotImplementedError(
             f"{type(self).__name__} must define update(value, grad, state, lr), or override step"
         )
+
+
+class StateCopy:
+    """An optimizer's progress for one parameter, copied by ``keep`` and put back by
+    ``restore``: the update count, the latest rate and the parameter's state (SGD's
+    velocity, Adam's moments and step count, RMSProp's average).
+
+    ``TerminateOnNaN`` keeps one beside its copy of the last finite weights, so that a
+    diverged run goes back to a state whose weights and moments belong together and
+    can train on (with a smaller rate) without the non-finite moments undoing it at once.
+    ``keep`` copies into the arrays it already holds: at most one copy per state array.
+    A rule that keeps state elsewhere than ``update``'s ``state`` is not seen.
+    """
+
+    __slots__ = ("_iterations", "_lr", "_optimizer", "_parameter", "_state")
+
+    def __init__(self, optimizer: Optimizer, parameter: Parameter) -> None:
+        self._optimizer, self._parameter = optimizer, parameter
+        self._state: dict[str, Any] | None = None
+        self.keep()
+
+    def keep(self) -> None:
+        """Copy the optimizer's progress for the parameter as it is now."""
+        progress = self._optimizer._progress
+        self._iterations, self._lr = progress.iterations, progress.lr
+        state, kept = progress.states.get(id(self._parameter)), self._state
+        if state is None or kept is None or kept.keys() != state.keys():  # first step: new keys
+            self._state = None if state is None else {k: _copied(v) for k, v in state.items()}
+            return
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) and kept[key].shape == value.shape:
+                np.copyto(kept[key], value)
+            else:  # a count (Adam's t), or an array that changed shape
+                kept[key] = _copied(value)
+
+    def restore(self) -> None:
+        """Put the kept progress back: the next step is the one that followed it."""
+        progress, parameter = self._optimizer._progress, self._parameter
+        progress.iterations, progress.lr = self._iterations, self._lr
+        progress.lr_array = np.asarray(self._lr, dtype=progress.dtype)
+        state = progress.states.get(id(parameter))
+        if self._state is None:  # kept before the first step: the next starts afresh
+            if state is not None:
+                state.clear()
+            return
+        if state is None:
+            state = progress.start(parameter)
+        state.clear()
+        state.update({key: _copied(value) for key, value in self._state.items()})
 
 
 def _nesterov(instance: SGD, attribute: attrs.Attribute[bool], value: Any) -> None:
@@ -345,3 +399,78 @@ class Adam(Optimizer):
         m_hat = m / (1.0 - beta1**t)
         v_hat = v / (1.0 - beta2**t)
         value -= lr * m_hat / (np.sqrt(v_hat) + self.epsilon)
+
+
+# Whole-data ---------------------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class LBFGS(Optimizer):
+    """θ ← θ + α p, with p = -H g and α from a line search (the strong Wolfe conditions).
+
+    g is the gradient of the loss over the whole data set; H approximates the
+    inverse Hessian from the last ``memory`` steps s = Δθ and gradient changes
+    y = Δg (Nocedal and Wright, Numerical Optimization, 2006, Algorithm 7.4), so
+    no learning rate is needed: ``lr`` is kept at 1 for the contract's sake and
+    not used. Training stops after ``epochs`` iterations, or when the largest
+    gradient component falls below ``gtol``, or the relative change of the loss
+    below ``ftol``, or after ``max_evals`` evaluations of the loss (each a forward
+    and backward pass over the data; a line search may take several).
+
+    ``Trainer.fit`` runs it: one iteration is one epoch for the callbacks, whose
+    logs hold the loss after it and ``evals``, the evaluations so far. SciPy's
+    curvature memory is not exposed, so a checkpoint keeps the weights but a
+    resumed run starts its memory afresh: it continues, but not bit for bit.
+    Weight decay, clipping and schedules do not apply; giving them is refused.
+    """
+
+    # Trainer.fit hands the whole data to ``minimize`` instead of stepping batch by batch.
+    whole_data: ClassVar[bool] = True
+
+    lr: float = learning_rate(1.0)
+    memory: int = attrs.field(default=10, validator=integer(low=1))
+    gtol: float = attrs.field(default=1e-12, validator=number(low=0))
+    ftol: float = attrs.field(default=0.0, validator=number(low=0))
+    max_evals: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(integer(low=1))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.weight_decay or self.clip_norm is not None or self.schedule is not None:
+            raise ConfigError(
+                "lbfgs takes no weight_decay, clip_norm or schedule: its line search sets "
+                "each step; add L2 regularisation to the loss instead"
+            )
+
+    def update(self, value: Array, grad: Array, state: dict[str, Any], lr: Array) -> None:
+        """Not a per-batch rule: ``Trainer.fit`` runs L-BFGS on the whole data instead."""
+        raise ConfigError("lbfgs takes whole-data steps through Trainer.fit, not batch updates")
+
+    def minimize(
+        self,
+        objective: Callable[[Array], tuple[float, Array]],
+        start: Array,
+        iterations: int,
+        after_iteration: Callable[[Array, float, int], bool],
+    ) -> None:
+        """Run up to ``iterations`` iterations from ``start`` (a float64 vector).
+        ``objective(θ)`` gives the loss and its gradient; ``after_iteration(θ, loss,
+        evals)`` runs after each and returns True to stop."""
+        from scipy.optimize import minimize  # here: only a run that uses it needs SciPy
+
+        evals = 0
+
+        def counted(theta: Array) -> tuple[float, Array]:
+            nonlocal evals
+            evals += 1
+            return objective(theta)
+
+        def callback(intermediate_result: Any) -> None:
+            if after_iteration(intermediate_result.x, float(intermediate_result.fun), evals):
+                raise StopIteration  # SciPy ends the minimisation there
+
+        if iterations == 0:
+            return
+        options = {"maxiter": iterations, "maxcor": self.memory, "gtol": self.gtol}
+        options |= {"ftol": self.ftol, "maxfun": self.max_evals or 10**9}
+        minimize(counted, start, jac=True, method="L-BFGS-B", callback=callback, options=options)

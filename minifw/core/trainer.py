@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..engine import support as engine_support
 from .callbacks import Callback, LossHistory, TerminateOnNaN, Timer
 from .data import ArraySource, DataSource
 from .errors import ConfigError, DataError
@@ -33,6 +34,7 @@ from .validation import (
     check_count,
     each_instance_of,
     integer,
+    one_of,
     random_seed,
 )
 
@@ -117,8 +119,17 @@ class Trainer:
     whole training set with the epoch's final weights, one forward pass more per
     epoch (the loss, by contrast, is the mean over the epoch's batches as the
     weights moved), and on the validation data if there is any (``val_mae``).
-    Nothing is added to the per-batch loop. ``evaluate(x, y)`` gives the loss
-    and every metric on any data.
+    Nothing is added to the per-batch loop, whichever engine runs it.
+    ``evaluate(x, y)`` gives the loss and every metric on any data.
+
+    ``engine`` chooses who runs the epochs. "numpy" is the loop below, the reference.
+    "compiled" runs the same arithmetic as compiled kernels (``minifw.engine``, with
+    numba), for networks of built-in parts: Dense layers, the built-in activations,
+    losses and optimizers, any schedule; it refuses, naming it, a part it has no kernel
+    for. "auto" is "compiled" when it can and numpy otherwise, with one
+    ``EngineFallback`` warning saying why. Both give the same numbers (to rounding, 1e-12
+    relative in float64), call every callback alike and leave the same state behind;
+    the compiled engine ignores ``np.errstate`` (auto leaves a raising one to numpy).
     """
 
     network: Network
@@ -137,6 +148,9 @@ class Trainer:
     )
     stop_on_divergence: bool = attrs.field(default=True, kw_only=True, validator=boolean)
     metrics: list[Metric] = attrs.field(factory=list, converter=_metrics, kw_only=True)
+    engine: str = attrs.field(
+        default="numpy", kw_only=True, validator=one_of(*engine_support.ENGINES)
+    )
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
@@ -145,6 +159,9 @@ class Trainer:
     # The run's shuffled order, kept across fits: epoch k trains on data[order_k], with
     # order_k = order_(k-1)[permutation_k]. None until a shuffled fit starts.
     _order: Array | None = attrs.field(default=None, init=False, repr=False)
+    # The current fit's training data, x and y in the target's units: what the metrics are
+    # measured on at each epoch's end (by whichever engine runs the epochs).
+    _measured_on: tuple[Array, Array] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -159,6 +176,7 @@ class Trainer:
             # is recorded, and no callback after it (a Checkpoint) sees non-finite weights.
             position = self.callbacks.index(self.history) + 1
             self.callbacks.insert(position, TerminateOnNaN(raise_error=True, check="epoch"))
+        engine_support.check_engine(self)
 
     @property
     def history(self) -> LossHistory:
@@ -175,17 +193,21 @@ class Trainer:
         """Epochs completed in this run, over every fit (and before the checkpoint resumed)."""
         return len(self.run_history.get("loss", []))
 
-    def export_state(self) -> dict[str, Any]:
+    def export_state(self, *, history: bool = True) -> dict[str, Any]:
         """What the trainer itself changes as it trains, as plain data, copied.
 
         ``{"rng": the shuffling generator's bit_generator.state, "order": the run's
         shuffled order (an int array) or None, "history": run_history}``. The
-        network and the optimizer keep their own state.
+        network and the optimizer keep their own state. ``history=False`` leaves
+        the history out ({}), for a caller that keeps it by other means: copying it
+        costs as much as the run is long.
         """
         return {
             "rng": self._rng.bit_generator.state,
             "order": None if self._order is None else self._order.copy(),
-            "history": {key: list(values) for key, values in self.run_history.items()},
+            "history": (
+                {key: list(values) for key, values in self.run_history.items()} if history else {}
+            ),
         }
 
     def import_state(self, state: Mapping[str, Any]) -> None:
@@ -313,7 +335,9 @@ class Trainer:
         held_out = source.validation_arrays()
         # Checked here, with the training data, so that bad validation data changes nothing.
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")
-        measure, measured = self._scores, bool(self.metrics)
+        if getattr(self.optimizer, "whole_data", False):  # L-BFGS: no batches, no step()
+            return self._fit_whole_data(source, x, y, validation, epochs, (x_data, y_given))
+        compiled = engine_support.compiled(self)  # before any state changes: it may refuse
         n = x.shape[0]
         starts = range(0, n, self.batch_size)
         # Views into x and y, made once: shuffling permutes x and y in place beneath them.
@@ -328,13 +352,17 @@ class Trainer:
         shuffle, rng, order = self.shuffle, self._rng, self._order
         if shuffle and (order is None or order.size != n):  # a new run, or new data: start over
             order = self._order = np.arange(n)
-        history = self.run_history
 
         self.source, self.stop_training, self.epochs = source, False, epochs
+        self._measured_on = (x_data, y_given)
         for callback in self.callbacks:
             callback.on_train_begin(self)
         logs: dict[str, float] = {}
-        for epoch in range(epochs):
+        if compiled:  # the same epochs, in kernels: minifw.engine.loop
+            from ..engine import loop
+
+            logs = loop.train(self, x_data, y_data, validation, epochs)
+        for epoch in range(0 if compiled else epochs):  # the numpy engine: the reference
             if shuffle:
                 # The permutations compose: the same batches as permuting x in place each
                 # epoch, but kept as one index array, which a checkpoint can save.
@@ -361,23 +389,14 @@ class Trainer:
                         callback.on_batch_end(self, b, {"loss": value})
                     if self.stop_training:
                         break
-            logs = {"loss": total / seen}
-            if measured:  # the whole training set with the epoch's final weights
-                logs.update(measure(forward(x_data), y_given))
-            if validation is not None:
-                out = forward(validation[0])
-                value = self.loss.value(out, validation[1])
-                logs["val_loss"] = float(value) if np.ndim(value) == 0 else value  # a stack's: N
-                if measured:
-                    logs.update(measure(out, validation[2], "val_"))
-            for key, value in logs.items():  # before the callbacks: a checkpoint includes it
-                history.setdefault(key, []).append(value)
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, epoch, logs)
+            logs = self._end_epoch(epoch, total / seen, validation)
             if self.stop_training:
                 break
         for callback in self.callbacks:
             callback.on_train_end(self, logs)
+        return self._result()
+
+    def _result(self) -> FitResult:
         history = self.history
         return FitResult(
             loss=list(history.loss),
@@ -386,3 +405,76 @@ class Trainer:
             val_loss=list(history.val_loss),
             history={key: list(values) for key, values in history.history.items()},
         )
+
+    def _end_epoch(
+        self,
+        epoch: int,
+        loss: float,
+        validation: tuple[Array, Array, Array] | None,
+        extra: dict[str, float] | None = None,
+    ) -> dict[str, float]:
+        """An epoch's logs (its mean loss, ``extra``, the metrics, val_loss and the validation
+        metrics), recorded and passed to the callbacks."""
+        logs = {"loss": loss, **(extra or {})}
+        forward, measured = self.network.forward, self.metrics and self._measured_on
+        if measured:  # the whole training set with the epoch's final weights
+            logs.update(self._scores(forward(measured[0]), measured[1]))
+        if validation is not None:
+            out = forward(validation[0])
+            value = self.loss.value(out, validation[1])
+            logs["val_loss"] = float(value) if np.ndim(value) == 0 else value  # a stack's: N
+            if measured:
+                logs.update(self._scores(out, validation[2], "val_"))
+        history = self.run_history
+        for key, value in logs.items():  # before the callbacks: a checkpoint includes it
+            history.setdefault(key, []).append(value)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, epoch, logs)
+        return logs
+
+    def _fit_whole_data(
+        self,
+        source: DataSource,
+        x: Array,
+        y: Array,
+        validation: tuple[Array, Array, Array] | None,
+        epochs: int,
+        measured_on: tuple[Array, Array],
+    ) -> FitResult:
+        """Train with an optimizer that sees the whole data at every update (``LBFGS``): one
+        of its iterations is one epoch for the callbacks, whose logs hold the loss over the
+        whole data after it and ``evals``, the loss evaluations so far."""
+        if self.network.copies is not None:
+            raise ConfigError(
+                f"{type(self.optimizer).__name__} trains one network at a time, not a stack"
+            )
+        packed, shape = self.network.packed, self.network.packed.value.shape
+        forward, backward = self.network.forward, self.network.backward
+        value_and_gradient = self.loss.value_and_gradient
+
+        def objective(theta: Array) -> tuple[float, Array]:
+            packed.value[...] = theta.reshape(shape)
+            value, grad = value_and_gradient(forward(x), y)
+            backward(grad)
+            return float(value), packed.grad.ravel().astype(np.float64)
+
+        logs: dict[str, float] = {}
+        accepted, iteration = packed.value.copy(), 0
+
+        def after_iteration(theta: Array, loss: float, evals: int) -> bool:
+            nonlocal logs, iteration
+            packed.value[...] = accepted[...] = theta.reshape(shape)  # not a line-search trial
+            logs = self._end_epoch(iteration, loss, validation, {"evals": float(evals)})
+            iteration += 1
+            return self.stop_training
+
+        self.source, self.stop_training, self.epochs = source, False, epochs
+        self._measured_on = measured_on
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        start = accepted.ravel().astype(np.float64)
+        self.optimizer.minimize(objective, start, epochs, after_iteration)  # type: ignore[attr-defined]
+        packed.value[...] = accepted  # the last accepted point, not the last point evaluated
+        for callback in self.callbacks:
+            callback.on_train_end(self, logs)
+        return self._result()

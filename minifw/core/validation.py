@@ -7,8 +7,10 @@ at the public boundary (``Trainer.fit``, ``Network.predict``), never per batch.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -28,19 +30,43 @@ def where(instance: Any, attribute: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{attribute.alias or attribute.name}"
 
 
+def is_finite(value: Any) -> bool:
+    """Whether ``value`` is a real number (not a bool) that a float holds finitely.
+
+    False for inf and NaN, for anything that is not a number, and for an integer
+    too large for a float (beyond about 1.8e308, such as a 400-digit ``lr`` in a
+    spec, a TOML file or a JSON line), for which ``math.isfinite`` would raise
+    OverflowError instead of answering.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the largest float
+        return False
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, but an integer too large for a float as its size.
+
+    Python refuses to write out an int of more than 4300 digits (ValueError), and one of
+    hundreds of digits would drown the message; its number of digits says what is wrong.
+    """
+    if isinstance(value, Integral) and not isinstance(value, bool) and not is_finite(value):
+        digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
+        sign = "a negative" if value < 0 else "a"
+        return f"{sign} whole number of about {digits} digits, too large for a float (~1.8e308)"
+    return repr(value)
+
+
 def number(*, low: float | None = None, strict: bool = False) -> Validator:
     """An attrs validator: a finite real number, at least ``low`` (above it if ``strict``)."""
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
-        is_real = isinstance(value, Real) and not isinstance(value, bool)
-        try:
-            finite = is_real and math.isfinite(value)
-        except OverflowError:  # an int of hundreds of digits: no float holds it
-            finite, value = False, f"{str(value)[:20]}... ({len(str(value))} digits)"
-        if not finite or (low is not None and (value <= low if strict else value < low)):
+        if not is_finite(value) or (low is not None and (value <= low if strict else value < low)):
             raise ConfigError(
-                f"{where(instance, attribute)} must be a finite number{bound}; got {value!r}"
+                f"{where(instance, attribute)} must be a finite number{bound}; got {shown(value)}"
             )
 
     return check
@@ -52,7 +78,7 @@ def integer(*, low: int) -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
             raise ConfigError(
-                f"{where(instance, attribute)} must be a whole number >= {low}; got {value!r}"
+                f"{where(instance, attribute)} must be a whole number >= {low}; got {shown(value)}"
             )
 
     return check
@@ -193,7 +219,7 @@ def check_output_path(
 def check_count(name: str, value: Any, *, low: int = 0) -> int:
     """Return ``value`` as an int if it is a whole number >= ``low``, else raise ConfigError."""
     if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-        raise ConfigError(f"{name} must be a whole number >= {low}; got {value!r}")
+        raise ConfigError(f"{name} must be a whole number >= {low}; got {shown(value)}")
     return int(value)
 
 
@@ -328,3 +354,84 @@ def path_problem(path: str | Path) -> str | None:
     if "\0" in str(path):
         return "the path holds a NUL byte (\\x00), which no file name may hold"
     return None
+
+
+# Memory ------------------------------------------------------------------------------------
+
+# What training keeps, in numbers of the network's floats. Per weight or bias: its value and
+# gradient in the layer while the network is built and in the packed vector the Trainer
+# steps, the optimizer's state (Adam: two moments), the divergence guard's copy of the last
+# finite weights, and an update's temporary arrays (measured: Adam's step makes three).
+PARAMETER_COPIES = 8
+# Per sample and input or output column: the data, its evaluation points, the trainer's
+# shuffled copy and the normalised targets.
+DATA_COPIES = 4
+# Per sample and unit, for a forward pass over the whole data (validation, evaluation,
+# prediction, figures): each layer's pre-activation z, its output f(z) and their gradient.
+ACTIVATION_COPIES = 3
+
+
+def machine_memory() -> int | None:
+    """Bytes of physical memory in this machine (the page size times the number of pages,
+    from ``os.sysconf``), or None where the operating system does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def byte_size(count: int) -> str:
+    """``count`` bytes in the largest unit below it: "512 B", "3.73 GiB"; past 1024 EiB, as a
+    power of two (integers beyond a float's range included)."""
+    exponent = (count.bit_length() - 1) // 10 if count > 0 else 0
+    if exponent > 6:
+        return f"2^{count.bit_length() - 1} bytes"
+    unit = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")[exponent]
+    return f"{count} B" if exponent == 0 else f"{count / 1024**exponent:.3g} {unit}"
+
+
+def memory_needed(
+    layers: Sequence[int], samples: int = 0, *, copies: int = 1, itemsize: int = 8
+) -> int:
+    """An estimate of the peak bytes of training a network on a data set, from sizes alone.
+
+    ``layers`` are the network's sizes from inputs to outputs (``(1, 5, 1)`` for the
+    blog's; a layer alone is ``(n_in, n_out)``), ``samples`` the number of data points,
+    ``copies`` how many networks train as one stack (they share the data) and
+    ``itemsize`` the bytes of one float (8 for float64). The weights count
+    ``PARAMETER_COPIES`` times, each sample's inputs and outputs ``DATA_COPIES``
+    times and each sample's units ``ACTIVATION_COPIES`` times (see their comments):
+    for the blog's network on 10 million points, about 2.1 GB, close to what such a
+    run is measured to take. Exact Python integers: no size overflows.
+    """
+    sizes = [int(size) for size in layers]
+    weights = sum((a + 1) * b for a, b in itertools.pairwise(sizes))  # with the biases
+    units = sum(sizes[1:])
+    data = DATA_COPIES * (sizes[0] + sizes[-1]) if sizes else 0
+    per_network = PARAMETER_COPIES * weights + ACTIVATION_COPIES * units * samples
+    return itemsize * (copies * per_network + data * samples)
+
+
+def check_memory(needed: int, what: str, advice: str = "") -> None:
+    """Raise ConfigError if ``needed`` bytes are more than this machine's memory in all.
+
+    Called before anything of that size is allocated, so that a size no memory holds
+    is refused at once, in a message saying how much ``what`` would need and how much
+    the machine has, rather than failing with MemoryError (or the machine swapping)
+    after long work. ``advice`` (such as "use fewer points") ends the message. Where
+    the machine's memory is unknown, nothing is refused.
+    """
+    available = machine_memory()
+    if available is not None and needed > available:
+        raise ConfigError(
+            f"{what} would need about {byte_size(needed)} of memory (an estimate), but this "
+            f"machine has {byte_size(available)} in all" + (f"; {advice}" if advice else "")
+        )
+
+
+def count_text(count: int) -> str:
+    """A whole number for a message: with thousands separators, or past 10^18 by its number of
+    digits (Python refuses to write out more than 4300, and hundreds drown a message)."""
+    if abs(count) < 10**18:
+        return f"{count:,}"
+    return f"~10^{int(abs(count).bit_length() * math.log10(2))}"

@@ -22,9 +22,9 @@ import json
 import math
 import os
 import reprlib
-import warnings
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 
 from ..core.errors import LedgerError
-from ..core.validation import path_problem
+from ..core.validation import is_finite, path_problem
 
 try:
     from fcntl import LOCK_EX, LOCK_SH, LOCK_UN, flock
@@ -76,6 +76,8 @@ def _number(value: Any) -> float:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number or null")
+    if not is_finite(value):  # JSON has no inf: an int too large for a float (1e400 as digits)
+        raise ValueError("must be a number a float can hold (at most ~1.8e308) or null")
     return float(value)
 
 
@@ -133,6 +135,8 @@ class RunRecord:
     summary: str | None = attrs.field(default=None, metadata={"read": _optional_text})
     # A run resumed from a checkpoint: the id of the run that wrote the checkpoint.
     resumed_from: str | None = attrs.field(default=None, metadata={"read": _optional_text})
+    # How a run ended early ("interrupted at epoch 120", "diverged at epoch 9"); None if not.
+    status: str | None = attrs.field(default=None, metadata={"read": _optional_text})
     # The run's metrics (--metrics) at the evaluation points, by name; None if it had none.
     metrics: Mapping[str, float] | None = attrs.field(
         default=None, metadata={"read": _optional_numbers_by_name}
@@ -164,7 +168,7 @@ class RunRecord:
 
 # What a caller of ``append`` gives; the ledger adds the id, the time, numpy and BLAS.
 _GIVEN = ("config", "seed", "final_loss", "evaluation_error", "seconds", "loss_history")
-_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from", "metrics")
+_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from", "status", "metrics")
 
 
 def new_id() -> str:
@@ -189,6 +193,8 @@ def _json_number(value: Any) -> Any:
     """A caller's number as JSON writes it: non-finite -> None; anything else unchanged (the
     reader then refuses it, naming the field)."""
     if isinstance(value, Real) and not isinstance(value, bool):
+        if isinstance(value, Integral) and not is_finite(value):
+            return int(value)  # too large for a float: the reader refuses it, naming the field
         return float(value) if math.isfinite(value) else None
     return value
 
@@ -293,6 +299,7 @@ class Ledger:
             "sweep": record.get("sweep"),
             "summary": record.get("summary"),
             "resumed_from": record.get("resumed_from"),
+            "status": record.get("status"),
             "metrics": _json_safe_numbers(record.get("metrics")),
         }
         # repr for anything else JSON cannot write: the reader below then refuses it by name.
@@ -339,22 +346,31 @@ class Ledger:
     def _mend_last_line(self, fd: int) -> tuple[int, bytes]:
         """Under the exclusive lock: the file's size, and what must go before a new line.
 
-        A last line without its newline is either a whole record that lost its
-        newline (say, in an editor), which is kept and ended, or the start of a
-        line whose writer died mid-write, which is cut off: nobody holds the
-        lock, so nobody is still writing it, and no caller was told it was
-        recorded. Left in place, it would glue itself to the next record.
+        A last line without its newline is either the start of a line whose
+        writer died mid-write, or a line that lost its newline (say, in an
+        editor). Only the first is cut: a cut-off record is never valid JSON (a
+        record is an object, and a prefix of one never closes it), nobody holds
+        the lock so nobody is still writing it, and no caller was told it was
+        recorded. Any line that is whole JSON is kept, even one that is not a
+        sound record (a hand-edited ``"seed": "0"``): it gets its newline, so it
+        cannot glue itself to the next record, and a one-line warning names it;
+        ``records()`` then refuses it as it does any damaged line, until it is
+        fixed. So no record is ever deleted.
         """
         size = os.fstat(fd).st_size
         if size == 0 or _read_at(fd, size - 1, 1) == b"\n":
             return size, b""
         start = _last_line_start(fd, size)
+        where = f"{self.path}, last line"
+        line = _read_at(fd, start, size - start)
         try:
-            _parse(_read_at(fd, start, size - start), f"{self.path}, last line")
+            _parse(line, where)
         except LedgerError as error:
-            warnings.warn(f"{error}; removing this unfinished line", stacklevel=4)
-            os.ftruncate(fd, start)
-            return start, b""
+            if _cut_short(line):
+                _warn(f"{error}; removing this unfinished line (a write that was cut short)")
+                os.ftruncate(fd, start)
+                return start, b""
+            _warn(f"{error}; kept as written and ended with a newline: fix or delete that line")
         return size, b"\n"
 
     def records(self) -> list[RunRecord]:
@@ -362,9 +378,10 @@ class Ledger:
 
         A line that is not a record raises LedgerError naming the file and line.
         Blank lines are skipped. One exception: a last line without its newline
-        that is not a whole record is what a writer killed mid-write leaves; it
-        was never recorded, so it is skipped with a warning (the next append
-        removes it).
+        that is not JSON at all is what a writer killed mid-write leaves; it was
+        never recorded, so it is skipped with a one-line warning on stderr (the
+        next append removes it). A last line that is whole JSON is read like any
+        other line, newline or not.
         """
         try:
             with open(self.path, "rb") as file, _locked(file.fileno(), exclusive=False):
@@ -382,7 +399,9 @@ class Ledger:
             try:
                 runs.append(_parse(tail, f"{self.path}, line {len(lines) + 1}"))
             except LedgerError as error:
-                warnings.warn(f"{error}; skipped as unfinished (no newline)", stacklevel=2)
+                if not _cut_short(tail):
+                    raise
+                _warn(f"{error}; skipped as unfinished (no newline)")
         return runs
 
     def find(self, id_or_prefix: str) -> RunRecord:
@@ -407,6 +426,24 @@ class Ledger:
 
 def _is_list(value: Any) -> bool:
     return isinstance(value, list | tuple)
+
+
+def _cut_short(line: bytes) -> bool:
+    """Whether ``line`` is not JSON at all, as a write cut short leaves it (a prefix of a
+    record's object never closes it). JSON nested too deep to read may be whole: not cut."""
+    try:
+        json.loads(line)
+    except ValueError:
+        return True
+    except RecursionError:
+        return False
+    return False
+
+
+def _warn(message: str) -> None:
+    """One line on stderr. Not ``warnings.warn``, whose report adds the category, the
+    file and line of the call and that line's source, none of which helps the reader."""
+    print(f"minifw: warning: {message}", file=sys.stderr)
 
 
 def _parse(line: bytes, where: str) -> RunRecord:
@@ -507,7 +544,9 @@ def table(records: Sequence[RunRecord]) -> str:
 def _run_text(run: RunRecord) -> str:
     """What the run was beside the blog (its summary), and where it resumed from."""
     text = "the blog's" if run.summary == "" else (run.summary or MISSING)
-    return text + (f" (resumed from {run.resumed_from})" if run.resumed_from else "")
+    notes = [f"resumed from {run.resumed_from}"] * bool(run.resumed_from)
+    notes += [run.status] * bool(run.status)
+    return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def compare(a: RunRecord, b: RunRecord) -> str:

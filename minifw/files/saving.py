@@ -21,9 +21,19 @@ more, ``header``, the UTF-8 bytes (a uint8 array) of a JSON object::
 A model may carry the data it was trained on and its loss history, so that
 ``minifw plot model.npz`` can draw its figures; ``load_saved`` reads them.
 
+A checkpoint written by the ``Checkpoint`` callback to one path again and again keeps its
+history out of the .npz, in a journal beside it that each checkpoint only appends to
+(``minifw.files.journal``); its header is then version 2 and its ``trainer`` table says
+``"journal": {"file": "run.npz.<id>.history", "records": ..., "counts": {...}}``.
+
 Components are written as specs (``serialize.to_spec``) and rebuilt through
-the registry. Reading uses ``np.load(path, allow_pickle=False)`` and
-``json.loads`` only, so loading a file never runs code from it. Writing goes
+the registry. Reading uses numpy's .npy reader with ``allow_pickle=False`` and
+``json.loads`` only, so loading a file never runs code from it. Only the arrays the
+header names are read, each after the size its zip entry declares is checked against
+the shape and dtype in its own .npy header, and that shape against what the header
+implies (a layer's weights) or allows (a loss history of at most ``MAX_HISTORY``
+epochs, data that fits in memory): a small file claiming gigabytes is refused before
+anything is decompressed. Writing goes
 to a temporary file beside the target that replaces it in one step: a failed
 save leaves the old file as it was. Every problem with a file, from a missing
 file to a weight array of the wrong shape, raises one ``ModelFileError`` that
@@ -36,6 +46,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,8 +65,18 @@ from ..core.optimizers import Optimizer
 from ..core.serialize import arguments, build, from_spec, plain, to_spec
 from ..core.targets import Target
 from ..core.trainer import Trainer
-from ..core.validation import integer, path_problem
-from .atomic import atomic_path
+from ..core.validation import (
+    byte_size,
+    check_memory,
+    count_text,
+    integer,
+    is_finite,
+    memory_needed,
+    path_problem,
+    shown,
+)
+from .atomic import atomic_path, check_writable
+from .journal import HistoryJournal, journal_pattern, read_journal, remove_journals
 
 if TYPE_CHECKING:
     from ..core.registry import Registered
@@ -64,7 +85,10 @@ Array = np.ndarray
 Shape = tuple[int | None, ...]  # None: any length on that axis
 
 FORMAT = "minifw"
-VERSION = 1
+# The newest format this minifw reads. It writes version 1, which every minifw reads,
+# except for a checkpoint whose history is in a journal beside it (version 2: an older
+# minifw then says the file is too new, rather than that its history is missing).
+VERSION = 2
 HEADER = "header"
 # What a file starts with: a zip archive (.npz), a single .npy array, a pickle (protocol 2+).
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -171,9 +195,15 @@ def _source_record(source: DataSource | None) -> tuple[dict[str, Any] | None, di
     return None, {}
 
 
-def _write(path: str | Path, kind: str, tables: dict[str, Any], arrays: dict[str, Array]) -> None:
+def _write(
+    path: str | Path,
+    kind: str,
+    tables: dict[str, Any],
+    arrays: dict[str, Array],
+    version: int = 1,
+) -> None:
     """Write the header and ``arrays`` to ``path`` through a temporary file (see module doc)."""
-    header = {"format": FORMAT, "version": VERSION, "kind": kind, **tables}
+    header = {"format": FORMAT, "version": version, "kind": kind, **tables}
     # Encoded before the file is touched: a value JSON cannot hold fails with nothing written.
     try:
         payload = json.dumps(header, allow_nan=False).encode("utf-8")
@@ -237,19 +267,32 @@ def save_checkpoint(
     The network and optimizer as ``save`` writes them, the loss, the settings
     (batch_size, shuffle, seed), the trainer's generator, shuffled order and run
     history (every epoch's logs, as float64 arrays ``history.<key>``), and the
-    latest fit's data source if it can be written (see ``_source_record``).
-    ``run``, plain data, describes the run the trainer belongs to (the command
-    line keeps its resolved settings, its id and its time so far there);
-    ``load_checkpoint_run`` reads it back.
+    latest fit's data source if it can be written (see ``_source_record``). The file
+    stands alone; the ``Checkpoint`` callback, which writes again and again, keeps the
+    history in a journal beside it instead (see ``minifw.files.journal``). ``run``, plain
+    data, describes the run the trainer belongs to (the command line keeps its resolved
+    settings, its id and its time so far there); ``load_checkpoint_run`` reads it back.
     """
+    _write_checkpoint(trainer, path, None, run)
+    remove_journals(Path(os.path.realpath(path)))  # of a Checkpoint's earlier files there
+
+
+def _write_checkpoint(
+    trainer: Trainer,
+    path: str | Path,
+    journal: HistoryJournal | None,
+    run: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``trainer``'s checkpoint to ``path``: its history as arrays in the file, or, with
+    ``journal`` (already extended to the current history), as a reference to it."""
     tables, arrays = _model_tables(trainer.network, trainer.optimizer)
-    state = trainer.export_state()
+    # Without a copy of the history when a journal keeps it: a copy costs as much as the
+    # history is long, what the journal is there to avoid.
+    state = trainer.export_state(history=journal is None)
     source, source_arrays = _source_record(trainer.source)
     arrays.update(source_arrays)
     if state["order"] is not None:
         arrays["trainer.order"] = state["order"]
-    history = state["history"]
-    arrays.update(_history_arrays(history))
     seed = trainer.seed if isinstance(trainer.seed, int) else None
     tables["trainer"] = {
         "loss": to_spec(trainer.loss),
@@ -259,7 +302,7 @@ def save_checkpoint(
         "seed": seed,
         "rng": state["rng"],
         "order": state["order"] is not None,
-        "history": list(history),
+        "history": list(state["history"]) if journal is None else list(journal.keys),
         "source": source,
     }
     if run is not None:
@@ -267,7 +310,12 @@ def save_checkpoint(
             tables["run"] = json.loads(json.dumps(dict(run), allow_nan=False))
         except (TypeError, ValueError) as error:
             raise ConfigError(f"the run's description cannot be saved: {error}") from None
-    _write(path, "checkpoint", tables, arrays)
+    if journal is None:
+        arrays.update(_history_arrays(state["history"]))
+        _write(path, "checkpoint", tables, arrays)
+    else:
+        tables["trainer"]["journal"] = journal.table()
+        _write(path, "checkpoint", tables, arrays, version=2)
 
 
 # Reading ---------------------------------------------------------------------------
@@ -300,6 +348,128 @@ def _shape_text(pattern: Shape) -> str:
     return str(tuple("n" if p is None else p for p in pattern)).replace("'", "")
 
 
+# The largest header a file may claim: the JSON of a network's layers, an optimizer and a
+# trainer is a few kB; this leaves room for thousands of layers and refuses a bomb.
+MAX_HEADER_BYTES = 16 * 2**20
+# The most epochs a loss history in a file may claim: a run of ten million epochs of the
+# blog's network takes hours; each entry becomes a Python float (32 bytes) when read.
+MAX_HISTORY = 10_000_000
+# .npy header readers by format version; np.savez writes 1.0, and 2.0 for huge headers.
+_NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+class _Archive:
+    """The arrays of a minifw file, each read only when it is asked for.
+
+    ``describe(name)`` gives an array's shape and dtype from its .npy header alone,
+    after checking the size its zip entry declares against what that shape and dtype
+    take: a member cannot claim gigabytes behind a small shape. ``get(name)`` reads the
+    array, refusing one larger than this machine's memory. Members nobody asks for are
+    never decompressed, so a zip bomb among them costs nothing. Every problem is the
+    reader's ModelFileError.
+    """
+
+    def __init__(self, path: Path, error: Callable[[str], ModelFileError]) -> None:
+        self.error = error
+        if problem := path_problem(path):
+            raise error(problem)
+        try:
+            file = path.open("rb")
+        except FileNotFoundError:
+            raise error("no such file") from None
+        except OSError as problem:
+            raise error(problem.strerror or str(problem)) from None
+        try:
+            start = file.read(len(_NPY_MAGIC))
+            if start[:4] not in _ZIP_MAGIC:
+                raise error(_what_it_is(start))
+            # Anything zipfile raises here means a damaged archive: truncation, a bad
+            # central directory. One exception type is the contract.
+            try:
+                self._zip = zipfile.ZipFile(file)
+            except Exception as problem:
+                raise error(
+                    f"the archive is damaged or cut short ({type(problem).__name__}: {problem})"
+                ) from None
+        except BaseException:
+            file.close()
+            raise
+        self._file = file
+        # By array name, as np.savez names members ("layers.0.weights.npy").
+        self.members = {info.filename.removesuffix(".npy"): info for info in self._zip.infolist()}
+        self._described: dict[str, tuple[tuple[int, ...], np.dtype, int]] = {}
+        self._read: dict[str, Array] = {}
+
+    def close(self) -> None:
+        """Close the file (the arrays read stay)."""
+        self._zip.close()
+        self._file.close()
+
+    def describe(self, name: str) -> tuple[tuple[int, ...], np.dtype] | None:
+        """The shape and dtype of array ``name`` (None if there is none), read from its .npy
+        header only, once the size its zip entry declares is found to be what they take."""
+        if name not in self._described:
+            info = self.members.get(name)
+            if info is None:
+                return None
+            try:
+                with self._zip.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = _NPY_HEADER_READERS.get(version)
+                    if read_header is None:
+                        raise ValueError(f".npy format version {version} is not one minifw reads")
+                    shape, _, dtype = read_header(member)
+                    start = member.tell()
+            except Exception as problem:  # zipfile's, zlib's, numpy's: all mean damage
+                raise self.error(
+                    f"array {name!r} is damaged ({type(problem).__name__}: {problem})"
+                ) from None
+            if dtype.hasobject:
+                raise self.error(
+                    f"array {name!r} holds Python objects, which only unpickling could "
+                    "load; minifw never unpickles (it can run code)"
+                )
+            size = start + math.prod(shape) * dtype.itemsize
+            if info.file_size != size:
+                raise self.error(
+                    f"array {name!r} declares {count_text(info.file_size)} bytes, but its "
+                    f"shape {shape} of {dtype} takes {count_text(size)}: the file is damaged, "
+                    "or made to look smaller than it is"
+                )
+            self._described[name] = (shape, dtype, size)
+        shape, dtype, _ = self._described[name]
+        return shape, dtype
+
+    def get(self, name: str) -> Array | None:
+        """Array ``name`` (None if there is none), read after ``describe`` checked it."""
+        if name in self._read:
+            return self._read[name]
+        if self.describe(name) is None:
+            return None
+        try:
+            check_memory(self._described[name][2], f"reading array {name!r}")
+        except ConfigError as problem:
+            raise self.error(str(problem)) from None
+        try:
+            with self._zip.open(self.members[name]) as member:
+                array = np.lib.format.read_array(member, allow_pickle=False)
+        except Exception as problem:  # a bad CRC, a cut-off stream
+            raise self.error(
+                f"array {name!r} is damaged ({type(problem).__name__}: {problem})"
+            ) from None
+        self._read[name] = array
+        return array
+
+    def __getitem__(self, name: str) -> Array:
+        array = self.get(name)
+        if array is None:  # the reader asks only for arrays it has found present
+            raise self.error(f"array {name!r} is missing")
+        return array
+
+
 class _Reader:
     """A whole file read, checked and built: ``network``, ``optimizer`` (or None) and, for a
     checkpoint, ``trainer`` (else None), with ``callbacks`` attached to the trainer.
@@ -310,64 +480,42 @@ class _Reader:
 
     def __init__(self, path: str | Path, callbacks: Sequence[Callback] = ()) -> None:
         self.path = Path(path)
-        self.arrays = self._arrays()
-        self.header = self._header(self.arrays.pop(HEADER))
-        self.network = self._network()
-        self.optimizer = self._optimizer(self.network)
-        self.trainer = None
-        if self.header["kind"] == "checkpoint":
-            self.trainer = self._trainer(callbacks)
+        self.arrays = _Archive(self.path, self.error)
+        try:
+            self.header = self._header()
+            self.network = self._network()
+            self.optimizer = self._optimizer(self.network)
+            self.trainer = None
+            if self.header["kind"] == "checkpoint":
+                self.trainer = self._trainer(callbacks)
+        except BaseException:
+            self.arrays.close()
+            raise
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.arrays.close()
 
     def error(self, problem: str) -> ModelFileError:
         """The exception for ``problem`` with this file."""
         return ModelFileError(f"cannot load {self.path}: {problem}")
 
-    def _arrays(self) -> dict[str, Array]:
-        if problem := path_problem(self.path):
-            raise self.error(problem)
-        try:
-            with self.path.open("rb") as file:
-                start = file.read(len(_NPY_MAGIC))
-        except FileNotFoundError:
-            raise self.error("no such file") from None
-        except OSError as error:
-            raise self.error(error.strerror or str(error)) from None
-        if start[:4] not in _ZIP_MAGIC:
-            raise self.error(_what_it_is(start))
-        # Anything numpy or zipfile raise here means a damaged archive: truncation, bad
-        # CRCs, a member that is not an array. One exception type is the contract.
-        try:
-            archive = np.load(self.path, allow_pickle=False)
-        except Exception as error:
+    def _header(self) -> dict[str, Any]:
+        described = self.arrays.describe(HEADER)
+        if described is None:
+            found = ", ".join(list(self.arrays.members)[:5]) or "nothing"
+            raise self.error(f"it is not a minifw file: it has no '{HEADER}' (it holds {found})")
+        shape, dtype = described
+        if dtype != np.uint8 or len(shape) != 1:
+            raise self.error(f"its header is not UTF-8 bytes (a {dtype} array of {shape})")
+        if shape[0] > MAX_HEADER_BYTES:
             raise self.error(
-                f"the archive is damaged or cut short ({type(error).__name__}: {error})"
-            ) from None
-        arrays = {}
-        with archive:
-            if HEADER not in archive.files:
-                found = ", ".join(archive.files[:5]) or "nothing"
-                raise self.error(
-                    f"it is not a minifw file: it has no '{HEADER}' (it holds {found})"
-                )
-            for name in archive.files:
-                try:
-                    arrays[name] = archive[name]
-                except ValueError as error:
-                    if "allow_pickle" in str(error):
-                        raise self.error(
-                            f"array {name!r} holds Python objects, which only unpickling could "
-                            "load; minifw never unpickles (it can run code)"
-                        ) from None
-                    raise self.error(f"array {name!r} is damaged ({error})") from None
-                except Exception as error:
-                    raise self.error(
-                        f"array {name!r} is damaged ({type(error).__name__}: {error})"
-                    ) from None
-        return arrays
-
-    def _header(self, raw: Array) -> dict[str, Any]:
-        if raw.dtype != np.uint8 or raw.ndim != 1:
-            raise self.error(f"its header is not UTF-8 bytes (a {raw.dtype} array of {raw.shape})")
+                f"its header claims {count_text(shape[0])} bytes; a minifw header is at most "
+                f"{byte_size(MAX_HEADER_BYTES)}"
+            )
+        raw = self.arrays[HEADER]
 
         def refuse(constant: str) -> None:
             raise ValueError(f"{constant} is not JSON")
@@ -429,15 +577,18 @@ class _Reader:
         """
         problems = []
         for name, shapes in expected.items():
-            array = self.arrays.get(name)
-            if array is None:
+            # Shape and dtype come from the array's own header: a wrong one is never read.
+            described = self.arrays.describe(name)
+            if described is None:
                 problems.append(f"array {name!r} is missing")
-            elif array.dtype.kind not in "biuf":
-                problems.append(f"array {name!r} holds {array.dtype}, not real numbers")
-            elif shapes is not None and not any(_fits(array.shape, s) for s in shapes):
+                continue
+            shape, dtype = described
+            if dtype.kind not in "biuf":
+                problems.append(f"array {name!r} holds {dtype}, not real numbers")
+            elif shapes is not None and not any(_fits(shape, s) for s in shapes):
                 wanted = " or ".join(_shape_text(s) for s in shapes)
-                problems.append(f"array {name!r} has shape {array.shape}; expected {wanted}")
-            elif finite and not np.isfinite(array).all():
+                problems.append(f"array {name!r} has shape {shape}; expected {wanted}")
+            elif finite and not np.isfinite(array := self.arrays[name]).all():
                 bad = int(np.count_nonzero(~np.isfinite(array)))
                 problems.append(f"array {name!r} has {bad} non-finite value(s)")
         if problems:
@@ -488,10 +639,10 @@ class _Reader:
         # or try). Any other mismatch is listed with every other problem once it is built.
         n_in, n_out = params.get("n_in"), params.get("n_out")
         name = f"layers.{index}.weights"
-        stored = self.arrays.get(name)
-        size = 0 if stored is None else stored.size
+        stored = self.arrays.describe(name)  # its shape: the array itself is not read yet
+        size = 0 if stored is None else math.prod(stored[0])
         if _is_int(n_in) and _is_int(n_out) and n_in * n_out > size:
-            found = "is missing" if stored is None else f"has shape {stored.shape}"
+            found = "is missing" if stored is None else f"has shape {stored[0]}"
             raise self.error(
                 f"{where} says n_in={n_in}, n_out={n_out}, but array {name!r} {found}; "
                 f"expected ({n_in}, {n_out})"
@@ -506,17 +657,21 @@ class _Reader:
         optimizer = self.component(Optimizer, record.get("spec"), "optimizer.spec")
         iterations = self.field(record, "iterations", int, "optimizer.iterations")
         lr = self.field(record, "lr", (float, int, type(None)), "optimizer.lr")
+        for where, value in (("iterations", iterations), ("lr", lr)):
+            if value is not None and not is_finite(value):  # JSON's ints have no bound
+                raise self.error(
+                    f"header 'optimizer.{where}' must be a finite number; got {shown(value)}"
+                )
         table = self.field(record, "states", dict, "optimizer.states")
         values, array_keys = {}, {}
         for name, entry in table.items():
             where = f"optimizer.states.{name}"
             values[name] = self.field(entry, "values", dict, f"{where}.values")
             array_keys[name] = self.field(entry, "arrays", list, f"{where}.arrays")
-        # Non-finite values are kept as they were saved (moments after a diverged batch), as
-        # the history's are.
+        # Finite, as the weights: non-finite moments (a diverged run's, before the guard put
+        # them back with the weights) would make the first step of any resumed run non-finite.
         self.checked_arrays(
-            {f"optimizer.{name}.{key}": None for name, keys in array_keys.items() for key in keys},
-            finite=False,
+            {f"optimizer.{name}.{key}": None for name, keys in array_keys.items() for key in keys}
         )
         self._check_state(network, values, array_keys)
         states = {
@@ -559,9 +714,10 @@ class _Reader:
                         f"{array.shape}; expected {dtype} of shape {shape}, as its parameter"
                     )
             for key, value in values[name].items():
-                if not isinstance(value, int | float) or isinstance(value, bool):
+                if not is_finite(value):  # a count (Adam's t) or a number, that a float holds
                     problems.append(
-                        f"optimizer.states.{name}.values.{key} must be a number; got {value!r}"
+                        f"optimizer.states.{name}.values.{key} must be a finite number; "
+                        f"got {shown(value)}"
                     )
         if problems:
             raise self.error("; ".join(problems))
@@ -571,9 +727,39 @@ class _Reader:
         keys = self.field(table, "history", list, where)
         if not all(isinstance(key, str) for key in keys):
             raise self.error(f"header '{where}' must list logs keys as text; got {keys!r}")
-        # A diverged epoch's loss is nan or inf: the history keeps it.
+        for key in keys:  # bounded before anything is read: each entry becomes a Python float
+            described = self.arrays.describe(f"history.{key}")
+            if described is not None and math.prod(described[0]) > MAX_HISTORY:
+                raise self.error(
+                    f"array 'history.{key}' claims {count_text(math.prod(described[0]))} "
+                    f"epochs; a loss history holds at most {count_text(MAX_HISTORY)}"
+                )
+        # A run trained with stop_on_divergence=False may have nan or inf losses: kept.
         self.checked_arrays({f"history.{key}": [(None,)] for key in keys}, finite=False)
         return {key: self.arrays[f"history.{key}"].tolist() for key in keys}
+
+    def _journal_history(self, record: dict[str, Any]) -> dict[str, list[float]]:
+        """The history a Checkpoint callback kept in a journal beside the checkpoint."""
+        keys = self.field(record, "history", list, "trainer.history")
+        table = self.field(record, "journal", dict, "trainer.journal")
+        name = self.field(table, "file", str, "trainer.journal.file")
+        records = self.field(table, "records", int, "trainer.journal.records")
+        counts = self.field(table, "counts", dict, "trainer.journal.counts")
+        target = Path(os.path.realpath(self.path))  # beside the file, not a link to it
+        if not journal_pattern(target).fullmatch(name):  # a plain name beside it: no ../
+            raise self.error(f"header 'trainer.journal.file' names {name!r}, not its journal")
+        if not all(isinstance(key, str) for key in keys) or len(set(keys)) != len(keys):
+            raise self.error(f"header 'trainer.history' must list distinct keys; got {keys!r}")
+        wrong = {k: n for k, n in counts.items() if not _is_int(n) or not 0 <= n <= MAX_HISTORY}
+        if not 0 <= records <= sum(counts.values()) or wrong or set(counts) != set(keys):
+            raise self.error(
+                f"header 'trainer.journal' counts {records} values, {counts} per key, for keys "
+                f"{keys}; expected a count of at most {count_text(MAX_HISTORY)} for each key"
+            )
+        try:
+            return read_journal(target.parent / name, keys, records, counts)
+        except ValueError as error:
+            raise self.error(str(error)) from None
 
     def source(self, record: Any) -> DataSource | None:
         """The data source a "source" table describes (None for none)."""
@@ -587,6 +773,15 @@ class _Reader:
                 "trainer.source",
             )
         if kind == "array_source":
+            x, y = (self.arrays.describe(name) for name in ("source.x", "source.y"))
+            if x is not None and y is not None and len(x[0]) == len(y[0]) == 2:
+                try:  # what training on it would need, refused before it is read
+                    check_memory(
+                        memory_needed((x[0][1], y[0][1]), x[0][0]),
+                        f"training on its data set of {count_text(x[0][0])} samples",
+                    )
+                except ConfigError as error:
+                    raise self.error(str(error)) from None
             held_out = params.pop("validation_data", False)  # absent in files before it was
             if not isinstance(held_out, bool):
                 raise self.error("trainer.source.validation_data must be true or false")
@@ -621,7 +816,11 @@ class _Reader:
         state = {
             "rng": self.field(record, "rng", dict, "trainer.rng"),
             "order": self.arrays["trainer.order"] if has_order else None,
-            "history": self.history(record, "trainer.history"),
+            "history": (
+                self._journal_history(record)
+                if "journal" in record
+                else self.history(record, "trainer.history")
+            ),
         }
         source = self.source(self.field(record, "source", (dict, type(None)), "trainer.source"))
         trainer = self.built(
@@ -663,7 +862,8 @@ def load(path: str | Path) -> Network:
     ModelFileError, naming the file and the problem, for anything but a sound
     minifw file; nothing is built from a file that fails any check.
     """
-    return _Reader(path).network
+    with _Reader(path) as reader:
+        return reader.network
 
 
 @attrs.frozen(eq=False)
@@ -682,17 +882,17 @@ class SavedNetwork:
 def load_saved(path: str | Path) -> SavedNetwork:
     """The network at ``path`` (a model or a checkpoint) with its data source and loss history,
     as far as the file holds them; ModelFileError for an unsound file, as ``load``."""
-    reader = _Reader(path)
-    if reader.trainer is not None:
-        return SavedNetwork(reader.network, reader.trainer.source, reader.trainer.run_history)
-    header = reader.header
-    source = (
-        reader.source(reader.field(header, "source", (dict, type(None)), "source"))
-        if "source" in header
-        else None
-    )
-    history = reader.history(header, "history") if "history" in header else None
-    return SavedNetwork(reader.network, source, history)
+    with _Reader(path) as reader:
+        if reader.trainer is not None:
+            return SavedNetwork(reader.network, reader.trainer.source, reader.trainer.run_history)
+        header = reader.header
+        source = (
+            reader.source(reader.field(header, "source", (dict, type(None)), "source"))
+            if "source" in header
+            else None
+        )
+        history = reader.history(header, "history") if "history" in header else None
+        return SavedNetwork(reader.network, source, history)
 
 
 def load_weights(network: Network, path: str | Path) -> None:
@@ -717,19 +917,19 @@ def load_optimizer(path: str | Path, network: Network) -> Optimizer:
     its parameters take the places of the saved network's, by name. Raises
     ModelFileError if the file holds no optimizer or is unsound.
     """
-    reader = _Reader(path)
-    optimizer = reader.optimizer
-    if optimizer is None:
-        raise reader.error(
-            "it holds no optimizer (save one with minifw.save(network, path, optimizer=...))"
+    with _Reader(path) as reader:
+        optimizer = reader.optimizer
+        if optimizer is None:
+            raise reader.error(
+                "it holds no optimizer (save one with minifw.save(network, path, optimizer=...))"
+            )
+        _check_fits(reader.network, network, path)
+        # The state, bound to the file's network as it was read, moves to the same names in
+        # ``network``; the file network's entries go when it does.
+        optimizer.import_state(
+            optimizer.export_state(named_parameters(reader.network)), named_parameters(network)
         )
-    _check_fits(reader.network, network, path)
-    # The state, bound to the file's network as it was read, moves to the same names in
-    # ``network``; the file network's entries go when it does.
-    optimizer.import_state(
-        optimizer.export_state(named_parameters(reader.network)), named_parameters(network)
-    )
-    return optimizer
+        return optimizer
 
 
 def load_checkpoint(
@@ -744,19 +944,19 @@ def load_checkpoint_run(
 ) -> tuple[Trainer, dict[str, Any] | None]:
     """``load_checkpoint``'s trainer, and the description of its run that ``save_checkpoint``
     was given (None if it was given none)."""
-    reader = _Reader(path, callbacks)
-    if reader.trainer is None:
-        raise reader.error(
-            f"it is a {reader.header['kind']!r} file, not a checkpoint: it holds no trainer "
-            "to resume (on the command line, train with --checkpoint FILE; in Python, "
-            "minifw.save_checkpoint(trainer, path))"
-        )
-    if source is not None:
-        reader.trainer.source = source
-    run = reader.header.get("run")
-    if run is not None and not isinstance(run, dict):
-        raise reader.error(f"its 'run' table must be a table; got {run!r:.80}")
-    return reader.trainer, run
+    with _Reader(path, callbacks) as reader:
+        if reader.trainer is None:
+            raise reader.error(
+                f"it is a {reader.header['kind']!r} file, not a checkpoint: it holds no trainer "
+                "to resume (on the command line, train with --checkpoint FILE; in Python, "
+                "minifw.save_checkpoint(trainer, path))"
+            )
+        if source is not None:
+            reader.trainer.source = source
+        run = reader.header.get("run")
+        if run is not None and not isinstance(run, dict):
+            raise reader.error(f"its 'run' table must be a table; got {run!r:.80}")
+        return reader.trainer, run
 
 
 @attrs.define(eq=False)
@@ -766,8 +966,14 @@ class Checkpoint(Callback):
     Epochs are counted over the whole run (``trainer.epochs_done``), so a resumed
     run checkpoints at the same epochs as one never interrupted. ``{epoch}`` in
     ``path`` is replaced by that count, to keep one file per checkpoint
-    (``"run-{epoch}.npz"``); otherwise each write replaces the last, in one step.
-    List it after callbacks that change the weights when training ends
+    (``"run-{epoch}.npz"``), each standing alone; otherwise each write replaces the
+    last, in one step, and the run's loss history is kept beside it, in
+    ``path.<id>.history``, to which each checkpoint adds only its new epochs: a
+    checkpoint then costs the same however long the run has been going (rewriting the
+    whole history each time made checkpoint I/O grow with the square of the epochs).
+    Keep the two files together; ``load_checkpoint`` reads both. A path that cannot be
+    written is an OSError when training begins (``check_writable``). List this callback
+    after callbacks that change the weights when training ends
     (``EarlyStopping(restore_best=True)``), so that it saves their result.
     """
 
@@ -776,6 +982,11 @@ class Checkpoint(Callback):
     # What ``save_checkpoint`` keeps of the run, asked for at each save (its time changes).
     run: Callable[[Trainer], Mapping[str, Any]] | None = attrs.field(default=None, kw_only=True)
     _saved_at: int | None = attrs.field(default=None, init=False, repr=False)
+    _journal: HistoryJournal | None = attrs.field(default=None, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        # A path that cannot be written is an OSError now, not after the first epochs.
+        check_writable(str(self.path).replace("{epoch}", str(trainer.epochs_done)))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Logs) -> None:
         if trainer.epochs_done % self.every == 0:
@@ -787,6 +998,20 @@ class Checkpoint(Callback):
 
     def _save(self, trainer: Trainer) -> None:
         done = trainer.epochs_done
+        path = str(self.path)
         run = None if self.run is None else self.run(trainer)
-        save_checkpoint(trainer, str(self.path).replace("{epoch}", str(done)), run=run)
+        if "{epoch}" in path:
+            save_checkpoint(trainer, path.replace("{epoch}", str(done)), run=run)
+        else:
+            target = Path(os.path.realpath(path))
+            journal = self._journal
+            if (
+                journal is None
+                or journal.target != target
+                or not journal.follows(trainer.run_history)
+            ):
+                journal = self._journal = HistoryJournal(target)  # the whole history, once
+            journal.extend(trainer.run_history)
+            _write_checkpoint(trainer, path, journal, run)
+            remove_journals(target, keep=journal.name)  # the replaced checkpoint's
         self._saved_at = done

@@ -41,6 +41,7 @@ from ..run.config import RunConfig, to_toml
 from ..run.experiment import build
 from .plotting import save_figure
 from .plotting.panels import LEARNED, TARGET
+from .plotting.text import plain_text
 from .results import SweepResults, SweepRow
 from .sweeps import with_setting
 
@@ -173,7 +174,7 @@ def fits_figure(results: SweepResults, source: SourceLike) -> Figure:
             outcome += f", {bad}/{len(rows)} diverged or failed" if bad else ""
             flat = sum(row.flat for row in rows)
             outcome += f", {flat}/{len(rows)} flat" if flat else ""
-        axes.set_title(f"{point_label(results.varied, values)}\n{outcome}", fontsize=9)
+        axes.set_title(plain_text(f"{point_label(results.varied, values)}\n{outcome}"), fontsize=9)
     handles = []
     for axes, rows in drawn.get(1, []):
         _draw_curves(axes, rows, source_of)
@@ -276,14 +277,19 @@ def loss_spread_figure(results: SweepResults) -> Figure:
         spread = loss_spread(rows)
         left_out = sum(not row.ok for row in rows)
         if spread is None:
-            axes.plot([], [], color=colour, label=f"{label} (all {len(rows)} diverged or failed)")
+            axes.plot(
+                [],
+                [],
+                color=colour,
+                label=plain_text(f"{label} (all {len(rows)} diverged or failed)"),
+            )
             continue
         count = f"{len(rows)} runs" if not left_out else (
             f"{len(rows) - left_out} of {len(rows)} runs; {left_out} diverged or failed, left out"
         )  # fmt: skip
         epochs = np.arange(1, spread.shape[1] + 1)
         axes.fill_between(epochs, spread[0], spread[2], color=colour, alpha=0.2, lw=0)
-        axes.plot(epochs, spread[1], color=colour, lw=1.5, label=f"{label} ({count})")
+        axes.plot(epochs, spread[1], color=colour, lw=1.5, label=plain_text(f"{label} ({count})"))
     axes.set_yscale("log")
     axes.set(
         title="Training loss per epoch: median over the seeds, 25–75 % band shaded",
@@ -340,7 +346,7 @@ def pareto_figure(results: SweepResults) -> Figure:
             color=colour,
             s=18,
             alpha=0.75,
-            label=point_label(results.varied, values),
+            label=plain_text(point_label(results.varied, values)),
         )
     if good:
         errors = np.array([row.evaluation_error for row in good])

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,22 @@ from ..files.atomic import atomic_path
 from ..files.ledger import Ledger
 from ..run.config import SETTINGS, RunConfig
 from ..run.experiment import Experiment, build
+from . import workers
 from .results import FLAT, SweepResults, SweepRow, rows_from
 from .stacking import stack, unstack
 
 Array = np.ndarray
 PLAN_FILE = "sweep.json"
 _ALIASES = {"optimizer.lr": "lr"}
+
+
+# More runs than a sweep plans at all: their plan alone would take minutes and gigabytes.
+MAX_RUNS = 1_000_000
+
+
+def planned_runs(grid: Mapping[str, Sequence[Any]], seeds: int) -> int:
+    """How many runs a sweep of ``grid`` over ``seeds`` seeds trains: every combination."""
+    return math.prod(len(values) for values in grid.values()) * seeds
 
 
 def varied_settings() -> list[str]:
@@ -115,6 +125,12 @@ def plan(
         shown = [repr(v) for v in values]  # two equal values would make two runs of one key
         if len(set(shown)) != len(shown):
             raise ConfigError(f"grid[{key!r}] lists a value twice: {values!r}")
+    total = planned_runs(grid, seeds)
+    if total > MAX_RUNS:  # refused before a list of them is made, which alone would not fit
+        raise ConfigError(
+            f"the sweep would train {total:,} runs ({math.prod(map(len, grid.values())):,} grid "
+            f"points x {seeds:,} seeds); a sweep holds at most {MAX_RUNS:,}"
+        )
     named = [_ALIASES.get(key, key) for key in grid]
     if len(set(named)) != len(named):
         raise ConfigError(f"the grid sets one setting under two names: {list(grid)}")
@@ -215,6 +231,8 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
         shuffle=first.trainer.shuffle,
         seed=first.trainer.seed,
         stop_on_divergence=False,
+        # The compiled engine has no kernel for stacks yet: they stay with numpy, unannounced.
+        engine=first.trainer.engine if single else "numpy",
     )
     began = time.perf_counter()
     result = trainer.fit(first.source, configs[0].epochs)
@@ -353,6 +371,14 @@ def sweep(
     once, and ``resume=True`` runs only the runs missing there; without
     ``resume`` a directory that holds a sweep already is refused. ``progress``
     shows a bar counting finished runs.
+
+    Ctrl-C, or SIGTERM (``kill``), stops the sweep with KeyboardInterrupt: the finished
+    runs are kept (in ``out``), nothing more starts, and a process pool's workers are
+    stopped, so that pool is broken afterwards. The workers of a process pool die with
+    the sweep's process even if it is killed outright (``minifw.lab.workers``). A group
+    that fails, or whose worker dies, does not stop the others: they run to the end
+    (after a worker's death on a fresh pool, the given one being broken), then
+    SweepInterrupted says which did not finish.
     """
     config = config or RunConfig()
     grid = dict(grid or {})
@@ -396,7 +422,8 @@ def sweep(
                 bar.update(1)
 
     try:
-        _execute(groups(todo, chunk), executor, target_loss, record)
+        with workers.sigterm_as_interrupt():
+            _execute(groups(todo, chunk), executor, target_loss, record)
     except SweepInterrupted as stopped:
         kept = (
             f"they are recorded in {ledger.path}; resume=True (--resume) runs the rest"
@@ -431,30 +458,83 @@ def _execute(
     target_loss: float | None,
     record: Callable[[list[dict[str, Any]]], None],
 ) -> None:
+    """Run every group and ``record`` its rows as it finishes; SweepInterrupted at the end if
+    any group did not finish, once every other group has.
+
+    A worker process that dies breaks a process pool for good, and every group still in it
+    is lost with it, most of them through no fault of their own. Those groups run again on
+    a fresh pool of the same size; any lost a second time run once more one by one, each
+    alone on a worker, so that only a group whose own worker dies is lost, and reported.
+    """
     payloads = [[_payload(run) for run in group] for group in planned]
     if executor is None:
         for payload in payloads:
             record(run_group(payload, target_loss))
         return
-    futures = [executor.submit(run_group, payload, target_loss) for payload in payloads]
     failures: list[BaseException] = []
-    try:
-        for future in as_completed(futures):
-            try:
-                rows = future.result()
-            except Exception as error:  # a dead worker, a broken pool: the other groups go on
-                failures.append(error)
-                continue
-            record(rows)
-    finally:
-        for future in futures:  # on Ctrl-C: nothing more starts
-            future.cancel()
+
+    def run_on(pool: Executor, indices: Sequence[int]) -> dict[int, BaseException]:
+        return _run_on(pool, [(i, payloads[i]) for i in indices], target_loss, record, failures)
+
+    lost = run_on(executor, range(len(payloads)))
+    if lost and isinstance(executor, ProcessPoolExecutor):
+        with workers.fresh_pool(executor) as pool:
+            lost = run_on(pool, sorted(lost))
+        alone: ProcessPoolExecutor | None = None
+        try:
+            for index in sorted(lost):
+                alone = alone or workers.fresh_pool(executor, workers=1)
+                if run_on(alone, [index]):  # its own worker died: the pool with it
+                    alone.shutdown()
+                    alone = None
+                else:
+                    del lost[index]
+        finally:
+            if alone is not None:
+                alone.shutdown()
+    failures.extend(lost.values())
     if failures:
         first = failures[0]
         raise SweepInterrupted(
-            f"{len(failures)} of {len(futures)} groups of runs did not finish "
+            f"{len(failures)} of {len(payloads)} groups of runs did not finish "
             f"({type(first).__name__}: {first})"
         )
+
+
+def _run_on(
+    executor: Executor,
+    payloads: Sequence[tuple[int, list[dict[str, Any]]]],
+    target_loss: float | None,
+    record: Callable[[list[dict[str, Any]]], None],
+    failures: list[BaseException],
+) -> dict[int, BaseException]:
+    """Run the numbered ``payloads`` on ``executor``, recording each group's rows and adding
+    each group that failed to ``failures``; the groups lost to a broken pool, by number."""
+    futures: dict[Any, int] = {}
+    lost: dict[int, BaseException] = {}
+    try:
+        for index, payload in payloads:
+            try:
+                futures[workers.submit(executor, run_group, payload, target_loss)] = index
+            except BrokenExecutor as error:  # broken while submitting: the rest cannot start
+                lost.update(dict.fromkeys([i for i, _ in payloads if i not in futures], error))
+                break
+        for future in as_completed(futures):
+            try:
+                rows = future.result()
+            except BrokenExecutor as error:  # its worker, or another one, died
+                lost[futures[future]] = error
+                continue
+            except Exception as error:  # a group that failed: the other groups go on
+                failures.append(error)
+                continue
+            record(rows)
+    except BaseException:  # Ctrl-C, or SIGTERM (see sigterm_as_interrupt): nothing more runs
+        for future in futures:
+            future.cancel()
+        workers.stop_workers(executor)
+        raise
+    return lost
 
 
 def _start(

@@ -341,6 +341,15 @@ class RunConfig:
     seed: int = setting(
         0, "training", "count", "seed of every random choice: weights, shuffling, sampling", low=0
     )
+    engine: str = setting(
+        "numpy",
+        "training",
+        "choice",
+        "who runs the training loop: numpy, the reference; compiled kernels (minifw.engine, "
+        "numba), refusing parts without one; or auto, compiled when every part has a kernel",
+        choices=("auto", "numpy", "compiled"),
+        resumable=True,  # the same numbers either way: a run may resume on the other engine
+    )
     plot: str | None = setting(
         None,
         "output",

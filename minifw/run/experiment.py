@@ -22,6 +22,7 @@ import numpy as np
 from ..core.activations import Activation
 from ..core.callbacks import Callback
 from ..core.data import DataSource, Normaliser
+from ..core.errors import ConfigError
 from ..core.initializers import Initializer
 from ..core.layers import Dense
 from ..core.losses import Loss
@@ -29,6 +30,7 @@ from ..core.network import Network
 from ..core.optimizers import Optimizer
 from ..core.schedules import Schedule
 from ..core.trainer import FitResult, Trainer
+from ..core.validation import plural
 from . import blog
 from .config import RunConfig
 from .resolve import name_of, resolve, summary
@@ -59,7 +61,8 @@ class Experiment:
     def evaluation_mse(self) -> float:
         """Mean squared error on the evaluation points, in the target's own units."""
         x, y = self.source.evaluation_arrays()  # type: ignore[attr-defined]
-        return float(np.mean((self.network.predict(x) - y) ** 2))
+        with np.errstate(over="ignore"):  # an error too large for a float is inf, said so
+            return float(np.mean((self.network.predict(x) - y) ** 2))
 
     def evaluation_metrics(self) -> dict[str, float]:
         """The trainer's metrics (the configuration's ``metrics``) at the evaluation points, in
@@ -74,9 +77,10 @@ class Experiment:
         layers = self.network.layers
         sizes = [layers[0].n_in + layers[0].use_bias] + [layer.n_out for layer in layers]  # type: ignore[attr-defined]
         names = dict.fromkeys(map(name_of, (self.config.activation, self.config.output_activation)))
+        rate = "line search" if self.config.lr is None else f"{self.config.lr:g}"
         line = (
             f"[ {' '.join(map(str, sizes))} ] Activation: {'/'.join(names)} "
-            f"Iterations: {self.trainer.epochs_done} Learning rate: {self.config.lr:g} "
+            f"Iterations: {self.trainer.epochs_done} Learning rate: {rate} "
             f"Final loss: {result.final_loss} Time: {self.seconds}"
         )
         changed = summary(self.config)
@@ -120,7 +124,14 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
         validation=c.validation,
         seed=c.seed,
     )
-    _, y = source.arrays()
+    x, y = source.arrays()
+    if c.batch_size > len(x):
+        # The trainer would clip the batch, and the blog's rate, derived from the batch size,
+        # would no longer be the rate of the batches that train: refused, not guessed.
+        raise ConfigError(
+            f"batch_size {c.batch_size} is larger than the {plural(len(x), 'training point')}; "
+            f"give a batch size of at most {len(x)}, or more samples"
+        )
     hidden = Activation.resolve(c.activation)
     output = Activation.resolve(c.output_activation)
     init = Initializer.resolve(c.init)
@@ -131,7 +142,7 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
     dense.append(Dense(c.layers[-1], y.shape[1], output, bias=False, initializer=init))
     normaliser = _normaliser(output, resolved.target, y)
     network = Network(dense, seed=c.seed, normaliser=normaliser, dtype=c.dtype)
-    changes: dict[str, Any] = {"lr": c.lr}
+    changes: dict[str, Any] = {} if c.lr is None else {"lr": c.lr}
     if c.schedule is not None:
         changes["schedule"] = Schedule.resolve(c.schedule)
     optimizer = attrs.evolve(Optimizer.resolve(c.optimizer), **changes)
@@ -144,6 +155,7 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
         seed=c.seed,
         callbacks=list(callbacks),
         metrics=list(c.metrics),
+        engine=c.engine,
     )
     return Experiment(network, trainer, source, c, resolved.notes)
 

@@ -125,8 +125,9 @@ def _canonical(family: type[Registered], value: Any) -> Any:
 
 def _learning_rate(
     config: RunConfig, target: Target, loss: Loss, domain: tuple[float, float]
-) -> tuple[Any, float, str]:
-    """(the optimizer without its rate, the rate, a note if the default moved)."""
+) -> tuple[Any, float | None, str]:
+    """(the optimizer without its rate, the rate (None for one that takes none), a note if
+    the default moved)."""
     chosen = Optimizer.resolve(config.optimizer)
     in_spec = not isinstance(config.optimizer, str) or "lr" in parse_spec(config.optimizer)[1]
     if config.lr is not None and in_spec:
@@ -135,6 +136,13 @@ def _learning_rate(
             f"{name_of(config.optimizer)} with lr {chosen.lr:g}; give it once, "  # type: ignore[attr-defined]
             "with --lr or in the optimizer's spec"
         )
+    if getattr(chosen, "whole_data", False):  # L-BFGS: its line search sets every step
+        if config.lr is not None or (in_spec and isinstance(config.optimizer, str)):
+            raise ConfigError(
+                f"{name_of(config.optimizer).partition(':')[0]} sets each step's length by a "
+                "line search; it takes no learning rate (leave --lr out)"
+            )
+        return spec_text(chosen) or config.optimizer, None, ""
     default_lr = type(chosen)().lr  # type: ignore[attr-defined]
     bare = spec_text(attrs.evolve(chosen, lr=default_lr)) if attrs.has(type(chosen)) else None
     optimizer = bare if bare is not None else config.optimizer
@@ -200,6 +208,8 @@ def changes(config: RunConfig) -> dict[str, str]:
         if declared.group == "output" and name != "plugins":
             continue
         value = getattr(config, name)
+        if value is None:
+            continue  # a setting the run does not use (an optimizer that takes no rate)
         if name == "output_activation" and value == config.activation:
             continue  # the hidden one's, as the blog's is: said once, under activation
         if value != getattr(base, name):

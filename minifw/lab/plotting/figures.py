@@ -29,6 +29,7 @@ from .panels import (
     Panel,
 )
 from .scene import Scene, Snapshot
+from .text import plain_text
 
 # A run's losses as any of: a list of per-epoch losses, a {"loss": [...], "val_loss": [...]}
 # mapping, a LossHistory, or a FitResult.
@@ -44,6 +45,13 @@ def as_history(run: HistoryLike) -> dict[str, Sequence[float]]:
     if hasattr(run, "loss") and hasattr(run, "val_loss"):  # a FitResult
         return {"loss": run.loss, "val_loss": run.val_loss}
     return {"loss": list(run)}
+
+
+def _set_title(figure: Figure, title: str | None) -> None:
+    """Give ``figure`` the title ``title`` (none if empty), drawn as it is (see ``plain_text``):
+    a title is often a file's name, never mathematics."""
+    if title:
+        figure.suptitle(plain_text(title))
 
 
 def draw(
@@ -85,8 +93,7 @@ def overview_figure(
     scene = Scene.of(source, domain)
     snapshot = Snapshot.take(network, scene)
     figure = draw(overview_panels(scene, history, snapshot), snapshot)
-    if title:
-        figure.suptitle(title)
+    _set_title(figure, title)
     return figure
 
 
@@ -182,8 +189,7 @@ def blog_figure(
     ax_fit.legend(loc="best")
     ax_fit.grid(True, alpha=0.3)
 
-    if title:
-        figure.suptitle(title)
+    _set_title(figure, title)
     return figure
 
 
@@ -214,8 +220,7 @@ def make_figure(
     if kind not in drawers:
         raise ConfigError(f"unknown figure {kind!r}; expected one of {', '.join(FIGURE_KINDS)}")
     figure = drawers[kind](network, source, domain=domain)
-    if title:
-        figure.suptitle(title)
+    _set_title(figure, title)
     return figure
 
 

@@ -19,6 +19,7 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 
 from .scene import Scene, Snapshot
+from .text import plain_text
 
 Array = np.ndarray
 History = Mapping[str, Sequence[float]]
@@ -78,7 +79,7 @@ class LossPanel(Panel):
                 values = history.get(key)
                 if values is None or not values.size:
                     continue
-                text = name if one else (label if key == "loss" else f"{label} ({name})")
+                text = name if one else plain_text(label if key == "loss" else f"{label} ({name})")
                 (line,) = axes.plot([], [], style, color=colour, label=text)
                 self.lines.append((line, values))
         every = np.concatenate([v for _, v in self.lines] or [np.empty(0)])
@@ -89,7 +90,7 @@ class LossPanel(Panel):
             axes.set_xlim(1, max(len(v) for _, v in self.lines) + 1)
             low, high = finite.min(), finite.max()
             axes.set_ylim(*((low / 1.5, high * 1.5) if low > 0 else (low, high + 1e-12)))
-        axes.set(title=self.title, xlabel="epoch", ylabel="mean loss")
+        axes.set(title=plain_text(self.title), xlabel="epoch", ylabel="mean loss")
         axes.grid(True, which="both", alpha=0.3)
         if len(self.lines) > 1:
             axes.legend(loc="upper right")

@@ -1,0 +1,305 @@
+"""The compiled engine's training loop: ``Trainer.fit``'s loop, with kernels doing the epochs.
+
+``train`` runs where the numpy loop would, after ``on_train_begin``, and leaves the run
+as the numpy loop leaves it: the packed weights (the kernels update them in place), the
+optimizer's count, rate and state, the shuffling generator and order, the run history,
+every callback called with the same arguments in the same order. The work is cut into
+kernel calls by what the callbacks need:
+
+- blocks of many epochs, when the only epoch hooks are the ones that can be replayed
+  afterwards (``LossHistory``, and the ``TerminateOnNaN`` that checks epochs, whose check
+  the kernel does itself, stopping at the first bad epoch);
+- one epoch per call, when another callback listens at epoch ends (it may read the
+  weights or stop training), or the source has validation data (its loss is numpy's);
+- one batch per call, when a callback listens to ``on_batch_end``: about 10 µs of call
+  overhead per batch, most of what the compiled engine saves on a network the blog's size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..core.callbacks import LossHistory, TerminateOnNaN
+from ..core.layers import Dense
+from . import kernels as k
+from .support import ACTIVATION_KERNELS, LOSS_KERNELS, OPTIMIZER_KERNELS
+
+Array = np.ndarray
+# The most permutation entries one block draws at once: (epochs, n) int64, 8 MB.
+BLOCK_ENTRIES = 1 << 20
+
+
+def _offset(view: Array, base: Array) -> int:
+    """Where ``view`` starts inside the flat array ``base``, in elements."""
+    return (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // (
+        base.itemsize
+    )
+
+
+class _Plan:
+    """A run's tables and buffers for the kernels, made once per fit."""
+
+    def __init__(self, trainer: Any, n: int) -> None:
+        network, loss, optimizer = trainer.network, trainer.loss, trainer.optimizer
+        dtype = network.dtype
+        self.dtype, self.packed = dtype, network.packed
+        self.w, self.g = network.packed.value, network.packed.grad
+        layers: list[Dense] = network.layers
+        self.rows = min(trainer.batch_size, n)
+        self.layout = np.zeros((len(layers), 7), np.int64)
+        self.alphas = np.zeros(len(layers), dtype)
+        at = self.rows * layers[0].n_in  # the batch's inputs come first
+        for i, layer in enumerate(layers):
+            weights = layer._w.value  # the views into packed that Network made
+            bias = None if layer._b is None else layer._b.value
+            self.layout[i] = (
+                layer.n_in,
+                layer.n_out,
+                _offset(weights, self.w),
+                -1 if bias is None else _offset(bias, self.w),
+                getattr(k, ACTIVATION_KERNELS[type(layer.activation)]),
+                at - self.rows * layer.n_in,
+                at,
+            )
+            self.alphas[i] = getattr(layer.activation, "alpha", 0.0)
+            at += self.rows * layer.n_out
+        self.acts = np.zeros(at, dtype)
+        self.zs = np.zeros(at, dtype)
+        self.grads = np.zeros(at, dtype)
+        self.target = np.zeros(self.rows * layers[-1].n_out, dtype)
+        limit = float(-k_exp_low(dtype))
+        self.consts = np.array([1.0, 0.5, -limit, limit], dtype)
+        self.loss = getattr(k, LOSS_KERNELS[type(loss)])
+        if self.loss == k.HUBER:
+            self.lc = np.array([loss.delta, 0.5 * loss.delta], dtype)
+        elif self.loss == k.BCE:
+            self.lc = np.array([loss.epsilon, 1.0 - loss.epsilon], dtype)
+        else:
+            self.lc = np.zeros(2, dtype)
+        self._optimizer(optimizer)
+        self.prev = np.empty_like(self.w)
+        self.totals = np.zeros(1)
+        self.last = np.zeros(1)  # the last batch's loss
+        self.layers = layers
+
+    def _optimizer(self, optimizer: Any) -> None:
+        """The rule's code, constants and state arrays (the optimizer's own, made as it would)."""
+        dtype, packed = self.dtype, self.packed
+        hyper = np.zeros(6)
+        hyper[k.H_WD] = optimizer.weight_decay
+        self.settings = np.array([optimizer.clip_norm or 0.0, 0.0, 0.0])
+        rule = getattr(k, OPTIMIZER_KERNELS[type(optimizer)])
+        progress = optimizer._progress  # the engine steps for the optimizer: it keeps its books
+        self.progress = progress
+        state = progress.states.get(id(packed))
+        if state is None:
+            state = progress.start(packed)
+        self.state, self.counters = state, np.zeros(1, np.int64)
+        empty = np.zeros(0, dtype)
+        self.state1 = self.state2 = empty
+        if rule == k.SGD and optimizer.momentum:
+            rule = k.NESTEROV if optimizer.nesterov else k.MOMENTUM
+            hyper[0] = optimizer.momentum
+            self.state1 = state.setdefault("velocity", np.zeros_like(self.w))
+        elif rule == k.RMSPROP:
+            hyper[:3] = optimizer.rho, 1.0 - optimizer.rho, optimizer.epsilon
+            self.state1 = state.setdefault("square_average", np.zeros_like(self.w))
+        elif rule == k.ADAM:
+            b1, b2 = optimizer.beta1, optimizer.beta2
+            hyper[:5] = b1, 1.0 - b1, b2, 1.0 - b2, optimizer.epsilon
+            self.settings[1:] = b1, b2
+            if not state:
+                state.update(t=0, m=np.zeros_like(self.w), v=np.zeros_like(self.w))
+            self.state1, self.state2 = state["m"], state["v"]
+            self.counters[0] = state["t"]
+        self.rule, self.hyper = rule, hyper.astype(dtype)
+        self.optimizer = optimizer
+
+    def rates(self, updates: int) -> Array:
+        """The learning rate of each of the next ``updates`` updates, as the optimizer asks."""
+        optimizer = self.optimizer
+        t = self.progress.iterations
+        if optimizer.schedule is None:
+            return np.array([optimizer.lr], self.dtype)
+        schedule, lr = optimizer.schedule, optimizer.lr
+        return np.array([schedule(lr, t + u) for u in range(updates)], self.dtype)
+
+    def stepped(self, updates: int) -> None:
+        """Book ``updates`` kernel updates with the optimizer, as ``step`` would have."""
+        if not updates:
+            return
+        progress, optimizer = self.progress, self.optimizer
+        t = progress.iterations + updates - 1
+        lr = optimizer.lr if optimizer.schedule is None else optimizer.schedule(optimizer.lr, t)
+        progress.iterations = t + 1
+        if lr != progress.lr:
+            progress.lr, progress.lr_array = lr, np.asarray(lr, dtype=progress.dtype)
+        if self.rule == k.ADAM:
+            self.state["t"] = int(self.counters[0])
+
+    def expose(self, rows: int) -> None:
+        """Point each Dense layer's cache at the kernel's buffers for a batch of ``rows``, as
+        a forward leaves it: ``pre_activation`` (the divergence diagnosis reads it) is then
+        the last batch's, kept current by the kernel with no work per call."""
+        for i, layer in enumerate(self.layers):
+            n_in, n_out, *_, at_in, at_out = (int(v) for v in self.layout[i])
+            x = self.acts[at_in : at_in + rows * n_in].reshape(rows, n_in)
+            z = self.zs[at_out : at_out + rows * n_out].reshape(rows, n_out)
+            y = self.acts[at_out : at_out + rows * n_out].reshape(rows, n_out)
+            layer._cache[:] = (x, z, y)  # Dense's own cache: the engine runs its forward
+
+    def run(
+        self, x: Array, y: Array, orders: Array, first: int, stop: int, epochs: int, guard: bool
+    ) -> int:
+        """Epochs of batches [first, stop) through the kernel; the number run."""
+        if self.totals.size < epochs:
+            self.totals = np.zeros(epochs)
+        rates = self.rates(epochs * (stop - first))
+        return k.train(
+            self.w, self.g, self.layout, self.alphas, self.consts, x, y, orders,
+            self.rows, first, stop, epochs, self.loss, self.lc, self.rule, self.hyper,
+            self.settings, rates, self.state1, self.state2, self.counters,
+            self.acts, self.zs, self.grads, self.target, self.prev, guard, self.totals,
+            self.last,
+        )  # fmt: skip
+
+
+def k_exp_low(dtype: np.dtype) -> float:
+    """The sigmoid's lower input bound in ``dtype``, as ``minifw.core.activations`` sets it."""
+    return -math.floor(-math.log(np.finfo(dtype).smallest_normal))
+
+
+def _replayable(callback: Any) -> bool:
+    """Whether ``callback``'s epoch hooks may run after a block of epochs, all at once."""
+    if type(callback) is LossHistory:
+        return True
+    return type(callback) is TerminateOnNaN and callback.check == "epoch"
+
+
+def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dict[str, float]:
+    """``epochs`` epochs of the run as ``Trainer.fit`` trains them, on the kernels.
+
+    ``x`` and ``y`` are the checked training arrays (never changed); returns the last
+    epoch's logs. Called after ``on_train_begin``; the caller calls ``on_train_end``.
+    """
+    n = x.shape[0]
+    batch_size = trainer.batch_size
+    batches = -(-n // batch_size)
+    last_rows = n - (batches - 1) * batch_size
+    x = np.ascontiguousarray(x, dtype=trainer.network.dtype)
+    y = np.ascontiguousarray(y, dtype=trainer.network.dtype)
+    plan = _Plan(trainer, n)
+    plan.expose(last_rows)
+    callbacks = trainer.callbacks
+    epoch_begin = [c for c in callbacks if c.listens_to("on_epoch_begin")]
+    batch_end = [c for c in callbacks if c.listens_to("on_batch_end")]
+    listening = [c for c in callbacks if c.listens_to("on_epoch_end") or c in epoch_begin]
+    # Metrics are measured at each epoch's end, so an epoch with metrics is never bulk.
+    blocks = validation is None and not trainer.metrics and all(_replayable(c) for c in listening)
+    guard = any(type(c) is TerminateOnNaN and c.check == "epoch" for c in callbacks)
+    no_orders = np.zeros((0, n), np.int64)
+    logs: dict[str, float] = {}
+    epoch = 0
+    while epoch < epochs and not trainer.stop_training:
+        if batch_end:
+            logs = _epoch_by_batches(trainer, plan, x, y, validation, epoch, epoch_begin, batch_end)
+            epoch += 1
+            continue
+        count = min(epochs - epoch, max(1, BLOCK_ENTRIES // n)) if blocks else 1
+        for callback in epoch_begin:
+            callback.on_epoch_begin(trainer, epoch)
+        orders, rewind = _orders(trainer, n, count) if trainer.shuffle else (no_orders, None)
+        done = plan.run(x, y, orders, 0, batches, count, guard and count > 1)
+        plan.stepped(done * batches)
+        if done < count and rewind is not None:
+            rewind(done)  # the generator and order as if only `done` epochs had drawn theirs
+        bad = done < count or (guard and count > 1 and not _finite(plan, done))
+        losses = (plan.totals[:done] / n).tolist()
+        # Epochs no callback needs to see one by one (replayable hooks only): recorded in
+        # bulk. The guard needs the last good epoch (its weights) and the bad one, if any.
+        bulk = max(0, done - (2 if bad else 1))
+        if bulk:
+            for history in [trainer.run_history] + [
+                c.history for c in listening if type(c) is LossHistory
+            ]:  # what LossHistory.on_epoch_end and the numpy loop record for {"loss": ...}
+                history.setdefault("loss", []).extend(losses[:bulk])
+        weights = trainer.network.packed.value
+        diverged = weights.copy() if bad else None
+        if bad:  # the epochs before the bad one end with the weights it started from
+            np.copyto(weights, plan.prev)
+        for i in range(bulk, done):
+            if i:
+                for callback in epoch_begin:
+                    callback.on_epoch_begin(trainer, epoch + i)
+            if diverged is not None and i == done - 1:
+                np.copyto(weights, diverged)
+            logs = trainer._end_epoch(epoch + i, losses[i], validation)
+            if trainer.stop_training:
+                break
+        epoch += done
+    return logs
+
+
+def _finite(plan: _Plan, done: int) -> bool:
+    """Whether the block's last epoch ended with a finite loss and finite weights."""
+    return math.isfinite(plan.totals[done - 1]) and math.isfinite(np.add.reduce(plan.w))
+
+
+def _orders(trainer: Any, n: int, count: int) -> tuple[Array, Any]:
+    """The shuffled orders of the next ``count`` epochs, drawn as the numpy loop draws them.
+
+    Each epoch's permutation comes from ``trainer._rng.permutation(n)`` in the numpy loop;
+    ``permuted`` of a (count, n) table of aranges along axis 1 draws the same numbers in
+    one call. Returns the orders and a function that rewinds the generator and the order
+    to where they would be after only the first ``done`` epochs.
+    """
+    rng = trainer._rng
+    start_state, start_order = rng.bit_generator.state, trainer._order.copy()
+    permutations = rng.permuted(np.tile(np.arange(n, dtype=np.int64), (count, 1)), axis=1)
+    orders = np.empty((count, n), np.int64)
+    order = trainer._order.astype(np.int64)
+    k.compose(order, permutations, orders)
+    trainer._order[...] = order
+
+    def rewind(done: int) -> None:
+        rng.bit_generator.state = start_state
+        rng.permuted(np.tile(np.arange(n), (done, 1)), axis=1)
+        trainer._order[...] = orders[done - 1] if done else start_order
+
+    return orders, rewind
+
+
+def _epoch_by_batches(
+    trainer: Any,
+    plan: _Plan,
+    x: Array,
+    y: Array,
+    validation: Any,
+    epoch: int,
+    epoch_begin: list[Any],
+    batch_end: list[Any],
+) -> dict[str, float]:
+    """One epoch, one kernel call per batch, the batch hooks called after each: the numpy loop."""
+    n = x.shape[0]
+    batch_size = trainer.batch_size
+    batches = -(-n // batch_size)
+    orders = _orders(trainer, n, 1)[0] if trainer.shuffle else np.zeros((0, n), np.int64)
+    for callback in epoch_begin:
+        callback.on_epoch_begin(trainer, epoch)
+    total, seen = 0.0, 0
+    for b in range(batches):
+        plan.run(x, y, orders, b, b + 1, 1, False)
+        plan.stepped(1)
+        rows = min(batch_size, n - b * batch_size)
+        plan.expose(rows)
+        value = float(plan.last[0])
+        total += plan.totals[0]
+        seen += rows
+        for callback in batch_end:
+            callback.on_batch_end(trainer, b, {"loss": value})
+        if trainer.stop_training:
+            break
+    return trainer._end_epoch(epoch, total / seen, validation)

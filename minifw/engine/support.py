@@ -1,0 +1,131 @@
+"""Which parts the compiled engine has kernels for, and why a given run cannot use it.
+
+This module imports no numba: ``Trainer`` asks it at every fit whether the compiled
+engine can take the run, and only a fit that can imports the kernels.
+
+A kernel exists for an exact built-in class. A subclass, even one that changes nothing,
+is the user's own component: its ``forward`` (or ``update``, ...) may differ, and the
+compiled loop would silently run the built-in arithmetic instead. So it is refused by
+``engine="compiled"`` and sends ``engine="auto"`` to the numpy engine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..core.activations import (
+    ELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+)
+from ..core.errors import ConfigError
+from ..core.layers import Dense
+from ..core.losses import MAE, MSE, BinaryCrossEntropy, Huber
+from ..core.optimizers import SGD, Adam, RMSProp
+
+ENGINES = ("auto", "numpy", "compiled")
+
+# Each built-in with a kernel, and the name of its code in minifw.engine.kernels.
+ACTIVATION_KERNELS: dict[type, str] = {
+    Identity: "IDENTITY",
+    Sigmoid: "SIGMOID",
+    Tanh: "TANH",
+    ReLU: "RELU",
+    LeakyReLU: "LEAKY_RELU",
+    ELU: "ELU",
+    Softplus: "SOFTPLUS",
+    SiLU: "SILU",
+}
+LOSS_KERNELS: dict[type, str] = {MSE: "MSE", MAE: "MAE", Huber: "HUBER", BinaryCrossEntropy: "BCE"}
+OPTIMIZER_KERNELS: dict[type, str] = {SGD: "SGD", RMSProp: "RMSPROP", Adam: "ADAM"}
+LAYER_KERNELS: dict[type, str] = {Dense: "DENSE"}
+# Schedules need none: the learning rate of every update is asked of the schedule in
+# Python, as the numpy engine asks it, and handed to the kernel as a table.
+
+
+class EngineFallback(UserWarning):
+    """``engine="auto"`` trained on numpy; the message says why (shown once per reason)."""
+
+
+def _named(component: Any) -> str:
+    return f"{type(component).__module__}.{type(component).__qualname__}"
+
+
+def problems(trainer: Any) -> list[str]:
+    """Why the compiled engine cannot train ``trainer``'s run: one line each; [] if it can."""
+    network, found = trainer.network, []
+    if network.copies is not None:
+        found.append(f"the network stacks {network.copies} networks (minifw.stack)")
+    for i, layer in enumerate(network.layers):
+        if type(layer) not in LAYER_KERNELS:
+            found.append(f"layer {i}, {_named(layer)}, has no kernel")
+        elif type(layer.activation) not in ACTIVATION_KERNELS:
+            found.append(f"layer {i}'s activation {_named(layer.activation)} has no kernel")
+    if type(trainer.loss) not in LOSS_KERNELS:
+        found.append(f"the loss {_named(trainer.loss)} has no kernel")
+    optimizer = trainer.optimizer
+    if type(optimizer) not in OPTIMIZER_KERNELS:
+        found.append(f"the optimizer {_named(optimizer)} has no kernel")
+    elif isinstance(optimizer.lr, np.ndarray):
+        found.append("the optimizer's lr is an array (one rate per stacked network)")
+    return found
+
+
+def numba_missing() -> str | None:
+    """Why numba cannot be used here, or None when it is installed (not imported: 0.3 s)."""
+    if importlib.util.find_spec("numba") is None:
+        return "numba is not installed (pip install numba)"
+    return None
+
+
+def numpy_raises() -> str | None:
+    """Whether the caller's ``np.errstate`` asks numpy to raise, which compiled code cannot."""
+    raising = sorted(kind for kind, action in np.geterr().items() if action == "raise")
+    if set(raising) - {"under"}:
+        return f"np.errstate asks numpy to raise on {', '.join(raising)}, which kernels cannot"
+    return None
+
+
+def compiled(trainer: Any) -> bool:
+    """Whether ``trainer`` trains on the compiled engine in this fit, by its ``engine``.
+
+    "numpy": never. "compiled": always, or ConfigError naming each part that has no
+    kernel (or numba missing). "auto": when it can; otherwise an ``EngineFallback``
+    warning says why, once per reason (Python's warning filter keeps the repeats quiet).
+    """
+    if trainer.engine == "numpy":
+        return False
+    found = problems(trainer)
+    if trainer.engine == "compiled":
+        missing = numba_missing()
+        if found or missing:
+            raise ConfigError(
+                "engine='compiled' cannot train this run: "
+                + "; ".join([*found, *([missing] if missing else [])])
+                + "; use engine='auto' (falls back to numpy) or engine='numpy'"
+            )
+        return True
+    reasons = [*found, *filter(None, [numba_missing(), numpy_raises()])]
+    if reasons:
+        warnings.warn(
+            f"engine='auto' trains on numpy: {'; '.join(reasons)}",
+            EngineFallback,
+            stacklevel=4,
+        )
+        return False
+    return True
+
+
+def check_engine(trainer: Any) -> None:
+    """For ``Trainer``'s construction: "compiled" with a part that has no kernel is refused."""
+    if trainer.engine == "compiled":
+        compiled(trainer)

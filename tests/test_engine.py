@@ -1,0 +1,417 @@
+"""The compiled engine trains as the numpy engine does: the same numbers, callbacks and state."""
+
+import itertools
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from helpers import HeldOut, built_in
+from test_gradcheck import ACTIVATIONS, BIASES, LOSSES, build
+
+import minifw.core.activations
+import minifw.core.layers
+import minifw.core.losses
+import minifw.core.optimizers
+from minifw import (
+    SGD,
+    Activation,
+    Adam,
+    ArraySource,
+    Callback,
+    ConfigError,
+    CosineDecay,
+    Dense,
+    EarlyStopping,
+    Layer,
+    Loss,
+    Network,
+    Optimizer,
+    RMSProp,
+    Sigmoid,
+    StepDecay,
+    TerminateOnNaN,
+    Trainer,
+    TrainingDiverged,
+    load_checkpoint,
+    presets,
+    save_checkpoint,
+)
+from minifw.engine import support
+from minifw.engine.support import EngineFallback
+
+# "The same numbers": float64 runs agree to this, relative, in every epoch's loss and the
+# final weights. Rounding differs (numpy's BLAS and exp against the kernels' loops and
+# libm), by about 1e-16 per operation; 1e-12 leaves room for it to grow over the updates.
+SAME = 1e-12
+# float32 runs round differently in ~1e-7 steps, which a few hundred updates grow.
+SAME_FLOAT32 = 1e-4
+
+OPTIMIZERS = {
+    "sgd": lambda: SGD(0.05),
+    "momentum": lambda: SGD(0.02, momentum=0.5),
+    "nesterov": lambda: SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "rmsprop": lambda: RMSProp(0.01, clip_norm=0.5),
+    "adam": lambda: Adam(0.01, weight_decay=1e-2, schedule=StepDecay(7, 0.5)),
+    "adam cosine clipped": lambda: Adam(0.02, clip_norm=0.1, schedule=CosineDecay(40)),
+}
+
+
+def data(network, loss, samples=11, seed=1):
+    """``samples`` points for ``network``: targets in (0, 1), so that every loss takes them."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, size=(samples, network.n_inputs))
+    y = rng.uniform(0.05, 0.95, size=(samples, network.n_outputs))
+    return ArraySource(x, y)
+
+
+def both(make_network, loss, optimizer, source, epochs, **settings):
+    """The same run on each engine: {engine: (trainer, FitResult)}."""
+    runs = {}
+    for engine in ("numpy", "compiled"):
+        trainer = Trainer(make_network(), loss, optimizer(), engine=engine, **settings)
+        runs[engine] = trainer, trainer.fit(source, epochs)
+    return runs
+
+
+def relative(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+def assert_same(runs, tolerance=SAME):
+    (numpy_trainer, numpy_fit), (compiled_trainer, compiled_fit) = runs["numpy"], runs["compiled"]
+    assert compiled_fit.epochs == numpy_fit.epochs
+    losses = np.array(compiled_fit.loss), np.array(numpy_fit.loss)
+    assert np.all(np.abs(losses[0] - losses[1]) <= tolerance * np.abs(losses[1])), losses
+    weights = compiled_trainer.network.packed.value, numpy_trainer.network.packed.value
+    assert relative(*weights) <= tolerance
+    assert compiled_trainer.optimizer.iterations == numpy_trainer.optimizer.iterations
+    assert compiled_trainer.optimizer.current_lr == numpy_trainer.optimizer.current_lr
+
+
+@pytest.mark.parametrize(
+    ("activation", "loss", "bias"), list(itertools.product(ACTIVATIONS, LOSSES, BIASES))
+)
+def test_every_activation_loss_and_bias_trains_to_the_same_numbers(activation, loss, bias):
+    # The gradcheck matrix's networks (two layers here), 11 samples in batches of 4 (the
+    # last batch short), shuffled: the same permutations, the same weights and losses.
+    network = build(activation, loss, bias, depth=2)
+    runs = both(
+        lambda: build(activation, loss, bias, depth=2),
+        LOSSES[loss],
+        OPTIMIZERS["momentum"],
+        data(network, loss),
+        epochs=15,
+        batch_size=4,
+        shuffle=True,
+        seed=3,
+    )
+    assert_same(runs)
+    assert np.array_equal(runs["numpy"][0]._order, runs["compiled"][0]._order)
+    numpy_rng, compiled_rng = (runs[e][0]._rng.bit_generator.state for e in runs)
+    assert numpy_rng == compiled_rng
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("depth", [1, 3])
+def test_every_optimizer_with_decay_clipping_and_schedules_trains_to_the_same_numbers(
+    optimizer, depth
+):
+    runs = both(
+        lambda: build("tanh", "mse", "bias", depth),
+        LOSSES["mse"],
+        OPTIMIZERS[optimizer],
+        data(build("tanh", "mse", "bias", depth), "mse"),
+        epochs=40,
+        batch_size=3,
+        shuffle=False,
+    )
+    assert_same(runs)
+    states = [
+        runs[e][0].optimizer.export_state({"packed": runs[e][0].network.packed}) for e in runs
+    ]
+    assert states[0].keys() == states[1].keys()
+    assert states[0]["states"].keys() == states[1]["states"].keys() == {"packed"}
+    for key, value in states[0]["states"]["packed"].items():
+        assert relative(states[1]["states"]["packed"][key], value) <= SAME, key
+
+
+def test_the_blog_trains_to_the_same_numbers_for_3000_epochs():
+    runs = {}
+    for engine in ("numpy", "compiled"):
+        run = presets.blog("sigmoid")
+        run.trainer.engine = engine
+        runs[engine] = run.trainer, run.fit(3000)
+    assert_same(runs)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_float32_runs_agree_to_float32_rounding(optimizer):
+    runs = both(
+        lambda: Network([Dense(2, 6, "tanh"), Dense(6, 1, "sigmoid")], dtype=np.float32),
+        LOSSES["mse"],
+        OPTIMIZERS[optimizer],
+        data(Network([Dense(2, 1)]), "mse"),
+        epochs=30,
+        batch_size=4,
+    )
+    assert runs["compiled"][0].network.packed.value.dtype == np.float32
+    assert_same(runs, SAME_FLOAT32)
+
+
+class Recorder(Callback):
+    """Every hook call, with the epoch's loss and a fingerprint of the weights it saw."""
+
+    def __init__(self, batches=False):
+        self.calls, self.batches = [], batches
+
+    def listens_to(self, hook):
+        return hook != "on_batch_end" or self.batches
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.calls.append(("begin", epoch, float(trainer.network.packed.value.sum())))
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.calls.append(("batch", batch, logs["loss"], float(trainer.network.packed.value[0])))
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.calls.append(("end", epoch, logs["loss"], float(trainer.network.packed.value[0])))
+
+
+@pytest.mark.parametrize("batches", [False, True], ids=["epoch hooks", "batch hooks"])
+def test_hooks_see_what_the_numpy_loop_shows_them(batches):
+    calls = {}
+    for engine in ("numpy", "compiled"):
+        recorder = Recorder(batches)
+        trainer = Trainer(
+            build("relu", "mse", "bias", 2), "mse", SGD(0.1), batch_size=4, engine=engine,
+            callbacks=[recorder], shuffle=True,
+        )  # fmt: skip
+        trainer.fit(data(trainer.network, "mse"), 6)
+        calls[engine] = recorder.calls
+    assert [c[:2] for c in calls["compiled"]] == [c[:2] for c in calls["numpy"]]
+    for mine, theirs in zip(calls["compiled"], calls["numpy"], strict=True):
+        assert np.allclose(mine[2:], theirs[2:], rtol=SAME, atol=0), (mine, theirs)
+
+
+def test_validation_loss_and_early_stopping_agree():
+    network = build("tanh", "mse", "bias", 2)
+    train, held = data(network, "mse").arrays(), data(network, "mse", seed=9).arrays()
+    stops = {}
+    for engine in ("numpy", "compiled"):
+        stopping = EarlyStopping("val_loss", patience=3, min_delta=1e-4, restore_best=True)
+        trainer = Trainer(
+            build("tanh", "mse", "bias", 2), "mse", SGD(0.3), batch_size=2, engine=engine,
+            callbacks=[stopping],
+        )  # fmt: skip
+        result = trainer.fit(HeldOut(train, held), 200)
+        stops[engine] = stopping.stopped_epoch, result, trainer.network.packed.value
+    assert stops["numpy"][0] is not None and stops["compiled"][0] == stops["numpy"][0]
+    assert np.allclose(stops["compiled"][1].val_loss, stops["numpy"][1].val_loss, rtol=SAME)
+    assert relative(stops["compiled"][2], stops["numpy"][2]) <= SAME
+
+
+@pytest.mark.parametrize("check", ["epoch", "batch"])
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_divergence_is_caught_with_the_same_diagnosis_and_weights(check):
+    found = {}
+    for engine in ("numpy", "compiled"):
+        guard = TerminateOnNaN(raise_error=True, check=check)
+        trainer = Trainer(
+            build("identity", "mse", "bias", 3), "mse", SGD(0.2), batch_size=3,
+            engine=engine, callbacks=[guard],
+        )  # fmt: skip
+        with pytest.raises(TrainingDiverged) as raised:
+            trainer.fit(data(trainer.network, "mse"), 50)
+        found[engine] = raised.value, trainer
+    (numpy_error, numpy_trainer), (compiled_error, compiled_trainer) = (
+        found["numpy"],
+        found["compiled"],
+    )
+    numpy_report, compiled_report = numpy_error.args[0], compiled_error.args[0]
+    assert (compiled_report.epoch, compiled_report.batch) == (
+        numpy_report.epoch,
+        numpy_report.batch,
+    )
+    assert compiled_report.weights_finite == numpy_report.weights_finite
+    # The last forward's pre-activations, as large as numpy's where finite (past overflow,
+    # inf against nan depends on the order of the additions, which BLAS chooses).
+    for mine, theirs in zip(
+        compiled_report.largest_pre_activation, numpy_report.largest_pre_activation, strict=True
+    ):
+        assert mine == pytest.approx(theirs, rel=1e-9) or not (
+            np.isfinite(mine) or np.isfinite(theirs)
+        )
+    weights = compiled_trainer.network.packed.value
+    assert np.isfinite(weights).all()
+    assert relative(weights, numpy_trainer.network.packed.value) <= SAME
+    assert compiled_trainer.run_history["loss"][:-1] == pytest.approx(
+        numpy_trainer.run_history["loss"][:-1], rel=SAME
+    )
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_a_block_that_diverges_midway_keeps_the_generator_where_numpy_leaves_it():
+    # The default guard (check="epoch") in a block: the permutations drawn for the epochs
+    # after the bad one are given back, so a checkpoint would hold numpy's generator.
+    found = {}
+    for engine in ("numpy", "compiled"):
+        trainer = Trainer(
+            build("identity", "mse", "bias", 3), "mse", SGD(0.2), batch_size=3,
+            engine=engine, shuffle=True,
+        )  # fmt: skip
+        with pytest.raises(TrainingDiverged):
+            trainer.fit(data(trainer.network, "mse"), 500)
+        found[engine] = trainer
+    assert found["compiled"].epochs_done == found["numpy"].epochs_done < 500
+    assert found["compiled"]._rng.bit_generator.state == found["numpy"]._rng.bit_generator.state
+    assert np.array_equal(found["compiled"]._order, found["numpy"]._order)
+
+
+def test_a_checkpoint_moves_from_the_compiled_engine_to_numpy(tmp_path):
+    def run(engine):
+        return Trainer(
+            build("sigmoid", "mse", "bias unit", 2), "mse", Adam(0.01), batch_size=4,
+            engine=engine, shuffle=True, seed=5,
+        )  # fmt: skip
+
+    source = data(run("numpy").network, "mse")
+    reference = run("numpy")
+    reference.fit(source, 1300)
+    first = run("compiled")
+    first.fit(source, 1000)
+    save_checkpoint(first, tmp_path / "run.npz")
+    resumed = load_checkpoint(tmp_path / "run.npz", source)
+    resumed.engine = "numpy"
+    resumed.fit(source, 300)
+    assert relative(resumed.network.packed.value, reference.network.packed.value) <= SAME
+    assert resumed.run_history["loss"] == pytest.approx(reference.run_history["loss"], rel=SAME)
+
+
+class UserCube(Activation):
+    output_range = (-np.inf, np.inf)
+
+    def forward(self, x):
+        return x**3
+
+    def derivative(self, x, y):
+        return 3 * x**2
+
+
+def test_compiled_refuses_a_users_own_component_naming_it():
+    network = Network([Dense(1, 3, UserCube()), Dense(3, 1)])
+    with pytest.raises(
+        ConfigError, match=r"layer 0's activation test_engine.UserCube has no kernel"
+    ):
+        Trainer(network, "mse", "sgd", engine="compiled")
+    with pytest.raises(ConfigError, match="engine must be one of"):
+        Trainer(network, "mse", "sgd", engine="fast")
+
+
+def test_auto_falls_back_to_numpy_and_says_why_once():
+    network = Network([Dense(1, 3, UserCube()), Dense(3, 1)])
+    source = ArraySource(np.linspace(0, 1, 8)[:, None], np.linspace(0, 1, 8)[:, None])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        trainer = Trainer(network, "mse", SGD(0.01), engine="auto")
+        for _ in range(3):
+            trainer.fit(source, 2)
+    messages = [str(w.message) for w in caught if w.category is EngineFallback]
+    assert len(messages) == 1 and "UserCube" in messages[0] and "numpy" in messages[0]
+
+
+def test_auto_uses_numpy_when_numba_is_missing_and_compiled_says_so(monkeypatch):
+    monkeypatch.setattr(support, "numba_missing", lambda: "numba is not installed")
+    network = Network([Dense(1, 3, "tanh"), Dense(3, 1)])
+    with pytest.warns(EngineFallback, match="numba is not installed"):
+        assert not support.compiled(Trainer(network, "mse", "sgd", engine="auto"))
+    with pytest.raises(ConfigError, match="numba is not installed"):
+        Trainer(network, "mse", "sgd", engine="compiled")
+
+
+def test_auto_leaves_numpy_errstate_raising_to_numpy():
+    trainer = Trainer(Network([Dense(1, 3, "tanh"), Dense(3, 1)]), "mse", "sgd", engine="auto")
+    assert support.compiled(trainer)
+    with np.errstate(over="raise"), pytest.warns(EngineFallback, match="over"):
+        assert not support.compiled(trainer)
+
+
+def test_the_built_ins_without_a_kernel_are_exactly_these():
+    # A new built-in activation, loss, optimizer or layer must get a kernel, or be listed
+    # here on purpose: the compiled engine would otherwise skip it silently (auto's numpy).
+    families = [
+        (Activation, minifw.core.activations, support.ACTIVATION_KERNELS),
+        (Loss, minifw.core.losses, support.LOSS_KERNELS),
+        (Optimizer, minifw.core.optimizers, support.OPTIMIZER_KERNELS),
+    ]
+    missing = set()
+    for family, module, kernels in families:
+        names = built_in(family, module)
+        assert names  # the filter found the built-ins
+        missing |= {n for n in names if family.registry.get(n) not in kernels}
+    layers = {
+        cls.__name__
+        for cls in vars(minifw.core.layers).values()
+        if isinstance(cls, type) and issubclass(cls, Layer) and cls is not Layer
+    }
+    missing |= {
+        name for name in layers if getattr(minifw.core.layers, name) not in support.LAYER_KERNELS
+    }
+    # lbfgs steps on the whole data through SciPy, never batch by batch: no kernel to write.
+    assert missing == {"lbfgs"}
+
+
+def test_import_minifw_does_not_import_numba_until_a_compiled_fit():
+    code = (
+        "import sys, minifw\n"
+        "t = minifw.presets.blog('sigmoid')\n"
+        "before = 'numba' in sys.modules\n"
+        "t.trainer.engine = 'compiled'; t.fit(1)\n"
+        "print(before, 'numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_a_stack_is_left_to_numpy_with_the_reason():
+    from minifw import stack
+
+    stacked = stack([Network([Dense(1, 2, Sigmoid())], seed=s) for s in range(2)])
+    assert "stacks 2 networks" in support.problems(Trainer(stacked, "mse", "sgd"))[0]
+
+
+def test_the_command_line_takes_engine_and_trains_the_same_run(tmp_path, monkeypatch, capsys):
+    from minifw.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    lines = {}
+    for engine in ("numpy", "compiled"):
+        flags = ["train", "--epochs", "40", "--no-plot", "--no-record", "--engine", engine]
+        assert main(flags) == 0
+        lines[engine] = capsys.readouterr().out.splitlines()[0]
+    assert "loss" in lines["numpy"] and lines["compiled"] == lines["numpy"].replace(
+        lines["numpy"].split()[-1], lines["compiled"].split()[-1]
+    )  # the same stats line, but for the time it took
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--engine", "fast"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_metrics_are_logged_every_epoch_on_either_engine_alike():
+    # No validation data and no hook but the history: the compiled engine would record the
+    # epochs in bulk; with metrics it ends each epoch as numpy does, measuring them.
+    network = build("tanh", "mse", "bias", 2)
+    source = data(network, "mse", samples=12)
+    runs = both(
+        lambda: build("tanh", "mse", "bias", 2), "mse", lambda: SGD(0.2), source, 30,
+        batch_size=4, metrics=["mae", "r2"],
+    )  # fmt: skip
+    assert_same(runs)
+    numpy_fit, compiled_fit = runs["numpy"][1], runs["compiled"][1]
+    assert list(compiled_fit.history) == ["loss", "mae", "r2"]
+    for key in ("mae", "r2"):
+        assert len(compiled_fit.history[key]) == 30
+        np.testing.assert_allclose(compiled_fit.history[key], numpy_fit.history[key], rtol=1e-10)
