@@ -28,12 +28,14 @@ def _work_in_a_temporary_directory(tmp_path, monkeypatch):
 
 
 # Test files whose tests share module-scoped fixtures (a sweep, a site build, a run of the
-# gallery): parallel workers take each of them whole, so that its fixtures are made once.
+# gallery) or a costly first step (numba compiling the engine's kernels, about 10 s for each
+# dtype): parallel workers take each of them whole, so that it is paid once.
 # Every other test goes to whichever worker is free. (pytest-xdist's own loadgroup mark
 # would say this, but pytest 9.2 ignores the node ids xdist 3.8 rewrites for it.)
 TOGETHER = {
     "test_dask.py",
     "test_docs_figures.py",
+    "test_engine.py",
     "test_figures.py",
     "test_film.py",
     "test_gallery.py",
