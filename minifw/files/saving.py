@@ -50,7 +50,7 @@ from ..core.layers import Dense, Parameter
 from ..core.losses import Loss
 from ..core.network import Network
 from ..core.optimizers import Optimizer
-from ..core.serialize import arguments, build, from_spec, plain, to_spec
+from ..core.serialize import arguments, build, comparable, from_spec, plain, to_spec
 from ..core.targets import Target
 from ..core.trainer import Trainer
 from ..core.validation import integer, path_problem
@@ -629,7 +629,8 @@ def _check_fits(loaded: Network, network: Network, path: str | Path) -> None:
         if shapes[0] != shapes[1]:
             problems.append(f"layer {i} has parameters {shapes[0]} in the file, {shapes[1]} here")
         activation = getattr(mine, "activation", None)
-        if activation is not None and theirs.activation != activation:
+        # By spec: a plain class's instances are never equal, though they compute the same.
+        if activation is not None and comparable(theirs.activation) != comparable(activation):
             problems.append(
                 f"layer {i} has activation {theirs.activation!r} in the file, {activation!r} here"
             )
