@@ -28,6 +28,7 @@ from minifw import (
 from minifw.core.losses import difference
 from minifw.core.serialize import from_spec, rebuilt, to_spec
 from minifw.core.targets import Target
+from minifw.testing import check_component
 
 # --- One user component of each family in every form: attrs frozen, attrs mutable, plain
 # with a parameter of its own, plain with none. Each form's name says which it is.
@@ -171,9 +172,10 @@ class FrozenChirp(Target):
 
 
 class PlainWave(Target):
-    """y = sin(ω x) on [0, 3]: a plain class with a parameter of its own."""
+    """y = sin(ω x) on [0, 3.2]: a plain class with a parameter of its own (ω >= 1.5 reaches
+    both ends of its value range there, which check_target holds it to)."""
 
-    domain = (0.0, 3.0)
+    domain = (0.0, 3.2)
     value_range = (-1.0, 1.0)
 
     def __init__(self, omega=2.0):
@@ -193,7 +195,7 @@ class PlainRamp(Target):
 ACTIVATIONS = [FrozenSoftsign(), MutableScaledTanh(a=1.2), PlainScaledTanh(a=1.2), PlainSoftsign()]
 OPTIMIZERS = [AttrsDamped(lr=0.05, k=0.3), PlainDamped(lr=0.05, k=0.3), PlainNesterovish(lr=0.02)]
 LOSSES = [FrozenLogCosh(), PlainPseudoHuber(delta=0.3), PlainHalfSquares()]
-TARGETS = [FrozenChirp(), PlainWave(omega=1.5), PlainRamp()]
+TARGETS = [FrozenChirp(), PlainWave(omega=2.5), PlainRamp()]
 
 # Each case: (activation, optimizer, loss, target), with every form of each family present in
 # some case and the other families at a built-in.
@@ -258,6 +260,13 @@ def test_every_form_saves_loads_and_loads_into_an_identical_network(tmp_path, ca
     np.testing.assert_array_equal(fresh.predict(x), network.predict(x))
     saved = minifw.load_saved(tmp_path / "model.npz")
     np.testing.assert_array_equal(saved.source.arrays()[1], source.arrays()[1])
+
+
+@pytest.mark.parametrize(
+    "component", ACTIVATIONS + OPTIMIZERS + LOSSES + TARGETS, ids=lambda c: type(c).__name__
+)
+def test_every_form_passes_the_check_kit(component):
+    check_component(component)
 
 
 def test_the_issues_plain_optimizer_keeps_exactly_its_own_parameters():

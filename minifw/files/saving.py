@@ -166,6 +166,11 @@ def _source_record(source: DataSource | None) -> tuple[dict[str, Any] | None, di
     return None, {}
 
 
+def savable(source: DataSource | None) -> bool:
+    """Whether ``source`` can be written into a file (see ``_source_record``)."""
+    return _source_record(source)[0] is not None
+
+
 def _write(path: str | Path, kind: str, tables: dict[str, Any], arrays: dict[str, Array]) -> None:
     """Write the header and ``arrays`` to ``path`` through a temporary file (see module doc)."""
     header = {"format": FORMAT, "version": VERSION, "kind": kind, **tables}
