@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TextIO
 import attrs
 import numpy as np
 
-from .contract import Component, refuse
+from .contract import Component, refusal
 from .data import DataSource
 from .errors import ConfigError, TrainingDiverged
 from .network import Network
@@ -84,20 +84,24 @@ class Callback(Component):
             if not name.startswith("on_"):
                 continue
             if name not in hooks:
-                raise refuse(
-                    cls,
-                    f"defines {name}, which is not a hook, so it would never be called (the "
-                    f"hooks: {', '.join(hooks)}){did_you_mean(name, hooks)}",
+                raise ConfigError(
+                    refusal(
+                        cls,
+                        f"defines {name}, which is not a hook, so it would never be called (the "
+                        f"hooks: {', '.join(hooks)}){did_you_mean(name, hooks)}",
+                    )
                 )
             base = inspect.signature(getattr(Callback, name))
             takes = [p for p in base.parameters if p != "self"]
             try:
                 inspect.signature(method).bind(None, *takes)
             except TypeError:
-                raise refuse(
-                    cls,
-                    f"defines {name}{inspect.signature(method)}; the trainer calls it as "
-                    f"{name}(self, {', '.join(takes)})",
+                raise ConfigError(
+                    refusal(
+                        cls,
+                        f"defines {name}{inspect.signature(method)}; the trainer calls it as "
+                        f"{name}(self, {', '.join(takes)})",
+                    )
                 ) from None
 
     def listens_to(self, hook: str) -> bool:

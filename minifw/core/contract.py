@@ -93,10 +93,11 @@ def _check_when_built(cls: type[Component]) -> None:
     cls.__init__ = checked_init  # type: ignore[method-assign]
 
 
-def refuse(cls: type, problem: str) -> ConfigError:
-    """The error for a class that breaks its family's contract: ``"<Class> <problem>"``."""
+def refusal(cls: type, problem: str) -> str:
+    """The message for a class that breaks its family's contract: ``"<family> <Class>
+    <problem>"``, for a ConfigError."""
     family = getattr(cls, "_family", "component")
-    return ConfigError(f"{family} {cls.__name__} {problem}")
+    return f"{family} {cls.__name__} {problem}"
 
 
 def overrides(cls: type, base: type, name: str) -> bool:
@@ -131,7 +132,7 @@ def check_class_value(
     value = inspect.getattr_static(cls, name, _MISSING)
     if value is _MISSING:
         if missing is not None and not _declared_below_base(cls, name):
-            raise refuse(cls, missing)
+            raise ConfigError(refusal(cls, missing))
         return
     # A property, a slot or an attrs field (before attrs has made the class) is per instance.
     if not (inspect.isdatadescriptor(value) or isinstance(value, _ATTRS_FIELD)):

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from .activations import Activation, Identity
-from .contract import Component, refuse
+from .contract import Component, refusal
 from .errors import ConfigError, DataError
 from .initializers import HeUniform, Initializer, Zeros
 from .validation import boolean, check_finite, integer, real_array
@@ -91,18 +91,23 @@ class Layer(Component, ABC):
         if "input_grad" not in parameters and not any(
             p.kind == p.VAR_KEYWORD for p in parameters.values()
         ):
-            raise refuse(
-                cls,
-                "must take backward(grad, *, input_grad=True): the network's first layer is "
-                "asked for no input gradient",
+            raise ConfigError(
+                refusal(
+                    cls,
+                    "must take backward(grad, *, input_grad=True): the network's first layer is "
+                    "asked for no input gradient",
+                )
             )
 
     def _check_built(self) -> None:
         for name in ("n_in", "n_out"):
             value = getattr(self, name, None)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise refuse(
-                    type(self), f"must set {name}, a whole number >= 1, in __init__; got {value!r}"
+                raise ConfigError(
+                    refusal(
+                        type(self),
+                        f"must set {name}, a whole number >= 1, in __init__; got {value!r}",
+                    )
                 )
 
     @abstractmethod

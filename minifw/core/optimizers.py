@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from .contract import overrides, refuse
+from .contract import overrides, refusal
 from .errors import ConfigError
 from .layers import Parameter
 from .registry import Registered, Registry, parameter_names
@@ -177,22 +177,28 @@ class Optimizer(Registered, ABC):
     def _check_class(cls) -> None:
         super()._check_class()
         if not (overrides(cls, Optimizer, "update") or overrides(cls, Optimizer, "step")):
-            raise refuse(cls, "must define update(value, grad, state, lr), or override step")
+            raise ConfigError(
+                refusal(cls, "must define update(value, grad, state, lr), or override step")
+            )
         if "lr" not in parameter_names(cls):
-            raise refuse(
-                cls,
-                "must take lr in its constructor: presets, sweeps and stacks of networks set "
-                "the learning rate of any optimizer (pass it on with super().__init__(lr=lr))",
+            raise ConfigError(
+                refusal(
+                    cls,
+                    "must take lr in its constructor: presets, sweeps and stacks of networks set "
+                    "the learning rate of any optimizer (pass it on with super().__init__(lr=lr))",
+                )
             )
 
     def _check_built(self) -> None:
         try:
             self._progress  # noqa: B018 - set by Optimizer.__init__ alone
         except AttributeError:
-            raise refuse(
-                type(self),
-                "did not call Optimizer.__init__: its __init__ must call "
-                "super().__init__(lr=lr), which sets up its step count and state",
+            raise ConfigError(
+                refusal(
+                    type(self),
+                    "did not call Optimizer.__init__: its __init__ must call "
+                    "super().__init__(lr=lr), which sets up its step count and state",
+                )
             ) from None
         super()._check_built()
 

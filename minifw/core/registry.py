@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from .contract import Component, refuse
+from .contract import Component, refusal
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -216,10 +216,12 @@ class Registered(Component):
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY)
         ]
         if unnamed:
-            raise refuse(
-                cls,
-                f"takes {', '.join(unnamed)}; a component's constructor must name each "
-                "parameter, so that a spec (a saved file, a command line) can give it",
+            raise ConfigError(
+                refusal(
+                    cls,
+                    f"takes {', '.join(unnamed)}; a component's constructor must name each "
+                    "parameter, so that a spec (a saved file, a command line) can give it",
+                )
             )
 
     def _check_built(self) -> None:
