@@ -2,10 +2,10 @@
 the piece, and every form that keeps it (attrs or plain, frozen or not, with parameters of
 its own or none) trains, saves, loads, checkpoints and resumes exactly as a built-in does."""
 
+import functools
+import importlib
 import math
-from typing import ClassVar
 
-import attrs
 import numpy as np
 import pytest
 
@@ -30,172 +30,18 @@ from minifw.core.serialize import from_spec, rebuilt, to_spec
 from minifw.core.targets import Target
 from minifw.testing import check_component
 
-# --- One user component of each family in every form: attrs frozen, attrs mutable, plain
-# with a parameter of its own, plain with none. Each form's name says which it is.
+
+@functools.cache
+def parts():
+    """tests/user_parts.py, imported (so its classes registered) by the first test that asks."""
+    return importlib.import_module("user_parts")
 
 
-@attrs.frozen
-class FrozenSoftsign(Activation):
-    """y = x / (1 + |x|),  dy/dx = 1 / (1 + |x|)²."""
-
-    output_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
-
-    def forward(self, x):
-        return x / (1 + np.abs(x))
-
-    def derivative(self, x, y):
-        return 1 / (1 + np.abs(x)) ** 2
-
-
-@attrs.define
-class MutableScaledTanh(Activation):
-    """y = a tanh(x),  dy/dx = a (1 - tanh²x): an attrs class that is not frozen."""
-
-    a: float = 1.5
-
-    @property
-    def output_range(self):
-        return (-self.a, self.a)
-
-    def forward(self, x):
-        return self.a * np.tanh(x)
-
-    def derivative(self, x, y):
-        return self.a * (1 - np.tanh(x) ** 2)
-
-
-class PlainScaledTanh(Activation):
-    """y = a tanh(x),  dy/dx = a (1 - tanh²x): a plain class with a parameter of its own."""
-
-    output_range: tuple[float, float]  # set per instance, from a
-
-    def __init__(self, a=1.5):
-        self.a = a
-        self.output_range = (-a, a)
-
-    def forward(self, x):
-        return self.a * np.tanh(x)
-
-    def derivative(self, x, y):
-        return self.a * (1 - np.tanh(x) ** 2)
-
-
-class PlainSoftsign(Activation):
-    """y = x / (1 + |x|): a plain class with no parameters and no __init__."""
-
-    output_range = (-1.0, 1.0)
-
-    def forward(self, x):
-        return x / (1 + np.abs(x))
-
-    def derivative(self, x, y):
-        return 1 / (1 + np.abs(x)) ** 2
-
-
-@attrs.define(eq=False)
-class AttrsDamped(Optimizer):
-    """θ ← θ - lr · k · g, an attrs class."""
-
-    k: float = 0.5
-
-    def update(self, value, grad, state, lr):
-        value -= lr * self.k * grad
-
-
-class PlainDamped(Optimizer):
-    """θ ← θ - lr · k · g, with momentum kept in state: the issue's plain class with its own k."""
-
-    def __init__(self, lr=0.05, k=0.5):
-        super().__init__(lr=lr)
-        self.k = k
-
-    def update(self, value, grad, state, lr):
-        if not state:
-            state["velocity"] = np.zeros_like(value)
-        state["velocity"] *= 0.5
-        state["velocity"] += grad
-        value -= lr * self.k * state["velocity"]
-
-
-class PlainNesterovish(Optimizer):
-    """θ ← θ - lr · g, counting its steps in state: a plain class with only lr."""
-
-    def __init__(self, lr=0.05):
-        super().__init__(lr=lr, weight_decay=1e-4)
-
-    def update(self, value, grad, state, lr):
-        state["steps"] = state.get("steps", 0) + 1
-        value -= lr * grad * (1 + 1 / state["steps"])
-
-
-@attrs.frozen
-class FrozenLogCosh(MeanLoss):
-    """L = mean log cosh(pred - target)."""
-
-    def pointwise(self, pred, target):
-        d = difference(pred, target)
-        return np.logaddexp(d, -d) - np.log(2.0), np.tanh(d)
-
-
-class PlainPseudoHuber(MeanLoss):
-    """L = mean δ² (sqrt(1 + (d/δ)²) - 1): a plain class with a parameter of its own."""
-
-    def __init__(self, delta=0.5):
-        self.delta = delta
-
-    def pointwise(self, pred, target):
-        d = difference(pred, target)
-        root = np.sqrt(1 + (d / self.delta) ** 2)
-        return self.delta**2 * (root - 1), d / root
-
-
-class PlainHalfSquares(Loss):
-    """L = ½ Σ d², per network of a stack: a plain Loss with no parameters."""
-
-    def value(self, pred, target):
-        d = difference(pred, target)
-        return 0.5 * np.sum(d * d, axis=(-2, -1))
-
-    def gradient(self, pred, target):
-        return difference(pred, target)
-
-
-@attrs.frozen
-class FrozenChirp(Target):
-    """y = sin(x²) on [0, 3]."""
-
-    domain: ClassVar[tuple[float, float]] = (0.0, 3.0)
-    value_range: ClassVar[tuple[float, float] | None] = (-1.0, 1.0)
-
-    def __call__(self, x):
-        return np.sin(x * x)
-
-
-class PlainWave(Target):
-    """y = sin(ω x) on [0, 3.2]: a plain class with a parameter of its own (ω >= 1.5 reaches
-    both ends of its value range there, which check_target holds it to)."""
-
-    domain = (0.0, 3.2)
-    value_range = (-1.0, 1.0)
-
-    def __init__(self, omega=2.0):
-        self.omega = omega
-
-    def __call__(self, x):
-        return np.sin(self.omega * x)
-
-
-class PlainRamp(Target):
-    """y = x on [-1, 1]: a plain class with no parameters."""
-
-    def __call__(self, x):
-        return 1.0 * x
-
-
-ACTIVATIONS = [FrozenSoftsign(), MutableScaledTanh(a=1.2), PlainScaledTanh(a=1.2), PlainSoftsign()]
-OPTIMIZERS = [AttrsDamped(lr=0.05, k=0.3), PlainDamped(lr=0.05, k=0.3), PlainNesterovish(lr=0.02)]
-LOSSES = [FrozenLogCosh(), PlainPseudoHuber(delta=0.3), PlainHalfSquares()]
-TARGETS = [FrozenChirp(), PlainWave(omega=2.5), PlainRamp()]
+# The forms, by the class names of user_parts.EXAMPLES.
+ACTIVATIONS = ["FrozenSoftsign", "MutableScaledTanh", "PlainScaledTanh", "PlainSoftsign"]
+OPTIMIZERS = ["AttrsDamped", "PlainDamped", "PlainNesterovish"]
+LOSSES = ["FrozenLogCosh", "PlainPseudoHuber", "PlainHalfSquares"]
+TARGETS = ["FrozenChirp", "PlainWave", "PlainRamp"]
 
 # Each case: (activation, optimizer, loss, target), with every form of each family present in
 # some case and the other families at a built-in.
@@ -208,15 +54,22 @@ CASES = (
 
 
 def label(case):
-    return "-".join(c if isinstance(c, str) else type(c).__name__ for c in case)
+    return "-".join(case)
+
+
+def component(family, text):
+    """A built-in by name, or a fresh copy of user_parts.EXAMPLES[text] built from its spec
+    (as a file would give it), so that nothing is shared between two setups."""
+    if text[0].isupper():
+        return from_spec(family, to_spec(parts().EXAMPLES[text]))
+    return family.resolve(text)
 
 
 def setup(case):
-    """A fresh network, trainer and source for ``case``, every component built anew from its
-    spec (as a file would give it), so that nothing is shared between two setups."""
+    """A fresh network, trainer and source for ``case``."""
     activation, optimizer, loss, target = (
-        family.resolve(c) if isinstance(c, str) else from_spec(family, to_spec(c))
-        for family, c in zip((Activation, Optimizer, Loss, Target), case, strict=True)
+        component(family, text)
+        for family, text in zip((Activation, Optimizer, Loss, Target), case, strict=True)
     )
     source = FunctionSource(target, target.domain, 12)
     network = Network([Dense(1, 5, activation), Dense(5, 1)], seed=3)
@@ -262,14 +115,17 @@ def test_every_form_saves_loads_and_loads_into_an_identical_network(tmp_path, ca
     np.testing.assert_array_equal(saved.source.arrays()[1], source.arrays()[1])
 
 
-@pytest.mark.parametrize(
-    "component", ACTIVATIONS + OPTIMIZERS + LOSSES + TARGETS, ids=lambda c: type(c).__name__
-)
-def test_every_form_passes_the_check_kit(component):
-    check_component(component)
+@pytest.mark.parametrize("name", ACTIVATIONS + OPTIMIZERS + LOSSES + TARGETS)
+def test_every_form_passes_the_check_kit(name):
+    check_component(parts().EXAMPLES[name])
+
+
+def test_the_forms_named_here_are_the_examples_there():
+    assert set(parts().EXAMPLES) == {*ACTIVATIONS, *OPTIMIZERS, *LOSSES, *TARGETS}
 
 
 def test_the_issues_plain_optimizer_keeps_exactly_its_own_parameters():
+    PlainDamped = parts().PlainDamped
     assert to_spec(PlainDamped(lr=0.1, k=0.25)) == {"name": "plain_damped", "lr": 0.1, "k": 0.25}
     assert repr(PlainDamped(lr=0.1, k=0.25)) == "PlainDamped(lr=0.1, k=0.25)"
     assert rebuilt(PlainDamped(k=0.25), lr=0.2).k == 0.25
@@ -278,6 +134,7 @@ def test_the_issues_plain_optimizer_keeps_exactly_its_own_parameters():
 
 
 def test_a_plain_optimizer_runs_in_a_preset_and_a_sweep():
+    parts()  # registers plain_damped
     run = minifw.experiment(optimizer="plain_damped:k=0.3", lr=0.5, epochs=5)
     assert to_spec(run.trainer.optimizer) == {"name": "plain_damped", "lr": 0.5, "k": 0.3}
     config = minifw.RunConfig(optimizer="plain_damped", epochs=3)
@@ -287,7 +144,8 @@ def test_a_plain_optimizer_runs_in_a_preset_and_a_sweep():
 
 
 def test_networks_of_a_plain_activation_stack():
-    networks = [Network([Dense(1, 3, PlainScaledTanh(a=1.2)), Dense(3, 1)], seed=s) for s in (0, 1)]
+    tanh = parts().PlainScaledTanh
+    networks = [Network([Dense(1, 3, tanh(a=1.2)), Dense(3, 1)], seed=s) for s in (0, 1)]
     stacked = minifw.stack(networks)
     x = np.linspace(-1, 1, 5).reshape(-1, 1)
     np.testing.assert_array_equal(stacked.forward(x)[1], networks[1].forward(x))

@@ -1,13 +1,12 @@
 """minifw.testing, the check kit: it passes every built-in component and catches a component
 broken in each of the ways a user's can be (one mutant per failure mode)."""
 
-import math
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 from typing import ClassVar
 
-import attrs
 import numpy as np
 import pytest
 
@@ -42,7 +41,6 @@ from minifw import (
     LeakyReLU,
     Loss,
     LossHistory,
-    MeanLoss,
     Optimizer,
     ProgressBar,
     RMSProp,
@@ -55,7 +53,6 @@ from minifw import (
     VarianceScaling,
 )
 from minifw.core.errors import ConfigError
-from minifw.core.losses import difference
 from minifw.testing import (
     central_difference,
     check_activation,
@@ -179,113 +176,40 @@ def test_the_lists_above_hold_every_built_in_class():
 # --- Mutants: one per failure mode the issue lists, each caught and shown -----------------
 
 
-class OnePercentOffTanh(Tanh):
-    """tanh with a derivative 1 % too large."""
-
-    def derivative(self, x, y):
-        return 1.01 * super().derivative(x, y)
-
-
-class TanhGelu(Activation):
-    """GELU's tanh form, declared (-0.17, inf) though its minimum is -0.17004."""
-
-    output_range = (-0.17, math.inf)
-
-    def forward(self, x):
-        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
-
-    def derivative(self, x, y):
-        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
-        t = np.tanh(inner)
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * math.sqrt(2 / math.pi) * (
-            1 + 3 * 0.044715 * x * x
-        )
-
-
-class InPlaceTanh(Activation):
-    """tanh computed into its own input."""
-
-    output_range = (-1.0, 1.0)
-
-    def forward(self, x):
-        return np.tanh(x, out=x)
-
-    def derivative(self, x, y):
-        return 1 - y * y
-
-
-class Float64Sigmoid(Activation):
-    """A sigmoid that computes, and returns, float64 whatever it is given."""
-
-    output_range = (0.0, 1.0)
-
-    def forward(self, x):
-        return 1 / (1 + np.exp(-x.astype(np.float64)))
-
-    def derivative(self, x, y):
-        return y * (1 - y)
-
-
-class UnseededUniform(Initializer):
-    """U(-1, 1) drawn from a generator of its own, not the one it is given."""
-
-    def __call__(self, shape, rng):
-        return np.random.default_rng().uniform(-1, 1, size=shape)
-
-
-@attrs.define(eq=False)
-class FixedStepSGD(Optimizer):
-    """θ ← θ - 0.01 g, whatever lr says."""
-
-    def update(self, value, grad, state, lr):
-        value -= 0.01 * grad
-
-
-@attrs.define(eq=False)
-class SelfCountingSGD(Optimizer):
-    """θ ← θ - lr g / t, with the count t kept on the optimizer, not in its state."""
-
-    count: int = attrs.field(default=0, init=False, repr=False)
-
-    def update(self, value, grad, state, lr):
-        self.count += 1
-        value -= lr * grad / self.count
-
-
-@attrs.frozen
-class HalfScaleMSE(MeanLoss):
-    """The mean squared error with dℓ/dp = d instead of 2d: a gradient on another scale."""
-
-    def pointwise(self, pred, target):
-        d = difference(pred, target)
-        return d * d, d
-
-
+# Each check, the name of the mutant in tests/user_parts.py it must catch, and what it says.
 MUTANTS = [
-    (check_activation, OnePercentOffTanh(), "derivative: derivative is .* but forward's slope"),
-    (check_activation, TanhGelu(), r"output_range: forward\(-0\.75.*\) = -0\.17004.*outside"),
-    (check_activation, InPlaceTanh(), "forward changed its input x"),
-    (check_activation, Float64Sigmoid(), "forward\\(x\\) is float64 for float32 input"),
-    (check_initializer, UnseededUniform(), "gave different draws: it does not draw from rng"),
-    (check_optimizer, FixedStepSGD(), "lr: .*not twice as far for twice the rate"),
-    (check_optimizer, SelfCountingSGD(), "state: another optimizer given its state"),
-    (check_loss, HalfScaleMSE(), r"gradient: gradient\[0, 0\] is .* but value's slope"),
+    (check_activation, "OnePercentOffTanh", "derivative: derivative is .* but forward's slope"),
+    (
+        check_activation,
+        "RoundedRangeGelu",
+        r"output_range: forward\(-0\.75.*\) = -0\.17004.*outside",
+    ),
+    (check_activation, "InPlaceTanh", "forward changed its input x"),
+    (check_activation, "Float64Sigmoid", "forward\\(x\\) is float64 for float32 input"),
+    (check_initializer, "UnseededUniform", "gave different draws: it does not draw from rng"),
+    (check_optimizer, "FixedStepSGD", "lr: .*not twice as far for twice the rate"),
+    (check_optimizer, "SelfCountingSGD", "state: another optimizer given its state"),
+    (check_loss, "HalfScaleMSE", r"gradient: gradient\[0, 0\] is .* but value's slope"),
 ]
 
 
-@pytest.mark.parametrize(
-    ("check", "mutant", "message"), MUTANTS, ids=[type(m).__name__ for _, m, _ in MUTANTS]
-)
-def test_the_kit_catches_each_kind_of_broken_component(check, mutant, message):
+def mutant(name):
+    """tests/user_parts.py's broken component ``name`` (importing it registers its classes)."""
+    return importlib.import_module("user_parts").MUTANTS[name]
+
+
+@pytest.mark.parametrize(("check", "name", "message"), MUTANTS, ids=[m for _, m, _ in MUTANTS])
+def test_the_kit_catches_each_kind_of_broken_component(check, name, message):
+    broken = mutant(name)
     with pytest.raises(AssertionError, match=message) as caught:
-        check(mutant)
-    assert str(caught.value).startswith(f"{check.__name__}({mutant!r})")
+        check(broken)
+    assert str(caught.value).startswith(f"{check.__name__}({broken!r})")
 
 
 def test_a_counterexample_is_shrunk_to_the_smallest_input():
     # 0 is the simplest input and already shows the 1 % (tanh's slope there is 1, not 1.01).
     with pytest.raises(AssertionError) as caught:
-        check_activation(OnePercentOffTanh())
+        check_activation(mutant("OnePercentOffTanh"))
     assert "smallest counterexample (shrunk by hypothesis): array([0.], dtype=float" in str(
         caught.value
     )

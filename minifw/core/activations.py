@@ -125,9 +125,7 @@ class Activation(Registered, ABC):
 
     def _check_built(self) -> None:
         super()._check_built()
-        checked_range(
-            getattr(self, "output_range", None), f"{type(self).__qualname__}.output_range"
-        )
+        checked_range(getattr(self, "output_range", None), f"{type(self).__name__}.output_range")
 
     @abstractmethod
     def forward(self, x: Array) -> Array:

@@ -136,7 +136,7 @@ def check_class_value(
         return
     # A property, a slot or an attrs field (before attrs has made the class) is per instance.
     if not (inspect.isdatadescriptor(value) or isinstance(value, _ATTRS_FIELD)):
-        check(value, f"{cls.__qualname__}.{name}")
+        check(value, f"{cls.__name__}.{name}")
 
 
 _MISSING = object()

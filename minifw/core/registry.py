@@ -89,7 +89,7 @@ def constructor_arguments(obj: object) -> dict[str, Any]:
         attribute = fields.get(key, key)
         if not hasattr(obj, attribute):
             raise ConfigError(
-                f"{cls.__qualname__} takes {key!r} but keeps no attribute of that name, so it "
+                f"{cls.__name__} takes {key!r} but keeps no attribute of that name, so it "
                 f"cannot be saved or rebuilt; store each argument under its own name "
                 f"(self.{key} = {key}), or make it an attrs class"
             )

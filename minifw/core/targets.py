@@ -74,7 +74,7 @@ class Target(Registered, ABC):
 
     def _check_built(self) -> None:
         super()._check_built()
-        where = type(self).__qualname__
+        where = type(self).__name__
         checked_domain(self.domain, name=f"{where}.domain")
         _count(self.inputs, f"{where}.inputs")
         _value_range(self.value_range, f"{where}.value_range")

@@ -58,22 +58,25 @@ def spec_problem(component: Registered) -> str | None:
     return None
 
 
-def repr_problem(component: Registered) -> str | None:
+def repr_problem(
+    component: Any, classes: tuple[type, ...] = (), same: Callable[[Any], Any] = to_spec
+) -> str | None:
     """Whether ``repr(component)`` reads back as the call that builds it again: evaluated among
-    every registered class (by its class name), it gives a component with the same spec."""
+    every registered class (by its class name), its own and ``classes``, it gives one with
+    the same ``same(...)``: the same spec, unless another description is given."""
     namespace: dict[str, Any] = {"inf": math.inf, "nan": math.nan, "np": np}
     for family in component_families():
         for name in family.registry.names():
             cls = family.registry.get(name)
             namespace[cls.__name__] = cls
-    namespace[type(component).__name__] = type(component)
+    namespace.update({cls.__name__: cls for cls in (type(component), *classes)})
     text = repr(component)
     try:
         again = eval(text, namespace)  # the text of a repr, among registered classes only
-        same = to_spec(again) == to_spec(component)
+        alike = same(again) == same(component)
     except Exception as error:
         return f"repr {text!r} does not build it again ({type(error).__name__}: {error})"
-    return None if same else f"repr {text!r} builds {again!r}, with another spec"
+    return None if alike else f"repr {text!r} builds {again!r}, which differs"
 
 
 @contextmanager
