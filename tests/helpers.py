@@ -12,16 +12,6 @@ from minifw.core import gradients
 Array = np.ndarray
 
 
-def elementwise_difference(f: Callable[[Array], Array], x: Array, h: float = 1e-6) -> Array:
-    """The central difference (f(x + h) - f(x - h)) / (2h) of an elementwise ``f``, at every x.
-
-    The step actually taken, (x + h) - (x - h), is used rather than 2h: x ± h is rounded to
-    the nearest float, and near |x| = 20 that rounding is already ~1e-9 of h.
-    """
-    x_plus, x_minus = x + h, x - h
-    return (f(x_plus) - f(x_minus)) / (x_plus - x_minus)
-
-
 def numerical_gradient(f: Callable[[Array], float], x: Array, h: float = 1e-6) -> Array:
     """d f / d x by central differences, one entry of ``x`` at a time, for a scalar ``f``.
 

@@ -7,7 +7,7 @@ import attrs
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from helpers import BUILT_IN_ACTIVATIONS, built_in, elementwise_difference, examples
+from helpers import BUILT_IN_ACTIVATIONS, built_in, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,9 +51,6 @@ ACTIVATION_NAMES = Activation.registry.names()
 # A user's own (UserSoftplus above: its x / 2 underflows for a subnormal x) promises nothing.
 BUILT_IN_NAMES = built_in(Activation, minifw.core.activations)
 
-# The points where a derivative jumps; a finite difference across them is meaningless.
-KINKS = {"relu": 0.0, "leaky_relu": 0.0}
-
 
 def make(name):
     """The activation registered as ``name``, with its default hyperparameters."""
@@ -79,30 +76,6 @@ def test_user_subclass_is_registered_and_collected():
     assert isinstance(Activation.resolve("user_softplus"), UserSoftplus)
     assert "user_softplus" not in BUILT_IN_NAMES
     assert set(BUILT_IN_NAMES) >= BUILT_IN_ACTIVATIONS
-
-
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
-@settings(max_examples=examples(60), deadline=None)
-@given(x=float_matrices(-20, 20))
-def test_derivative_matches_finite_difference(name, x):
-    activation = make(name)
-    analytic = activation.derivative(x, activation.forward(x))
-    numeric = elementwise_difference(activation.forward, x, h=1e-6)
-    assert analytic.shape == x.shape
-    away_from_kink = np.ones(x.shape, dtype=bool)
-    if name in KINKS:
-        away_from_kink = np.abs(x - KINKS[name]) >= 1e-3
-    np.testing.assert_allclose(
-        analytic[away_from_kink], numeric[away_from_kink], rtol=1e-5, atol=1e-7
-    )
-
-
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_outputs_lie_within_output_range(name):
-    activation = make(name)
-    low, high = activation.output_range
-    y = activation.forward(np.linspace(-50, 50, 10_001).reshape(-1, 1))
-    assert np.all((low <= y) & (y <= high))
 
 
 # --- Sigmoid: the blog's default, computed so that no finite input overflows ----------------
@@ -160,21 +133,6 @@ def test_sigmoid_keeps_float32(x):
     y = Sigmoid().forward(x)
     assert y.dtype == np.float32
     assert np.all((y >= 0) & (y <= 1))
-
-
-def test_sigmoid_does_not_modify_its_input():
-    x = np.array([[-800.0, 0.0, 800.0]])
-    Sigmoid().forward(x)
-    np.testing.assert_array_equal(x, [[-800.0, 0.0, 800.0]])
-
-
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_forward_accepts_a_zero_dimensional_array(name):
-    # Activation.forward documents "x is a float array of any shape"; 0-d is a shape too.
-    activation = make(name)
-    y = activation.forward(np.array(0.5))
-    assert np.shape(y) == ()
-    assert float(y) == activation.forward(np.array([0.5]))[0]
 
 
 # --- Every built-in activation: no floating-point warning for any finite input ----------

@@ -16,6 +16,7 @@ from minifw import ArraySource, ConfigError, CSVLogger, DataError, Dense, Networ
 from minifw.core import metrics as metrics_module
 from minifw.core.losses import difference
 from minifw.core.metrics import MAE, R2, RMSE, MaxAbsError, Metric, per_network
+from minifw.testing import check_component, check_metric
 
 STANDARD = {"mae", "rmse", "r2", "max_abs_error"}
 
@@ -248,3 +249,43 @@ def test_a_stack_logs_one_metric_value_per_network():
     alone = [Trainer(n, "mse", "sgd", metrics=["mae"]).evaluate(x, 2 * x)["mae"] for n in networks]
     stacked = Trainer(minifw.stack(networks), "mse", "sgd", metrics=["mae"])
     np.testing.assert_allclose(stacked.evaluate(x, 2 * x)["mae"], alone, rtol=1e-12)
+
+
+# The kit's check -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", [MAE(), RMSE(), R2(), MaxAbsError(), MedianAbsError()], ids=repr)
+def test_minifws_metrics_and_a_users_pass_the_kits_check(metric):
+    check_metric(metric)
+    check_component(metric)  # picked by its family
+
+
+@attrs.frozen
+class FlattensStacks(Metric):
+    """m = mean |pred - target| over every entry, stack or not: one number for all networks."""
+
+    def __call__(self, pred, target):
+        return float(np.mean(np.abs(difference(pred, target))))
+
+
+@attrs.frozen
+class BackwardsScore(Metric):
+    """m = mean |pred - target|, but declared a score: higher would be better, which it is not."""
+
+    greater_is_better = True
+
+    def __call__(self, pred, target):
+        return per_network(np.mean(np.abs(difference(pred, target)), axis=(-2, -1)))
+
+
+@pytest.mark.parametrize(
+    ("metric", "said"),
+    [
+        (FlattensStacks(), r"stacks: .*expected \(\d+,\), one number per network"),
+        (BackwardsScore(), r"values: predicting the targets exactly scores 0\.0.*highest"),
+    ],
+    ids=["flattens stacks", "backwards score"],
+)
+def test_the_kits_check_finds_a_broken_metric_and_says_what_is_wrong(metric, said):
+    with pytest.raises(AssertionError, match=said):
+        check_metric(metric, max_examples=20)

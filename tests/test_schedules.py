@@ -23,6 +23,7 @@ from minifw import (
     Schedule,
     StepDecay,
 )
+from minifw.testing import check_component
 
 # (schedule, t, expected lr_t for base lr 2), each worked out by hand from the formula.
 VALUES = [
@@ -143,3 +144,4 @@ def test_schedule_example_in_its_docstring():
     assert optimizer.current_lr == 0.5
     assert Schedule.registry.get("linear_warmup") is type(warmup)
     assert isinstance(Optimizer.resolve("sgd", schedule=warmup).schedule, type(warmup))
+    check_component(warmup)

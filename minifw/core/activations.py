@@ -16,6 +16,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from .contract import check_class_value, checked_range
 from .errors import DataError
 from .numerics import tolerate_underflow
 from .registry import Registered, Registry
@@ -68,10 +69,24 @@ def _silu_minimum() -> float:
 class Activation(Registered, ABC):
     """Base of every activation: y = f(x) elementwise, with f'(x) for backpropagation.
 
-    ``output_range`` is the interval the outputs can reach, ``(low, high)``, with
-    ``math.inf`` where a side is unbounded: where a ``Normaliser`` may put targets.
-    Read it from an instance: most activations set it as a class attribute, but
-    one whose range depends on a hyperparameter (``ELU``'s alpha) makes it a property.
+    What a subclass must provide (checked when the class is defined, naming the class):
+
+    - ``forward(x)``: y = f(x), elementwise, for a float array of any shape, keeping
+      its dtype (float32 or float64) and leaving ``x`` as it was;
+    - ``derivative(x, y)``: dy/dx elementwise, given the input and the output; a new
+      array, or ``x`` or ``y`` themselves, never a view of them;
+    - ``output_range``: the interval ``(low, high)`` the outputs can reach, with
+      ``math.inf`` for an unbounded side: where a ``Normaliser`` may put targets. It is
+      required, with no default: a wrong guess (unbounded for a bounded function, or
+      the reverse) would send targets where the network cannot follow. A class
+      attribute (checked at once), or a property when a hyperparameter sets it
+      (``ELU``'s alpha); read it from an instance.
+
+    Constructor parameters, if any, are kept as attributes of the same names (attrs
+    does this for you); nothing else is needed to save, load and resume. An attrs
+    class or a plain one, frozen or not, works the same: networks compare their
+    activations by spec, not by identity. ``minifw.testing.check_activation`` tests
+    the rest: the derivative against central differences, the range, dtypes, shapes.
 
     How to subclass (it is registered under its snake-case name at once)::
 
@@ -89,9 +104,28 @@ class Activation(Registered, ABC):
     """
 
     registry = Registry["Activation"]("activation")
+    _family: ClassVar[str] = "activation"
     # Not a ClassVar: an instance attribute as far as readers know, so that a class
     # attribute (the usual case) and a property (a parameterised range) both fit.
     output_range: tuple[float, float]
+
+    @classmethod
+    def _check_class(cls) -> None:
+        super()._check_class()
+        check_class_value(
+            cls,
+            "output_range",
+            checked_range,
+            missing=(
+                "must declare output_range, the (low, high) its outputs can reach, with "
+                "math.inf for an unbounded side: output_range: ClassVar[tuple[float, float]] "
+                "= (-1.0, 1.0), say"
+            ),
+        )
+
+    def _check_built(self) -> None:
+        super()._check_built()
+        checked_range(getattr(self, "output_range", None), f"{type(self).__name__}.output_range")
 
     @abstractmethod
     def forward(self, x: Array) -> Array:

@@ -9,20 +9,23 @@ validation data). A callback stops training by setting
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TextIO
 
 import attrs
 import numpy as np
 
+from .contract import Component, refusal
 from .data import DataSource
 from .errors import ConfigError, TrainingDiverged
 from .network import Network
 from .optimizers import Optimizer, StateCopy
+from .registry import did_you_mean
 from .validation import integer, number, one_of
 
 if TYPE_CHECKING:
@@ -49,12 +52,20 @@ class Training(Protocol):
     stop_training: bool  # set it to True to stop after this epoch
 
 
-class Callback:
+class Callback(Component):
     """Base of every callback: each hook does nothing until a subclass overrides it.
 
     The trainer only calls ``on_batch_end`` (and ``on_epoch_begin``) for
     callbacks whose ``listens_to`` says so (by default: those that override
     it), so the per-batch loop stays free when nobody listens.
+
+    What a subclass must provide: nothing; it overrides the hooks it needs, each
+    taking the arguments the base's does. A method named ``on_...`` that is not a
+    hook (``on_epoch_ends``), or a hook that takes other arguments, would never be
+    called or would fail in the middle of training: both are refused when the class
+    is defined. A callback reads ``logs`` and leaves them as they are (the callbacks
+    after it read the same dict). ``minifw.testing.check_callback`` tests it in a
+    short fit.
 
     How to subclass (print the loss every 100 epochs)::
 
@@ -63,6 +74,35 @@ class Callback:
                 if epoch % 100 == 0:
                     print(epoch, logs["loss"])
     """
+
+    _family: ClassVar[str] = "callback"
+
+    @classmethod
+    def _check_class(cls) -> None:
+        hooks = [name for name in vars(Callback) if name.startswith("on_")]
+        for name, method in inspect.getmembers(cls, callable):
+            if not name.startswith("on_"):
+                continue
+            if name not in hooks:
+                raise ConfigError(
+                    refusal(
+                        cls,
+                        f"defines {name}, which is not a hook, so it would never be called (the "
+                        f"hooks: {', '.join(hooks)}){did_you_mean(name, hooks)}",
+                    )
+                )
+            base = inspect.signature(getattr(Callback, name))
+            takes = [p for p in base.parameters if p != "self"]
+            try:
+                inspect.signature(method).bind(None, *takes)
+            except TypeError:
+                raise ConfigError(
+                    refusal(
+                        cls,
+                        f"defines {name}{inspect.signature(method)}; the trainer calls it as "
+                        f"{name}(self, {', '.join(takes)})",
+                    )
+                ) from None
 
     def listens_to(self, hook: str) -> bool:
         """Whether ``hook`` (a method name) does anything; by default, whether it is overridden."""

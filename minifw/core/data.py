@@ -12,11 +12,12 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 import numpy as np
 
+from .contract import Component
 from .errors import ConfigError, DataError
 from .validation import (
     as_matrix,
@@ -35,11 +36,16 @@ from .validation import (
 Array = np.ndarray
 
 
-class DataSource(ABC):
+class DataSource(Component, ABC):
     """Base of every data source: (x, y) = source.arrays(), each (samples, features).
 
-    ``evaluation_arrays`` gives the points to judge the trained network on; by
-    default the training points themselves.
+    What a subclass must provide: ``arrays()``, the whole training set as two 2-D
+    float arrays with one row per sample, the same ones at every call (a random
+    source draws from a seed of its own). It may leave to defaults
+    ``evaluation_arrays`` (the points to judge the trained network on; by default
+    the training points themselves) and ``validation_arrays`` (held-out points for
+    a validation loss; by default none), which must have the columns of ``arrays``.
+    ``minifw.testing.check_data_source`` tests it.
 
     How to subclass::
 
@@ -50,6 +56,8 @@ class DataSource(ABC):
                 x = np.linspace(0, 1, 10).reshape(-1, 1)
                 return x, 2 * x + 1
     """
+
+    _family: ClassVar[str] = "data source"
 
     @abstractmethod
     def arrays(self) -> tuple[Array, Array]:

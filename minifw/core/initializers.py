@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 from abc import ABC, abstractmethod
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
@@ -32,9 +32,14 @@ TRUNCATED_STDDEV = math.sqrt(1 - 4 * math.exp(-2) / math.sqrt(2 * math.pi) / mat
 class Initializer(Registered, ABC):
     """Base of every initializer: W = draw(shape, rng).
 
-    Only ``__call__`` is required. ``formula`` and ``variance`` say what is drawn
-    for a shape (``Network.describe`` prints both); by default the formula is
-    the initializer's repr and the variance unknown (None).
+    What a subclass must provide: ``__call__(shape, rng)``, a new float64 array of
+    ``shape`` (a weight matrix's (fan_in, fan_out), a bias's (n,)), every random number
+    drawn from ``rng``, never from numpy's global state, so that one seed gives one
+    network. It may leave to defaults ``formula`` and ``variance``, which say what is
+    drawn for a shape (``Network.describe`` prints both): by default the formula is
+    the initializer's repr and the variance unknown (None); a variance given must be
+    what is drawn. Constructor parameters, if any, are kept as attributes of the same
+    names (attrs does this for you). ``minifw.testing.check_initializer`` tests it.
 
     How to subclass (registered as ``"half"`` at once)::
 
@@ -47,6 +52,7 @@ class Initializer(Registered, ABC):
     """
 
     registry = Registry["Initializer"]("initializer")
+    _family: ClassVar[str] = "initializer"
 
     @abstractmethod
     def __call__(self, shape: Shape, rng: np.random.Generator) -> Array:

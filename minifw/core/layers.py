@@ -9,12 +9,15 @@ at once) passes through the same code.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
 from .activations import Activation, Identity
+from .contract import Component, refusal
 from .errors import ConfigError, DataError
 from .initializers import HeUniform, Initializer, Zeros
 from .validation import (
@@ -47,8 +50,20 @@ class Parameter:
         return np.zeros_like(self.value)
 
 
-class Layer(ABC):
+class Layer(Component, ABC):
     """Base of every layer: y = layer(x) for x of shape (samples, n_in).
+
+    What a subclass must provide: ``n_in`` and ``n_out`` (whole numbers >= 1, set by
+    the constructor), ``initialize(rng)`` (every random number from ``rng``),
+    ``forward(x)`` (for x of shape (..., samples, n_in), so that a leading axis of
+    several models passes through; it caches what backward needs), ``backward(grad,
+    *, input_grad=True)`` (overwrites each parameter's grad, never adds to it; returns
+    dL/dx, or None when ``input_grad`` is False) and ``parameters()``. A layer reaches
+    its arrays through its ``Parameter`` objects only: a ``Network`` replaces them with
+    views into one packed vector. ``backward`` without ``input_grad`` is refused when
+    the class is defined, a plain layer without ``n_in`` or ``n_out`` when it is
+    built. Only ``Dense`` layers are saved to files. ``minifw.testing.check_layer``
+    tests the rest: gradients against central differences, stacks and dtypes.
 
     How to subclass (a layer that scales its input by one trainable number)::
 
@@ -76,6 +91,32 @@ class Layer(ABC):
 
     n_in: int
     n_out: int
+    _family: ClassVar[str] = "layer"
+
+    @classmethod
+    def _check_class(cls) -> None:
+        parameters = inspect.signature(cls.backward).parameters
+        if "input_grad" not in parameters and not any(
+            p.kind == p.VAR_KEYWORD for p in parameters.values()
+        ):
+            raise ConfigError(
+                refusal(
+                    cls,
+                    "must take backward(grad, *, input_grad=True): the network's first layer is "
+                    "asked for no input gradient",
+                )
+            )
+
+    def _check_built(self) -> None:
+        for name in ("n_in", "n_out"):
+            value = getattr(self, name, None)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(
+                    refusal(
+                        type(self),
+                        f"must set {name}, a whole number >= 1, in __init__; got {value!r}",
+                    )
+                )
 
     @abstractmethod
     def initialize(self, rng: np.random.Generator) -> None:

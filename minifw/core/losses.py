@@ -10,11 +10,14 @@ Most losses are the mean of one function of each entry; they subclass
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
+from .contract import check_class_value, checked_range
 from .errors import DataError
 from .numerics import tolerate_underflow
 from .registry import Registered, Registry
@@ -54,9 +57,22 @@ def difference(pred: Array, target: Array) -> Array:
 class Loss(Registered, ABC):
     """Base of every loss: L = loss(pred, target), a float, and dL/d(pred), an array.
 
-    For a stack of networks (``minifw.stack``) ``pred`` has a leading axis over
-    networks, and a loss that supports stacks (every ``MeanLoss`` does) gives
-    one value per network, averaging over the last two axes only.
+    What a subclass must provide (checked when the class is defined):
+
+    - ``value(pred, target)``: a float for (samples, outputs) arrays;
+    - ``gradient(pred, target)``: dL/d(pred), exactly the derivative of ``value`` (the
+      same scale), of pred's shape and dtype, leaving both arrays as they were;
+    - for a stack of networks (``minifw.stack``, which sweeps use), ``pred`` has a
+      leading axis over networks against the targets they share: ``value`` then gives
+      one value per network, summing or averaging over the last two axes only, and the
+      gradient each network's own;
+    - mismatched shapes refused with a DataError, never broadcast (``difference`` does it).
+
+    It may leave to defaults ``value_and_gradient`` (the two, one after the other) and
+    ``domain``: the interval (low, high) where predictions and targets are meant to lie
+    and ``gradient`` is the derivative of ``value``; unbounded unless set, (0, 1) for
+    binary cross-entropy. Constructor parameters, if any, are kept as attributes of the
+    same names (attrs does this for you). ``minifw.testing.check_loss`` tests the rest.
 
     How to subclass (registered as ``"sum_squared_error"`` at once)::
 
@@ -66,13 +82,20 @@ class Loss(Registered, ABC):
 
             def value(self, pred, target):
                 d = difference(pred, target)
-                return 0.5 * float(np.vdot(d, d))
+                return 0.5 * np.sum(d * d, axis=(-2, -1))  # one value per network of a stack
 
             def gradient(self, pred, target):
                 return difference(pred, target)
     """
 
     registry = Registry["Loss"]("loss")
+    _family: ClassVar[str] = "loss"
+    domain: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
+
+    @classmethod
+    def _check_class(cls) -> None:
+        super()._check_class()
+        check_class_value(cls, "domain", checked_range)
 
     @abstractmethod
     def value(self, pred: Array, target: Array) -> float:
@@ -206,6 +229,7 @@ class BinaryCrossEntropy(MeanLoss):
 
     name = "binary_cross_entropy"
     aliases = ("binary_crossentropy", "bce")  # Keras's name, and PyTorch's BCELoss
+    domain: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     epsilon: float = attrs.field(
         default=1e-7, validator=[number(low=0, strict=True), at_most(0.5, strict=True)]

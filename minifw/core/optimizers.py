@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
+from .contract import overrides, refusal
 from .errors import ConfigError
 from .layers import Parameter
-from .registry import Registered, Registry
+from .registry import Registered, Registry, parameter_names
 from .schedules import Schedule
 from .validation import at_most, integer, number, where
 
@@ -109,7 +110,9 @@ class _Progress:
         return state
 
 
-@attrs.define(eq=False)
+# No repr of attrs's here: a plain subclass would inherit one listing the base's fields, not
+# its own parameters; Registered's lists the constructor's. Concrete attrs classes make theirs.
+@attrs.define(eq=False, repr=False)
 class Optimizer(Registered, ABC):
     """Base of every optimizer: θ ← update(θ, g, state, lr_t), in place, for each parameter.
 
@@ -130,6 +133,25 @@ class Optimizer(Registered, ABC):
     than a float); it works as a number. A rule that must see all parameters at
     once may override ``step`` instead.
 
+    What a subclass must provide (checked when the class is defined, or built):
+
+    - ``update(value, grad, state, lr)``, or an override of ``step(parameters)``;
+    - a constructor that takes ``lr`` (presets, sweeps and stacks set it) and, for a
+      plain class, calls ``super().__init__(lr=lr, ...)``, which sets up the count
+      and the per-parameter state;
+    - its own parameters, if any, kept as attributes of the same names (attrs does
+      this for you), and everything it learns while stepping kept in ``state``, as
+      numbers or arrays of the parameter's shape and dtype: a checkpoint saves
+      ``state`` and nothing else, and resumes exactly from it.
+
+    ``update`` must treat every entry alike (or at least each row of a stacked
+    parameter apart) and take ``lr`` as an (N, 1) array for a stack of N networks.
+    ``weight_decay``, ``clip_norm`` and ``schedule`` come from the base; a plain class
+    may pass fixed values of them to ``super().__init__``, and the spec then holds
+    exactly its own constructor's parameters (docs/extending.md has such a class).
+    ``minifw.testing.check_optimizer`` tests the rest: a step on a quadratic, lr
+    scaling, stacks, and a checkpoint round trip.
+
     How to subclass (registered as ``"sign_sgd"`` at once)::
 
         @attrs.define(eq=False)
@@ -141,6 +163,7 @@ class Optimizer(Registered, ABC):
     """
 
     registry = Registry["Optimizer"]("optimizer")
+    _family: ClassVar[str] = "optimizer"
 
     lr: float = learning_rate(0.01)
     weight_decay: float = attrs.field(default=0.0, kw_only=True, validator=number(low=0))
@@ -149,6 +172,35 @@ class Optimizer(Registered, ABC):
     )
     schedule: Schedule | None = attrs.field(default=None, kw_only=True, validator=_schedule_or_none)
     _progress: _Progress = attrs.field(factory=_Progress, init=False, repr=False)
+
+    @classmethod
+    def _check_class(cls) -> None:
+        super()._check_class()
+        if not (overrides(cls, Optimizer, "update") or overrides(cls, Optimizer, "step")):
+            raise ConfigError(
+                refusal(cls, "must define update(value, grad, state, lr), or override step")
+            )
+        if "lr" not in parameter_names(cls):
+            raise ConfigError(
+                refusal(
+                    cls,
+                    "must take lr in its constructor: presets, sweeps and stacks of networks set "
+                    "the learning rate of any optimizer (pass it on with super().__init__(lr=lr))",
+                )
+            )
+
+    def _check_built(self) -> None:
+        try:
+            self._progress  # noqa: B018 - set by Optimizer.__init__ alone
+        except AttributeError:
+            raise ConfigError(
+                refusal(
+                    type(self),
+                    "did not call Optimizer.__init__: its __init__ must call "
+                    "super().__init__(lr=lr), which sets up its step count and state",
+                )
+            ) from None
+        super()._check_built()
 
     @property
     def iterations(self) -> int:

@@ -1,9 +1,15 @@
 """Name -> class look-up, filled in by subclassing.
 
 Every concrete subclass of a component base (``Activation``, ``Initializer``,
-``Loss``, ``Optimizer``) registers itself under its ``name`` class attribute, or
-under its class name in snake case, so a user's own subclass is selectable by
-name (from a config or the command line) the moment it is defined.
+``Loss``, ``Optimizer``, ``Schedule``, ``Target``) registers itself under its
+``name`` class attribute, or under its class name in snake case, so a user's own
+subclass is selectable by name (from a config or the command line) the moment it
+is defined.
+
+A registered component is plain data: its class's name and its constructor's
+arguments, each kept under an attribute of the parameter's name (attrs does this
+for an attrs class; a plain class does it by hand). ``constructor_arguments``
+reads them back, for specs (``minifw.core.serialize``), reprs and copies.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
+import attrs
+
+from .contract import Component, refusal
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -61,6 +70,31 @@ def parameter_names(cls: type) -> list[str]:
         for p in inspect.signature(cls).parameters.values()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
+
+
+def constructor_arguments(obj: object) -> dict[str, Any]:
+    """The arguments that build ``obj`` again, by parameter name: ``type(obj)(**them)``.
+
+    Each parameter of the constructor is read from the attribute of its name; for a
+    parameter that is an attrs field, from the field (``Dense`` takes ``bias=`` and keeps
+    it as ``use_bias``; attrs strips the underscore of a private field). The same rule
+    serves an attrs class, a plain class, and a plain subclass of an attrs class (a plain
+    ``Optimizer`` with a parameter ``k`` of its own: lr and k, not the base's fields).
+    Raises ConfigError for a parameter kept under no attribute of its name.
+    """
+    cls = type(obj)
+    fields = {a.alias: a.name for a in attrs.fields(cls) if a.init} if attrs.has(cls) else {}
+    values = {}
+    for key in parameter_names(cls):
+        attribute = fields.get(key, key)
+        if not hasattr(obj, attribute):
+            raise ConfigError(
+                f"{cls.__name__} takes {key!r} but keeps no attribute of that name, so it "
+                f"cannot be saved or rebuilt; store each argument under its own name "
+                f"(self.{key} = {key}), or make it an attrs class"
+            )
+        values[key] = getattr(obj, attribute)
+    return values
 
 
 def _defined_at(cls: type) -> tuple[str, str]:
@@ -112,7 +146,13 @@ class Registry(Generic[T]):
         """The class registered as ``name`` or an alias of it (case-insensitive)."""
         key = str(name).lower()
         cls = self._classes.get(self._aliases.get(key, key))
-        if cls is None or inspect.isabstract(cls):
+        if cls is not None and inspect.isabstract(cls):
+            missing = ", ".join(sorted(cls.__abstractmethods__))
+            raise ConfigError(
+                f"{self.kind} {name!r} ({cls.__name__}) cannot be built: it does not "
+                f"define {missing}"
+            )
+        if cls is None:
             names = self.names()
             # It may be one of the user's own, not loaded yet, even when a built-in name is
             # close ('gelu' is not a misspelt 'elu'): the hint is always given.
@@ -145,13 +185,19 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {' or '.join(map(repr, best))}?"
 
 
-class Registered:
+class Registered(Component):
     """Mixin for a component family: concrete subclasses register themselves.
 
-    A family's base sets ``registry = Registry("kind")`` in its own body; every
-    subclass below it is added to that registry when the class is created, under
-    its name and under the ``aliases`` it declares itself (Keras's and PyTorch's
-    names for it, say: ``aliases = ("linear",)``), which are not inherited.
+    A family's base sets ``registry = Registry("kind")`` and ``_family = "kind"`` in its
+    own body; every subclass below it is added to that registry when the class is
+    created, under its name and under the ``aliases`` it declares itself (Keras's and
+    PyTorch's names for it, say: ``aliases = ("linear",)``), which are not inherited.
+
+    The contract every registered family shares: the constructor names each of its
+    parameters (no ``*args`` or ``**kwargs``, which a spec could not hold), and keeps
+    each argument under an attribute of the parameter's name, so that the component
+    saves, loads and prints as the call that made it. A plain class gets that repr
+    from here; an attrs class writes its own.
     """
 
     registry: ClassVar[Registry[Any]]
@@ -161,6 +207,34 @@ class Registered:
         super().__init_subclass__(**kwargs)
         if "registry" not in cls.__dict__:  # a family's base opens the registry, others join it
             cls.registry.add(cls)
+
+    @classmethod
+    def _check_class(cls) -> None:
+        unnamed = [
+            str(p)
+            for p in inspect.signature(cls).parameters.values()
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY)
+        ]
+        if unnamed:
+            raise ConfigError(
+                refusal(
+                    cls,
+                    f"takes {', '.join(unnamed)}; a component's constructor must name each "
+                    "parameter, so that a spec (a saved file, a command line) can give it",
+                )
+            )
+
+    def _check_built(self) -> None:
+        constructor_arguments(self)  # every argument kept under its name, or ConfigError
+
+    def __repr__(self) -> str:
+        """``Name(param=value, ...)``: the call that builds this component again."""
+        try:
+            arguments = constructor_arguments(self)
+        except ConfigError:
+            return object.__repr__(self)
+        listed = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+        return f"{type(self).__name__}({listed})"
 
     @classmethod
     def resolve(cls: type[T], spec: T | str, **params: Any) -> T:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import attrs
 
@@ -20,6 +21,13 @@ from .validation import at_most, integer, number
 
 class Schedule(Registered, ABC):
     """Base of every schedule: lr_t = schedule(lr, t), the rate of update t = 0, 1, 2, ...
+
+    What a subclass must provide: ``__call__(lr, t)``, a finite rate >= 0 that depends
+    on ``lr`` and ``t`` alone (an optimizer keeps the count, and one schedule may serve
+    several), and that takes ``lr`` as an (N, 1) array too, a rate per network of a
+    stack, giving each row what it gives that row's rate alone. Constructor
+    parameters, if any, are kept as attributes of the same names (attrs does this for
+    you). ``minifw.testing.check_schedule`` tests it.
 
     How to subclass (registered as ``"linear_warmup"`` at once)::
 
@@ -34,6 +42,7 @@ class Schedule(Registered, ABC):
     """
 
     registry = Registry["Schedule"]("schedule")
+    _family: ClassVar[str] = "schedule"
 
     @abstractmethod
     def __call__(self, lr: float, t: int) -> float:

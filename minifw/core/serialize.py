@@ -22,18 +22,19 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError
-from .registry import Registered, parameter_names
+from .registry import Registered, constructor_arguments, parameter_names
 
 R = TypeVar("R", bound=Registered)
+T = TypeVar("T")
 
 
 def to_spec(component: Registered) -> dict[str, Any]:
     """``{"name": registered name, **every constructor argument}`` of a registered component.
 
-    For an attrs class (every built-in one) the arguments are its ``init`` fields,
-    read from the instance; for another class, the attributes named like its
-    constructor's parameters. Raises ConfigError for a class that is not
-    registered, or a value that has no plain-data form (an array, say).
+    The arguments are exactly the constructor's parameters, each read from the attribute
+    of its name (or the attrs field it is), for an attrs class and a plain class alike.
+    Raises ConfigError for a class that is not registered, a parameter kept under no
+    attribute, or a value that has no plain-data form (an array, say).
     """
     cls = type(component)
     registry = getattr(cls, "registry", None)
@@ -45,26 +46,40 @@ def to_spec(component: Registered) -> dict[str, Any]:
 def arguments(obj: object) -> dict[str, Any]:
     """The constructor arguments that rebuild ``obj``, as plain data, by parameter name.
 
-    Also for objects that are not registered (a ``Dense`` layer), whose class
-    the caller records by other means.
+    Exactly the constructor's parameters (``registry.constructor_arguments``), whether
+    ``obj``'s class is an attrs class or a plain one. Also for objects that are not
+    registered (a ``Dense`` layer), whose class the caller records by other means.
     """
-    cls = type(obj)
-    where = cls.__qualname__
-    if attrs.has(cls):
-        # alias: the parameter's name (Dense stores ``bias=`` as ``use_bias``, attrs
-        # strips the underscore of a private field).
-        fields = [(a.alias, a.name) for a in attrs.fields(cls) if a.init]
-    else:
-        fields = [(name, name) for name in parameter_names(cls)]
-    params = {}
-    for key, attribute in fields:
-        if not hasattr(obj, attribute):
-            raise ConfigError(
-                f"{where} takes {key!r} but keeps no attribute of that name, so it has no spec; "
-                "make it an attrs class, or store each argument under its own name"
-            )
-        params[key] = plain(getattr(obj, attribute), f"{where}.{key}")
-    return params
+    where = type(obj).__qualname__
+    return {
+        key: plain(value, f"{where}.{key}") for key, value in constructor_arguments(obj).items()
+    }
+
+
+def rebuilt(component: T, **changes: Any) -> T:
+    """A new ``component`` of the same class, built from its arguments with ``changes``:
+    ``rebuilt(Adam(lr=0.01), lr=0.1)``. ``attrs.evolve`` for any component, attrs or not;
+    ConfigError for a change its constructor does not take."""
+    values = constructor_arguments(component)
+    unknown = [key for key in changes if key not in values]
+    if unknown:
+        raise ConfigError(
+            f"{type(component).__qualname__} takes no parameter(s) "
+            f"{', '.join(map(repr, unknown))}; it takes: {', '.join(values) or 'none'}"
+        )
+    return type(component)(**{**values, **changes})
+
+
+def comparable(value: Any) -> Any:
+    """``value`` as two components are compared: a registered component as its spec, when it
+    has one (specs, not objects: a plain class's instances are never equal, and an
+    optimizer's state is no part of what it is); anything else as it is."""
+    if isinstance(value, Registered):
+        try:
+            return to_spec(value)
+        except ConfigError:
+            return value
+    return value
 
 
 def plain(value: Any, where: str) -> Any:
@@ -172,12 +187,15 @@ def component_families() -> list[type[Registered]]:
 
 
 def _annotation(cls: type, key: str) -> Any:
-    """The annotation of ``cls``'s parameter ``key``: an attrs field's own type, if attrs.
+    """The annotation of ``cls``'s parameter ``key``: an attrs field's own type, if it is one,
+    else the constructor's (a plain class's own parameter).
 
     (attrs gives a parameter with a converter the converter's annotation instead.)
     """
     if attrs.has(cls):
-        return next(a.type for a in attrs.fields(cls) if a.init and a.alias == key)
+        for field in attrs.fields(cls):
+            if field.init and field.alias == key:
+                return field.type
     return inspect.signature(cls).parameters[key].annotation
 
 

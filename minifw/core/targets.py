@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
+from .contract import check_class_value, checked_range
 from .data import FunctionSource, checked_domain
 from .errors import ConfigError
 from .expressions import Expression, shorten
@@ -21,8 +22,28 @@ from .registry import Registered, Registry
 Array = np.ndarray
 
 
+def _count(value: object, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{what} must be a whole number >= 1; got {value!r}")
+
+
+def _value_range(value: object, what: str) -> None:
+    if value is not None:
+        checked_range(value, what, finite=True)
+
+
 class Target(Registered, ABC):
     """Base of every named target: y = f(x) on ``domain`` along each of ``inputs`` axes.
+
+    What a subclass must provide: ``__call__(x)``, y of shape (samples, outputs), finite,
+    for x of shape (samples, inputs) in the domain, leaving x as it was. It may leave
+    to defaults ``domain`` ((-1, 1) along each axis), ``inputs`` (1) and
+    ``value_range`` (None: unknown; the normaliser then maps from the sampled
+    extremes). A ``value_range`` given must be where the values lie, coming near both
+    ends: the normaliser maps it onto the output activation's range. Class attributes
+    are checked when the class is defined, a plain class's instances when built.
+    Constructor parameters, if any, are kept as attributes of the same names.
+    ``minifw.testing.check_target`` tests the rest, a normalisation round trip too.
 
     How to subclass (registered as ``"saddle"`` at once, so ``--target saddle``
     works from the command line once the class is imported)::
@@ -39,9 +60,24 @@ class Target(Registered, ABC):
     """
 
     registry = Registry["Target"]("target")
+    _family: ClassVar[str] = "target"
     domain: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     inputs: ClassVar[int] = 1
     value_range: ClassVar[tuple[float, float] | None] = None
+
+    @classmethod
+    def _check_class(cls) -> None:
+        super()._check_class()
+        check_class_value(cls, "domain", lambda value, what: checked_domain(value, name=what))
+        check_class_value(cls, "inputs", _count)
+        check_class_value(cls, "value_range", _value_range)
+
+    def _check_built(self) -> None:
+        super()._check_built()
+        where = type(self).__name__
+        checked_domain(self.domain, name=f"{where}.domain")
+        _count(self.inputs, f"{where}.inputs")
+        _value_range(self.value_range, f"{where}.value_range")
 
     @abstractmethod
     def __call__(self, x: Array) -> Array:

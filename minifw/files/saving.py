@@ -62,7 +62,7 @@ from ..core.losses import Loss
 from ..core.metrics import Metric
 from ..core.network import Network
 from ..core.optimizers import Optimizer
-from ..core.serialize import arguments, build, from_spec, plain, to_spec
+from ..core.serialize import arguments, build, comparable, from_spec, plain, to_spec
 from ..core.targets import Target
 from ..core.trainer import Trainer
 from ..core.validation import (
@@ -193,6 +193,11 @@ def _source_record(source: DataSource | None) -> tuple[dict[str, Any] | None, di
             arrays["source.x_val"], arrays["source.y_val"] = source.validation_data
         return record, arrays
     return None, {}
+
+
+def savable(source: DataSource | None) -> bool:
+    """Whether ``source`` can be written into a file (see ``_source_record``)."""
+    return _source_record(source)[0] is not None
 
 
 def _write(
@@ -847,7 +852,8 @@ def _check_fits(loaded: Network, network: Network, path: str | Path) -> None:
         if shapes[0] != shapes[1]:
             problems.append(f"layer {i} has parameters {shapes[0]} in the file, {shapes[1]} here")
         activation = getattr(mine, "activation", None)
-        if activation is not None and theirs.activation != activation:
+        # By spec: a plain class's instances are never equal, though they compute the same.
+        if activation is not None and comparable(theirs.activation) != comparable(activation):
             problems.append(
                 f"layer {i} has activation {theirs.activation!r} in the file, {activation!r} here"
             )

@@ -23,14 +23,20 @@ import numpy as np
 
 from ..core.errors import ConfigError
 from ..core.network import Network
+from ..core.serialize import comparable
 
 Array = np.ndarray
 
 
 def _layer_spec(layer: object) -> object:
-    """A layer as its arguments, without ``copies``: what must match to stack."""
+    """A layer as its arguments, without ``copies``: what must match to stack. Components
+    are compared by spec: two instances of a plain activation class are never equal."""
     fields = attrs.fields(type(layer))  # type: ignore[arg-type]
-    return tuple((f.name, getattr(layer, f.name)) for f in fields if f.init and f.name != "copies")
+    return tuple(
+        (f.name, comparable(getattr(layer, f.name)))
+        for f in fields
+        if f.init and f.name != "copies"
+    )
 
 
 def stack(networks: Sequence[Network]) -> Network:

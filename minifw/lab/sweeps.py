@@ -35,7 +35,7 @@ import numpy as np
 from ..core.errors import ConfigError, SweepInterrupted
 from ..core.metrics import STANDARD, Metric, scores
 from ..core.registry import did_you_mean, load_plugins, parse_spec
-from ..core.serialize import to_spec
+from ..core.serialize import rebuilt, to_spec
 from ..core.trainer import Trainer
 from ..files.atomic import atomic_path
 from ..files.ledger import Ledger
@@ -220,7 +220,7 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     optimizer = first.trainer.optimizer
     if not single:
         rates = np.array([[r.trainer.optimizer.lr] for r in runs], dtype=np.float64)
-        optimizer = attrs.evolve(optimizer, lr=rates)
+        optimizer = rebuilt(optimizer, lr=rates)
     # One trainer for one run or a stack, neither stopping at divergence: a run that diverges
     # goes on to the end either way, so its row is the same whichever way it trained.
     trainer = Trainer(

@@ -29,6 +29,7 @@ from ..core.losses import Loss
 from ..core.network import Network
 from ..core.optimizers import Optimizer
 from ..core.schedules import Schedule
+from ..core.serialize import rebuilt
 from ..core.trainer import FitResult, Trainer
 from ..core.validation import plural
 from . import blog
@@ -145,7 +146,7 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
     changes: dict[str, Any] = {} if c.lr is None else {"lr": c.lr}
     if c.schedule is not None:
         changes["schedule"] = Schedule.resolve(c.schedule)
-    optimizer = attrs.evolve(Optimizer.resolve(c.optimizer), **changes)
+    optimizer = rebuilt(Optimizer.resolve(c.optimizer), **changes)
     trainer = Trainer(
         network,
         Loss.resolve(c.loss),

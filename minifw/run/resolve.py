@@ -26,7 +26,7 @@ from ..core.metrics import Metric
 from ..core.optimizers import SGD, Optimizer
 from ..core.registry import Registered, load_plugins, parse_spec
 from ..core.schedules import Schedule
-from ..core.serialize import spec_text
+from ..core.serialize import rebuilt, spec_text
 from ..core.targets import ExpressionTarget, Target, target_from
 from . import blog
 from .config import SETTINGS, RunConfig
@@ -144,7 +144,7 @@ def _learning_rate(
             )
         return spec_text(chosen) or config.optimizer, None, ""
     default_lr = type(chosen)().lr  # type: ignore[attr-defined]
-    bare = spec_text(attrs.evolve(chosen, lr=default_lr)) if attrs.has(type(chosen)) else None
+    bare = spec_text(rebuilt(chosen, lr=default_lr))
     optimizer = bare if bare is not None else config.optimizer
     if config.lr is not None:
         return optimizer, float(config.lr), ""
