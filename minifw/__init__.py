@@ -74,6 +74,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "core.layers": ("Dense", "Layer", "Parameter"),
     "files.ledger": ("Ledger", "RunRecord"),
     "core.losses": ("MAE", "MSE", "BinaryCrossEntropy", "Huber", "Loss", "MeanLoss"),
+    # The metrics themselves are minifw.metrics.MAE and so on: minifw.MAE is the loss.
+    "core.metrics": ("Metric",),
     "core.network": ("Network",),
     "core.numerics": ("ignore_underflow", "tolerate_underflow"),
     "core.optimizers": ("SGD", "Adam", "LBFGS", "Optimizer", "RMSProp"),
@@ -104,7 +106,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "core.trainer": ("FitResult", "Trainer"),
     "engine.support": ("EngineFallback",),
 }
-_MODULES = {"presets": "run.presets", "targets": "core.targets"}  # public modules by name
+# Public modules by name.
+_MODULES = {"presets": "run.presets", "targets": "core.targets", "metrics": "core.metrics"}
 _names, _dir, _public = lazy_exports(__name__, EXPORTS, globals())
 __all__ = sorted([*_public, *_MODULES, "__version__"])
 

@@ -1,5 +1,6 @@
 """Small tools shared by several test files."""
 
+import os
 import re
 from collections.abc import Callable
 
@@ -110,3 +111,15 @@ def line_source(n=20):
     from minifw import ArraySource
 
     return ArraySource(*line(n))
+
+
+# The fuzzing budget. Each property test names its full count of examples, which CI runs
+# (.ci/run sets HYPOTHESIS_PROFILE=ci, as anyone may); a run without it, as the README's
+# test command is, tries a quarter of them (at least 25), so that the suite answers in
+# about a minute. Hypothesis tries the simplest and the boundary examples first either way.
+FULL_BUDGET = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
+
+
+def examples(full: int) -> int:
+    """The examples a property test tries: ``full`` with the full budget, else a quarter."""
+    return full if FULL_BUDGET else min(full, max(full // 4, 25))

@@ -7,7 +7,7 @@ import attrs
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from helpers import BUILT_IN_ACTIVATIONS, built_in
+from helpers import BUILT_IN_ACTIVATIONS, built_in, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,7 +108,7 @@ FINITE_ARRAYS = hnp.arrays(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(x=FINITE_ARRAYS)
 def test_sigmoid_of_any_finite_float_is_in_unit_interval_without_warning(x):
     with np.errstate(all="raise"):
@@ -121,13 +121,13 @@ def test_sigmoid_of_zero_is_one_half():
     assert Sigmoid().forward(np.zeros((1, 1)))[0, 0] == 0.5
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(x=float_matrices(-30, 30))
 def test_sigmoid_matches_textbook_formula(x):
     np.testing.assert_allclose(Sigmoid().forward(x), 1 / (1 + np.exp(-x)), rtol=1e-15, atol=0)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(x=float_matrices(dtype=np.float32))
 def test_sigmoid_keeps_float32(x):
     y = Sigmoid().forward(x)
@@ -166,7 +166,7 @@ def test_no_floating_point_warning_anywhere_on_the_float64_range(name):
 
 
 @pytest.mark.parametrize("name", BUILT_IN_NAMES)
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(x=FINITE_ARRAYS)
 def test_no_floating_point_warning_for_any_finite_float64(name, x):
     activation = make(name)

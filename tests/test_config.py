@@ -4,6 +4,7 @@ import re
 
 import attrs
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,7 @@ configs = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(configs)
 def test_any_configuration_round_trips_through_toml(tmp_path_factory, config):
     path = tmp_path_factory.mktemp("config") / "run.toml"

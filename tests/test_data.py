@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,7 +114,7 @@ def usable(interval):
 intervals = st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)).filter(usable)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(source=intervals, target=intervals, data=st.data())
 def test_normaliser_inverse_undoes_forward(source, target, data):
     lo, hi = source
@@ -218,3 +219,17 @@ def test_array_source_rejects_non_real_dtypes(bad, name):
     arrays = {"x": column(2), "y": column(2)} | {name: bad}
     with pytest.raises(DataError, match=rf"{name} must hold real numbers"):
         ArraySource(**arrays)
+
+
+def test_an_array_source_takes_validation_data_as_given_or_a_fraction_but_not_both():
+    x = np.linspace(0, 1, 10).reshape(-1, 1)
+    held = (np.array([[0.5]]), np.array([[2.0]]))
+    source = ArraySource(x, 2 * x, validation_data=held)
+    assert source.validation_arrays() is source.validation_data
+    np.testing.assert_array_equal(source.arrays()[0], x)  # nothing held out of the training set
+    with pytest.raises(ConfigError, match=r"validation=0.2 \(a fraction to hold out\) or "):
+        ArraySource(x, 2 * x, validation=0.2, validation_data=held)
+    with pytest.raises(DataError, match=r"y_val has 2 column\(s\) but y has 1"):
+        ArraySource(x, 2 * x, validation_data=(held[0], np.ones((1, 2))))
+    with pytest.raises(DataError, match=r"x_val has 1 samples but y_val has 2"):
+        ArraySource(x, 2 * x, validation_data=(held[0], np.ones((2, 1))))

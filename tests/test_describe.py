@@ -22,15 +22,19 @@ COLUMNS = [
 ]
 
 
-def table(text):
+def table(text, columns=COLUMNS):
     """The rows of describe()'s table below its header, each a dict of column -> cell."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("#  layer"))
     # Cells are separated by two or more spaces and never contain two in a row.
-    assert re.split(r" {2,}", lines[start]) == COLUMNS
+    assert re.split(r" {2,}", lines[start]) == columns
     return [
-        dict(zip(COLUMNS, re.split(r" {2,}", line), strict=True)) for line in lines[start + 1 :]
+        dict(zip(columns, re.split(r" {2,}", line), strict=True)) for line in lines[start + 1 :]
     ]
+
+
+# Once the weights are no longer those drawn, the column says so.
+NOW = [name.replace("Var(W) drawn", "Var(W) now") for name in COLUMNS]
 
 
 def printed(value):
@@ -160,13 +164,44 @@ def test_describe_changes_nothing_and_gives_the_same_table_every_time(tanh_netwo
     assert tanh_network.describe() == first
 
 
-def test_the_drawn_variance_follows_the_weights(tanh_network):
+def test_weights_set_by_hand_are_shown_as_they_are_now(tanh_network):
     tanh_network.layers[1].weights = np.full((8, 8), 0.5) * np.array([1, -1] * 4)
-    rows = table(tanh_network.describe())
-    assert rows[1]["Var(W) drawn"] == "0.25"
+    rows = table(tanh_network.describe(), NOW)
+    assert rows[1]["Var(W) now"] == "0.25"
     assert rows[1]["Var(W) promised"] == "0.25"
     tanh_network.layers[1].weights = np.zeros((8, 8))
-    assert table(tanh_network.describe())[1]["Var(W) drawn"] == "0"
+    assert table(tanh_network.describe(), NOW)[1]["Var(W) now"] == "0"
+
+
+def test_a_trained_network_never_calls_its_weights_drawn():
+    run = minifw.presets.blog()
+    drawn = table(run.network.describe())
+    assert run.network.as_drawn
+    run.fit(20)
+    assert not run.network.as_drawn
+    text = run.network.describe()
+    assert "Var(W) drawn" not in text
+    header = " ".join(text.split("#  layer")[0].split())
+    assert "The weights are no longer those drawn (trained, set or loaded since)" in header
+    rows = table(text, NOW)
+    hidden, output = run.network.layers
+    assert rows[0]["Var(W) now"] == printed(np.var(np.vstack([hidden.bias, hidden.weights])))
+    assert rows[1]["Var(W) now"] == printed(np.var(output.weights))
+    assert rows[0]["Var(W) now"] != drawn[0]["Var(W) drawn"]  # training moved them
+    # What the initializer promised, and the Var(z) it implies, describe the start: unchanged.
+    for before, after in zip(drawn, rows, strict=True):
+        assert after["Var(W) promised"] == before["Var(W) promised"]
+        assert after["Var(z)"] == before["Var(z)"]
+
+
+def test_a_loaded_network_is_not_as_drawn(tmp_path):
+    run = minifw.presets.blog()
+    minifw.save(run.network, tmp_path / "drawn.npz")
+    # Untrained weights load as drawn: they are exactly those the network's seed draws.
+    assert minifw.load(tmp_path / "drawn.npz").as_drawn
+    run.fit(5)
+    minifw.save(run.network, tmp_path / "trained.npz")
+    assert not minifw.load(tmp_path / "trained.npz").as_drawn
 
 
 class Scale(Layer):

@@ -398,3 +398,20 @@ def test_the_command_line_takes_engine_and_trains_the_same_run(tmp_path, monkeyp
         main(["train", "--engine", "fast"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_metrics_are_logged_every_epoch_on_either_engine_alike():
+    # No validation data and no hook but the history: the compiled engine would record the
+    # epochs in bulk; with metrics it ends each epoch as numpy does, measuring them.
+    network = build("tanh", "mse", "bias", 2)
+    source = data(network, "mse", samples=12)
+    runs = both(
+        lambda: build("tanh", "mse", "bias", 2), "mse", lambda: SGD(0.2), source, 30,
+        batch_size=4, metrics=["mae", "r2"],
+    )  # fmt: skip
+    assert_same(runs)
+    numpy_fit, compiled_fit = runs["numpy"][1], runs["compiled"][1]
+    assert list(compiled_fit.history) == ["loss", "mae", "r2"]
+    for key in ("mae", "r2"):
+        assert len(compiled_fit.history[key]) == 30
+        np.testing.assert_allclose(compiled_fit.history[key], numpy_fit.history[key], rtol=1e-10)

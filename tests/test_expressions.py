@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -199,7 +200,7 @@ def test_the_reference_covers_every_whitelisted_function():
     }
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(formula=st.one_of(formulas(["x", "x0"]), formulas(["x0", "x1"])))
 def test_random_formulas_equal_the_numpy_code_built_beside_them(formula):
     assume(formula.depth <= MAX_DEPTH and len(formula.text) <= MAX_LENGTH)
@@ -391,7 +392,7 @@ def test_a_shell_command_in_a_formula_leaves_no_trace(tmp_path):
     assert not witness.exists()
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.text(max_size=80))
 def test_any_text_is_an_expression_or_a_config_error(text):
     expression, y, error = outcome(text)
@@ -410,7 +411,7 @@ TOKENS = [
 ]
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=25).map(" ".join))
 def test_token_soup_is_an_expression_or_a_config_error(text):
     expression, y, error = outcome(text)

@@ -46,6 +46,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -208,7 +209,7 @@ def command_lines(draw, commands=COMMANDS, value=VALUE, token=TOKEN):
     return argv
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(argv=command_lines())
 def test_any_command_line_parses_into_a_configuration_or_exits_cleanly(argv):
     def parse():
@@ -286,7 +287,7 @@ def real_command_lines(draw):
     return argv
 
 
-@settings(max_examples=150, **FUZZ)
+@settings(max_examples=examples(150), **FUZZ)
 @given(argv=real_command_lines())
 def test_any_command_line_runs_or_fails_cleanly(argv):
     source, _ = prepared_files()
@@ -381,7 +382,7 @@ TOML_WORDS = [
 TOML_ISH = st.lists(st.sampled_from(TOML_WORDS) | TEXT, max_size=30).map("".join)
 
 
-@settings(max_examples=300, **FUZZ)
+@settings(max_examples=examples(300), **FUZZ)
 @given(content=st.one_of(TOML_ISH, st.text(UNICODE, max_size=200), st.binary(max_size=200)))
 def test_any_file_content_is_a_configuration_or_a_config_error_naming_the_file(content):
     assert_loads_or_names_the_file(config_file(content))
@@ -479,7 +480,7 @@ def canonical(value):
     return (type(value).__name__, repr(value))
 
 
-@settings(max_examples=300, **FUZZ)
+@settings(max_examples=examples(300), **FUZZ)
 @given(doc=toml_documents())
 def test_any_toml_document_is_a_configuration_or_a_config_error_naming_the_file(doc):
     text = to_toml(doc)
@@ -631,13 +632,13 @@ def check_target(text):
     assert x.shape == (4, inputs) and y.shape[0] == 4
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(text=st.one_of(st.text(max_size=60), SPECS, st.sampled_from(PAYLOADS)))
 def test_any_text_is_a_target_or_a_config_error(text):
     check_target(text)
 
 
-@settings(max_examples=600, **FUZZ)
+@settings(max_examples=examples(600), **FUZZ)
 @given(text=st.one_of(PYTHONISH, FORMULAS))
 def test_python_like_expressions_are_refused_or_evaluated_and_never_run(text):
     check_target(text)
@@ -703,13 +704,13 @@ def assert_every_loader_loads_or_names_the_file(path):
 MAGIC = st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY", b"\x80\x04", b"{"])
 
 
-@settings(max_examples=200, **FUZZ)
+@settings(max_examples=examples(200), **FUZZ)
 @given(content=st.tuples(MAGIC, st.binary(max_size=400)).map(b"".join))
 def test_any_bytes_are_refused_naming_the_file(content):
     assert_every_loader_loads_or_names_the_file(model_file(content))
 
 
-@settings(max_examples=200, **FUZZ)
+@settings(max_examples=examples(200), **FUZZ)
 @given(data=st.data())
 def test_sound_files_with_bytes_flipped_or_cut_off_load_or_are_refused(data):
     name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
@@ -794,7 +795,7 @@ def mutate(data, header):
     return header
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(data=st.data())
 def test_sound_files_with_a_mutated_header_or_arrays_load_or_are_refused(data):
     name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
@@ -831,7 +832,7 @@ def numeric_places(tree, path=()):
         yield path
 
 
-@settings(max_examples=100, **FUZZ)
+@settings(max_examples=examples(100), **FUZZ)
 @given(data=st.data())
 def test_a_header_number_too_large_for_a_float_loads_or_is_refused(data):
     name = data.draw(st.sampled_from(sorted(sound_files())), label="file")
@@ -927,7 +928,7 @@ def loads_reading_at_most(path, limit):
     assert time.perf_counter() - began < 5
 
 
-@settings(max_examples=60, **FUZZ)
+@settings(max_examples=examples(60), **FUZZ)
 @given(data=st.data())
 def test_a_zip_bomb_in_any_member_is_never_decompressed(data):
     """A member that really holds 17 to 64 MiB (deflated to a kilobyte a mebibyte): one the
@@ -946,7 +947,7 @@ def test_a_zip_bomb_in_any_member_is_never_decompressed(data):
     loads_reading_at_most(model_file(rebuilt(content, member, member=stream)), 2**20)
 
 
-@settings(max_examples=60, **FUZZ)
+@settings(max_examples=examples(60), **FUZZ)
 @given(data=st.data())
 def test_a_member_declaring_any_size_loads_or_is_refused(data):
     """Any member's zip entry declaring any size up to 4 GiB."""
@@ -958,7 +959,7 @@ def test_a_member_declaring_any_size_loads_or_is_refused(data):
     loads_reading_at_most(model_file(rebuilt(content, member, declared=declared)), 2**20)
 
 
-@settings(max_examples=40, **FUZZ)
+@settings(max_examples=examples(40), **FUZZ)
 @given(data=st.data(), epochs=st.integers(MAX_HISTORY + 1, 2**40))
 def test_a_loss_history_claiming_more_epochs_than_allowed_is_refused_unread(data, epochs):
     """A model's loss history whose .npy header claims any length past ``MAX_HISTORY``
@@ -976,7 +977,7 @@ def test_a_loss_history_claiming_more_epochs_than_allowed_is_refused_unread(data
     assert counted[0] <= 2**20
 
 
-@settings(max_examples=100, **FUZZ)
+@settings(max_examples=examples(100), **FUZZ)
 @given(data=st.data())
 def test_a_ledger_line_with_numbers_too_large_for_a_float_reads_or_is_refused(data):
     recorded = Path(prepared_files()[0], "runs", "ledger.jsonl")
@@ -1001,7 +1002,7 @@ def test_a_ledger_line_with_numbers_too_large_for_a_float_reads_or_is_refused(da
         assert len(records) == 1
 
 
-@settings(max_examples=100, **FUZZ)
+@settings(max_examples=examples(100), **FUZZ)
 @given(
     n_in=st.one_of(st.integers(1, 64), st.integers(1, 10**9), HUGE_INTS.map(abs)),
     n_out=st.one_of(st.integers(1, 64), st.integers(1, 10**9), HUGE_INTS.map(abs)),
@@ -1054,6 +1055,18 @@ def test_gap_a_model_file_with_a_huge_layer(loader):
     path = edited("model", huge)
     with pytest.raises(ModelFileError, match=re.escape(str(path))):
         LOADERS[loader](path)
+
+
+def test_gap_a_number_too_large_for_a_float_in_a_spec():
+    """Found by the fuzzer: an int of 401 digits as Adam's weight_decay raised OverflowError
+    (math.isfinite cannot convert it) instead of the loader's ModelFileError."""
+
+    def huge(header, arrays):
+        header["optimizer"]["spec"]["weight_decay"] = 10**400
+
+    path = edited("adam", huge)
+    with pytest.raises(ModelFileError, match=r"weight_decay must be a finite number >= 0"):
+        minifw.load_optimizer(path, minifw.load(path))
 
 
 @pytest.mark.parametrize("loader", LOADERS)

@@ -6,6 +6,7 @@ import re
 import attrs
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,7 @@ HE_SCHEMES = {
 
 
 @pytest.mark.parametrize("scheme", HE_SCHEMES)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(fan_in=st.integers(1, 50), fan_out=st.integers(1, 50), seed=st.integers(0, 2**32 - 1))
 def test_he_uniform_draws_within_its_limit(scheme, fan_in, fan_out, seed):
     initializer, k = HE_SCHEMES[scheme]
@@ -192,7 +193,7 @@ def test_truncation_constant_is_computed_to_kerass_value():
 
 
 @pytest.mark.parametrize("name", ["he_normal", "glorot_normal", "lecun_normal"])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(fan_in=st.integers(1, 60), fan_out=st.integers(1, 60), seed=st.integers(0, 2**32 - 1))
 def test_truncated_draws_never_pass_two_underlying_standard_deviations(name, fan_in, fan_out, seed):
     initializer = make(name)

@@ -83,3 +83,14 @@ def test_by_name_on_the_command_line_with_a_checkpoint_that_resumes(tmp_path, mo
     before = float(first.split("Evaluation MSE: ")[1].split()[0])
     after = float(out.split("Evaluation MSE: ")[1].split()[0])
     assert after < before  # it continues (its curvature memory starts afresh)
+
+
+def test_metrics_and_arrays_work_with_lbfgs_as_with_any_optimizer():
+    x = np.linspace(-1, 1, 20).reshape(-1, 1)
+    network = minifw.Network([minifw.Dense(1, 6, "tanh"), minifw.Dense(6, 1)], seed=2)
+    trainer = minifw.Trainer(network, "mse", LBFGS(), metrics=["mae"])
+    result = trainer.fit(x, x**3, epochs=15, validation_data=(x[::2] + 0.05, (x[::2] + 0.05) ** 3))
+    assert list(result.history) == ["loss", "evals", "mae", "val_loss", "val_mae"]
+    assert len(result.history["mae"]) == result.epochs
+    # The last iteration's metric is the accepted weights', as evaluate measures them.
+    assert result.history["mae"][-1] == pytest.approx(trainer.evaluate(x, x**3)["mae"], rel=1e-12)

@@ -5,6 +5,7 @@ import math
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_docstring_examples import example_class
@@ -30,7 +31,7 @@ def prediction_target_pairs(draw):
 # --- the gradient is the derivative of the value (which puts them on the same scale) -------
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(pair=prediction_target_pairs())
 def test_mse_written_out_agrees_with_its_pointwise_form(pair):
     # MSE computes value_and_gradient by hand, for speed; it must say what MeanLoss would.

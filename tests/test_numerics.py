@@ -18,7 +18,7 @@ import math
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from helpers import BUILT_IN_ACTIVATIONS, built_in
+from helpers import BUILT_IN_ACTIVATIONS, built_in, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,7 +121,7 @@ def test_activation_is_finite_silent_and_in_range_on_a_dense_grid(name, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 @pytest.mark.parametrize("name", BUILT_IN)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_activation_is_finite_silent_and_in_range_for_any_input_up_to_1e4(name, dtype, data):
     # float32 subnormals have a test of their own, below.
@@ -286,7 +286,7 @@ def loss_cases(draw):
     return case, draw(values(-1e4, 1e4)), draw(values(low, high))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(loss_case=loss_cases())
 def test_loss_is_finite_and_silent_for_any_pair_up_to_1e4(loss_case):
     case, pred, target = loss_case

@@ -652,3 +652,29 @@ def test_a_data_set_no_memory_holds_is_refused_before_it_is_read(tmp_path, monke
     monkeypatch.setattr(minifw.core.validation, "machine_memory", lambda: 2**30)
     with pytest.raises(ModelFileError, match=r"data set of 200,000,000 samples would need about"):
         minifw.load_saved(path)
+
+
+def test_an_array_source_with_validation_data_is_saved_with_it(tmp_path):
+    x = np.linspace(-1, 1, 12).reshape(-1, 1)
+    held = (np.array([[0.05], [0.55]]), np.array([[1.0], [2.0]]))
+    source = ArraySource(x, x**2, validation_data=held)
+    network = Network([Dense(1, 3, "tanh"), Dense(3, 1, "identity")])
+    minifw.save(network, tmp_path / "m.npz", source=source)
+    saved = minifw.load_saved(tmp_path / "m.npz").source
+    for ours, theirs in zip(saved.validation_arrays(), held, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(saved.arrays()[0], x)
+
+
+def test_a_checkpoint_keeps_the_trainers_metrics(tmp_path):
+    x = np.linspace(-1, 1, 12).reshape(-1, 1)
+    trainer = minifw.Trainer(
+        Network([Dense(1, 3, "tanh"), Dense(3, 1)]), "mse", "sgd", metrics=["r2", "mae"]
+    )
+    trainer.fit(x, x**2, epochs=2)
+    minifw.save_checkpoint(trainer, tmp_path / "run.npz")
+    resumed = minifw.load_checkpoint(tmp_path / "run.npz")
+    assert [m.key for m in resumed.metrics] == ["r2", "mae"]
+    assert resumed.fit(resumed.source, 1).history["r2"] == [
+        pytest.approx(trainer.fit(x, x**2, epochs=1).history["r2"][0])
+    ]

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_docstring_examples import example_class
@@ -67,7 +68,7 @@ schedules = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(schedule=schedules, lr=st.floats(1e-6, 10.0))
 def test_every_decay_starts_at_lr_and_never_increases(schedule, lr):
     rates = [schedule(lr, t) for t in range(0, 3000, 7)]

@@ -3,6 +3,7 @@
 import attrs
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +66,7 @@ def test_adam_with_a_schedule_and_a_deep_network_stack_exactly():
         np.testing.assert_array_equal(mine.packed.value, net.packed.value)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     copies=st.integers(1, 5),
     sizes=st.lists(st.integers(1, 6), min_size=1, max_size=3),

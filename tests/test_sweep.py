@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from helpers import stop_sweeps_at_their_second_group
 
+import minifw
 import minifw.lab.sweeps as sweeping
 from minifw import ConfigError, Ledger, RunConfig
 from minifw.lab.sweeps import plan, sweep, sweep_seeds, with_setting
@@ -193,3 +194,40 @@ def test_a_diverging_run_has_the_same_row_stacked_or_alone():
         assert a.reason == b.reason and a.diverged == b.diverged
         np.testing.assert_array_equal(a.loss_history, b.loss_history)  # nan equal to nan
         np.testing.assert_array_equal(a.prediction, b.prediction)
+
+
+def test_every_row_records_the_standard_metrics_at_the_evaluation_points(in_process):
+    from minifw.core.metrics import MAE, R2, RMSE, MaxAbsError
+
+    _, targets = minifw.presets.blog().source.evaluation_arrays()
+    for row in in_process.rows[::5]:
+        prediction = np.array(row.prediction)
+        assert row.metrics == {
+            "mae": MAE()(prediction, targets),
+            "rmse": RMSE()(prediction, targets),
+            "r2": R2()(prediction, targets),
+            "max_abs_error": MaxAbsError()(prediction, targets),
+        }
+        assert row.metrics["rmse"] ** 2 == pytest.approx(row.evaluation_error, rel=1e-12)
+
+
+@pytest.mark.parametrize(("by", "higher"), [("r2", True), ("max_abs_error", False)])
+def test_the_leaderboard_ranks_by_any_metric_best_first(in_process, by, higher):
+    lines = in_process.leaderboard(by=by).splitlines()
+    assert lines[0].split()[:5] == ["lr", "activation", "median", by, "quartiles"]
+    assert "median error" in lines[0]  # the evaluation error is still shown
+    medians = {
+        tuple(str(v) for v in rows[0].point.values()): np.median([r.metrics[by] for r in rows])
+        for rows in in_process.points().values()
+    }
+    order = sorted(medians, key=medians.get, reverse=higher)
+    assert [tuple(line.split()[:2]) for line in lines[1:]] == order
+    assert [float(line.split()[2]) for line in lines[1:]] == [
+        pytest.approx(medians[point], rel=1e-3) for point in order
+    ]
+
+
+def test_ranking_by_something_the_rows_do_not_hold_is_refused(in_process):
+    assert in_process.leaderboard(by="r2_score") == in_process.leaderboard(by="r2")
+    with pytest.raises(ConfigError, match=r"cannot rank the sweep by 'r22'.*did you mean 'r2'"):
+        in_process.leaderboard(by="r22")

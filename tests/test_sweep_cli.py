@@ -101,7 +101,8 @@ def test_a_sweep_writes_every_file_and_prints_the_leaderboard(swept, recorded):
 def test_the_table_is_the_library_sweeps(swept, tmp_path):
     rows = csv_rows(swept[0] / "results.csv")
     columns = [c for c in COLUMNS if c != "lr"]  # the grid's lr is the run's: one column
-    assert len(rows) == 12 and list(rows[0]) == ["lr", "activation", *columns]
+    metrics = ["mae", "rmse", "r2", "max_abs_error"]  # minifw's own, which every row records
+    assert len(rows) == 12 and list(rows[0]) == ["lr", "activation", *columns, *metrics]
     library = sweep(BASE, GRID, seeds=3)
     assert [float(row["evaluation_error"]) for row in rows] == [
         row.evaluation_error for row in library
@@ -432,3 +433,45 @@ def test_fits_of_two_inputs_are_the_median_seeds_heat_maps():
         (mesh,) = [c for c in axes.collections if type(c).__name__ == "TriMesh"]
         assert np.array_equal(mesh.get_array(), np.array(median.prediction)[:, 0])
         assert f"the median seed (repeat {median.repeat})" in axes.get_title()
+
+
+PLUGIN_METRIC = '''
+import attrs
+import numpy as np
+from minifw.core.losses import difference
+from minifw.core.metrics import Metric, per_network
+
+@attrs.frozen
+class WithinTenth(Metric):
+    """m = the fraction of predictions within 0.1 of their target."""
+
+    greater_is_better = True
+
+    def __call__(self, pred, target):
+        return per_network(np.mean(np.abs(difference(pred, target)) < 0.1, axis=(-2, -1)))
+'''
+
+
+def test_rank_by_a_metric_of_your_own_records_it_for_every_run(tmp_path, capsys):
+    (tmp_path / "within.py").write_text(PLUGIN_METRIC, encoding="utf-8")
+    flags = ["--plugin", str(tmp_path / "within.py"), "--rank-by", "within_tenth"]
+    flags += ["--grid", "lr=0.3,3", "--seeds", "2", "--epochs", "30", "--no-progress"]
+    assert main(["sweep", "--out", str(tmp_path / "out"), *flags]) == 0
+    rows = csv_rows(tmp_path / "out" / "results.csv")
+    assert list(rows[0])[-5:] == ["mae", "rmse", "r2", "max_abs_error", "within_tenth"]
+    leaderboard = (tmp_path / "out" / "leaderboard.txt").read_text(encoding="utf-8")
+    header, *lines = leaderboard.splitlines()
+    assert header.split()[:3] == ["lr", "median", "within_tenth"]
+    medians = [float(line.split()[1]) for line in lines]
+    assert medians == sorted(medians, reverse=True)  # higher is better
+    assert "by the median within tenth over the seeds" in (
+        (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    )
+    with pytest.raises(SystemExit):
+        main(["sweep", "--out", str(tmp_path / "bad"), "--rank-by", "within"])
+    err = capsys.readouterr().err
+    # Every metric registered so far is named (other test files register theirs), and the
+    # plugin's, whose name is close, is suggested.
+    assert "--rank-by within: expected evaluation_error, final_loss, " in err
+    assert ", r2, " in err and "did you mean 'within_tenth'?" in err
+    assert not (tmp_path / "bad").exists()

@@ -324,3 +324,111 @@ def test_the_guard_can_be_replaced_or_switched_off():
     with np.errstate(all="ignore"):
         off.fit(run.source, 100)
     assert not np.isfinite(run.network.packed.value).all()  # asked for: left as it went
+
+
+# Arrays, as Keras and scikit-learn take them -----------------------------------------------
+
+
+def test_fit_on_arrays_trains_exactly_as_on_their_array_source():
+    x, y = line_source().arrays()
+    held = (x[::4] + 0.01, y[::4])
+    by_arrays = Trainer(small_network(), MSE(), SGD(lr=0.1), batch_size=4)
+    by_source = Trainer(small_network(), MSE(), SGD(lr=0.1), batch_size=4)
+    a = by_arrays.fit(x, y, epochs=5, validation_data=held)
+    b = by_source.fit(ArraySource(x, y, validation_data=held), 5)
+    assert a.loss == b.loss and a.val_loss == b.val_loss and len(a.val_loss) == 5
+    np.testing.assert_array_equal(by_arrays.network.packed.value, by_source.network.packed.value)
+    c = Trainer(small_network(), MSE(), SGD(lr=0.1), batch_size=4).fit(x, y, 5)  # positional
+    assert c.loss == a.loss and c.val_loss == []
+
+
+def test_fit_on_a_source_still_takes_its_epochs_either_way():
+    source = line_source()
+    first = Trainer(small_network(), MSE(), SGD(lr=0.1)).fit(source, 3)
+    second = Trainer(small_network(), MSE(), SGD(lr=0.1)).fit(source, epochs=3)
+    assert first.loss == second.loss and len(first.loss) == 3
+
+
+x_line, y_line = line_source().arrays()
+
+BAD_FIT_CALLS = {
+    "no epochs": (lambda t: t.fit(x_line, y_line), minifw.ConfigError, r"needs epochs"),
+    "no y": (
+        lambda t: t.fit(x_line, epochs=3),
+        minifw.ConfigError,
+        r"takes a DataSource.*or arrays x and y.*no targets y",
+    ),
+    "a source and y": (
+        lambda t: t.fit(line_source(), y_line, epochs=3),
+        minifw.ConfigError,
+        r"a DataSource holds its own targets",
+    ),
+    "a source and validation_data": (
+        lambda t: t.fit(line_source(), 3, validation_data=(x_line, y_line)),
+        minifw.ConfigError,
+        r"validation_data goes with arrays",
+    ),
+    "y of other length": (
+        lambda t: t.fit(x_line, y_line[:-1], epochs=3),
+        minifw.DataError,
+        r"x has 20 samples but y has 19",
+    ),
+    "validation columns": (
+        lambda t: t.fit(
+            x_line, y_line, epochs=3, validation_data=(np.hstack([x_line] * 2), y_line)
+        ),
+        minifw.DataError,
+        r"x_val has 2 column\(s\) but x has 1",
+    ),
+    "validation not a pair": (
+        lambda t: t.fit(x_line, y_line, epochs=3, validation_data=x_line),
+        minifw.ConfigError,
+        r"validation_data must be a pair \(x_val, y_val\)",
+    ),
+    "negative epochs": (
+        lambda t: t.fit(x_line, y_line, epochs=-1),
+        minifw.ConfigError,
+        r"epochs must be a whole number >= 0; got -1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FIT_CALLS)
+def test_a_fit_call_that_mixes_up_its_arguments_is_refused_before_anything_changes(case):
+    call, error, message = BAD_FIT_CALLS[case]
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.1))
+    trainer.fit(line_source(), 2)
+    weights, history = trainer.network.packed.value.copy(), dict(trainer.run_history)
+    with pytest.raises(error, match=message):
+        call(trainer)
+    np.testing.assert_array_equal(trainer.network.packed.value, weights)
+    assert trainer.run_history == history and trainer.epochs == 2
+
+
+def test_summary_counts_the_blogs_15_parameters_with_its_bias_unit():
+    network = minifw.presets.blog().network
+    printed = []
+    network.summary(print_fn=printed.append)
+    lines = printed[0].splitlines()
+    assert lines[1].split() == ["#", "layer", "input", "output", "activation", "parameters"]
+    # Layer 0: one input plus the bias unit into 5 units, 2 x 5 = 10; layer 1: 5 x 1.
+    assert lines[2].split() == [
+        "0", "Dense", "1→5,", "bias", "unit", "(n,", "1)", "(n,", "5)", "Sigmoid()",
+        "10", "(W", "1×5,", "b", "5)",
+    ]  # fmt: skip
+    assert lines[3].split() == ["1", "Dense", "5→1", "(n,", "5)", "(n,", "1)", "Sigmoid()", "5"]
+    assert lines[4] == "Total: 15 parameters."
+    assert "this network is 2-5-1" in lines[5]
+    assert network.n_parameters == 15 == sum(p.value.size for p in network.parameters())
+
+
+def test_summary_of_a_stack_and_of_a_network_without_bias_unit(capsys):
+    networks = [Network([Dense(3, 4, "relu"), Dense(4, 2)], seed=s) for s in range(3)]
+    networks[0].summary()  # to stdout, as Keras's does
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split()[-5:] == ["16", "(W", "3×4,", "b", "4)"]
+    assert lines[-1] == f"Total: {16 + 10} parameters."  # no bias unit: no sentence about one
+    minifw.stack(networks).summary()
+    lines = capsys.readouterr().out.splitlines()
+    assert "(N, n, 3)" in lines[2] and "48 (N × (W 3×4, b 4))" in lines[2]
+    assert lines[-1] == "Total: 78 parameters, over the N = 3 networks stacked."

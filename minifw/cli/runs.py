@@ -7,6 +7,7 @@ import argparse
 from ..core.activations import Activation
 from ..core.initializers import Initializer
 from ..core.losses import Loss
+from ..core.metrics import Metric
 from ..core.optimizers import Optimizer
 from ..core.registry import load_plugins
 from ..core.schedules import Schedule
@@ -18,6 +19,7 @@ FAMILIES = {
     "activations": Activation,
     "initializers": Initializer,
     "losses": Loss,
+    "metrics": Metric,
     "optimizers": Optimizer,
     "schedules": Schedule,
     "targets": Target,
@@ -29,7 +31,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     commands.add_parser(
         "list",
         help="list every component by name",
-        description="List every activation, initializer, loss, optimizer, schedule and target.",
+        description="List every activation, initializer, loss, metric, optimizer, schedule and "
+        "target.",
     ).add_argument(
         "--plugin",
         metavar="FILE",
@@ -44,7 +47,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         description="Every `minifw train` adds a record to RUNS_DIR/ledger.jsonl (--no-record: "
         "none). The table shows each run's settings that differ from the blog's.",
     )
-    ledger.add_argument("--runs-dir", default="runs", metavar="DIR", help="(default: runs)")
+    ledger.add_argument(
+        "--runs-dir", default="runs", metavar="DIR", help="where the ledger is (default: runs)"
+    )
     which = ledger.add_subparsers(dest="runs_command", metavar="compare")
     pair = which.add_parser("compare", help="configuration differences and loss curves of two")
     pair.add_argument("a", help="a run id or unique prefix")

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from ..core.errors import ConfigError
+from ..core.metrics import STANDARD, Metric
 from ..core.registry import did_you_mean, load_plugins
 from ..core.registry import parse_value as spec_value
 from ..core.validation import plural
@@ -32,10 +33,12 @@ from ..run.experiment import build
 from .flags import add_run_flags, finite_number
 from .train import configuration
 
-# The base run's flags: what trains, and the plugins; not the seed, which --seeds and
-# --sweep-seed choose, nor where train's files go.
+# The base run's flags: what trains, the plugins and the metrics each row records; not the
+# seed, which --seeds and --sweep-seed choose, nor where train's files go.
 BASE_SETTINGS = [
-    n for n, s in SETTINGS.items() if (s.group != "output" and n != "seed") or n == "plugins"
+    n
+    for n, s in SETTINGS.items()
+    if (s.group != "output" and n != "seed") or n in ("plugins", "metrics")
 ]
 
 
@@ -138,6 +141,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="also report the epochs and seconds each run took to reach this training loss",
     )
     sweeping.add_argument(
+        "--rank-by",
+        default="evaluation_error",
+        metavar="NAME",
+        help="rank the leaderboard by the median of this over the seeds, best first: "
+        "evaluation_error, final_loss or a metric (mae, rmse, r2, max_abs_error, which every "
+        "row records, or one of your own) (default: evaluation_error)",
+    )
+    sweeping.add_argument(
         "--out", default="sweep", metavar="DIR", help="where to write (default: sweep)"
     )
     sweeping.add_argument(
@@ -215,6 +226,24 @@ def sweep_grid(entries: Sequence[tuple[str, str]]) -> dict[str, list[Any]]:
     return grid
 
 
+def ranked_by(config: RunConfig, name: str) -> tuple[RunConfig, str]:
+    """``--rank-by NAME`` checked before anything runs: (the configuration, with the metric
+    among those each row records if it is not already, and the name the rows record it by)."""
+    if name in ("evaluation_error", "final_loss"):
+        return config, name
+    try:
+        key = Metric.resolve(name).key
+    except ConfigError:
+        choices = ["evaluation_error", "final_loss", *Metric.registry.names()]
+        raise ConfigError(
+            f"--rank-by {name}: expected {', '.join(choices)} (a metric of your own is named "
+            "once its file is loaded: --plugin FILE)" + did_you_mean(name, choices)
+        ) from None
+    if key in STANDARD or key in config.metrics:
+        return config, key
+    return attrs.evolve(config, metrics=(*config.metrics, key)), key
+
+
 # More runs than this need --yes: a typo in --seeds should not start hours of training.
 CONFIRM_RUNS = 10_000
 
@@ -277,6 +306,7 @@ def run(args: argparse.Namespace) -> int:
     config, _ = configuration(args, BASE_SETTINGS)
     grid = sweep_grid(args.grid)
     load_plugins(config.plugins)  # before planning, which builds each point's network
+    config, rank_by = ranked_by(config, args.rank_by)
     _check_size(config, grid, args)
     runs = plan(config, grid, args.seeds, args.sweep_seed)
     from ..lab.sweep_report import (
@@ -312,7 +342,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130 if isinstance(stop, KeyboardInterrupt) else 1
-    print(results.leaderboard())
+    print(results.leaderboard(by=rank_by))
     print(results.verdict())
     paths = write_outputs(
         results,
@@ -321,6 +351,7 @@ def run(args: argparse.Namespace) -> int:
         grid,
         sweep_seed=args.sweep_seed,
         target_loss=args.target_loss,
+        rank_by=rank_by,
     )
     for what, path in paths.items():
         print(f"{what} written to {path}")

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.callbacks import Callback, ProgressBar, TerminateOnNaN
 from ..core.errors import ConfigError, LedgerError, ModelFileError
+from ..core.text import aligned
 from ..core.trainer import FitResult, Trainer
 from ..core.validation import check_output_path
 from ..files.atomic import check_writable
@@ -157,6 +158,9 @@ def _report(
         f"Evaluation MSE: {error:.6g} "
         f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
     )
+    scores = experiment.evaluation_metrics()
+    if scores:
+        print(_metrics_table(experiment, scores))
     if config.save_model:
         save(
             experiment.network,
@@ -167,7 +171,7 @@ def _report(
         )
         print(f"Network saved to {config.save_model}")
     if config.record:
-        _record(experiment, error, run_id, status)
+        _record(experiment, error, scores, run_id, status)
     if film is not None:
         print(
             f"Film of {len(film.snapshots)} frames written to {film.path} in "
@@ -233,6 +237,7 @@ def _resumed(config: RunConfig, given: set[str], callbacks: list[Callback]) -> E
         )
     resumable = {n: getattr(config, n) for n in SETTINGS if SETTINGS[n].resumable}
     continued = resolve(attrs.evolve(saved, **resumable)).config
+    trainer.metrics = list(continued.metrics)  # an output: this command line's, not the saved
     print(
         f"Resuming {path} (run {described.get('id', 'unrecorded')}) after "
         f"{trainer.epochs_done} epochs: "
@@ -305,7 +310,27 @@ def _run_tables(config: RunConfig) -> dict[str, dict[str, Any]]:
     return tables
 
 
-def _record(experiment: Experiment, error: float, run_id: str, status: str | None) -> None:
+def _metrics_table(experiment: Experiment, at_evaluation: dict[str, float]) -> str:
+    """The metrics on the training data and the validation data (the last epoch's, as logged)
+    and at the evaluation points, a row each."""
+    names = list(at_evaluation)
+    history = experiment.trainer.run_history
+    rows = [["Metrics (in the target's units)", *names]]
+    for data, prefix in (("training", ""), ("validation", "val_")):
+        if all(history.get(prefix + name) for name in names):
+            label = f"{data} data, last epoch"
+            rows.append([f"  {label}", *(f"{history[prefix + n][-1]:.4g}" for n in names)])
+    rows.append(["  evaluation points", *(f"{at_evaluation[n]:.4g}" for n in names)])
+    return "\n".join(aligned(rows))
+
+
+def _record(
+    experiment: Experiment,
+    error: float,
+    scores: dict[str, float],
+    run_id: str,
+    status: str | None,
+) -> None:
     """Add this run to the ledger; a ledger that cannot be written only warns."""
     config = experiment.config
     ledger = Ledger(config.runs_dir)
@@ -319,6 +344,7 @@ def _record(experiment: Experiment, error: float, run_id: str, status: str | Non
                 if experiment.trainer.run_history.get("loss")
                 else float("nan"),
                 "evaluation_error": error,
+                "metrics": scores or None,
                 "seconds": experiment.seconds,
                 "loss_history": experiment.trainer.run_history.get("loss", []),
                 "model_path": config.save_model,

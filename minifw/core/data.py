@@ -100,12 +100,30 @@ def _fraction(instance: object, attribute: attrs.Attribute[float], value: float)
         )
 
 
+def _held_out(value: object) -> tuple[Array, Array] | None:
+    """None, or a pair (x_val, y_val) as two checked 2-D arrays."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise ConfigError(
+            "ArraySource.validation_data must be a pair (x_val, y_val) of arrays; "
+            f"got {value!r:.80} (a {type(value).__name__})"
+        )
+    x, y = value
+    return (
+        as_matrix("x_val", x, what="inputs", dtype=None),
+        as_matrix("y_val", y, what="outputs", dtype=None),
+    )
+
+
 @attrs.frozen
 class ArraySource(DataSource):
     """Training pairs held in memory: (x, y) as given, checked to be 2-D, finite and paired.
 
-    ``validation`` holds a random fraction of the rows out (drawn from ``seed``)
-    for the trainer's ``val_loss``. ``ArraySource.from_csv`` reads a CSV file.
+    Validation data, for the trainer's ``val_loss``, is either given as
+    ``validation_data=(x_val, y_val)`` or held out of (x, y): a random fraction
+    ``validation`` of the rows, drawn from ``seed``. ``ArraySource.from_csv``
+    reads a CSV file.
     """
 
     # float32 data stays float32 (a float32 network then trains on it without a copy).
@@ -119,13 +137,26 @@ class ArraySource(DataSource):
     seed: int | np.random.SeedSequence | None = attrs.field(
         default=0, kw_only=True, validator=random_seed
     )
+    validation_data: tuple[Array, Array] | None = attrs.field(
+        default=None, kw_only=True, converter=_held_out, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
-        if self.x.shape[0] != self.y.shape[0]:
-            raise DataError(
-                f"x has {self.x.shape[0]} samples but y has {self.y.shape[0]}; "
-                "every input needs exactly one target"
-            )
+        _check_pairs("x", self.x, "y", self.y)
+        if self.validation_data is not None:
+            if self.validation:
+                raise ConfigError(
+                    f"ArraySource takes validation={self.validation} (a fraction to hold out) "
+                    "or validation_data=(x_val, y_val), not both"
+                )
+            x_val, y_val = self.validation_data
+            _check_pairs("x_val", x_val, "y_val", y_val)
+            for name, held, train in (("x_val", x_val, self.x), ("y_val", y_val, self.y)):
+                if held.shape[1] != train.shape[1]:
+                    raise DataError(
+                        f"{name} has {held.shape[1]} column(s) but {name[0]} has "
+                        f"{train.shape[1]}; validation data must have the training data's columns"
+                    )
         self._split()  # refuse a fraction that leaves nothing to train on, here and now
 
     @classmethod
@@ -146,7 +177,15 @@ class ArraySource(DataSource):
         return self._split()[0]
 
     def validation_arrays(self) -> tuple[Array, Array] | None:
-        return self._split()[1]
+        return self._split()[1] if self.validation_data is None else self.validation_data
+
+
+def _check_pairs(x_name: str, x: Array, y_name: str, y: Array) -> None:
+    if x.shape[0] != y.shape[0]:
+        raise DataError(
+            f"{x_name} has {x.shape[0]} samples but {y_name} has {y.shape[0]}; "
+            "every input needs exactly one target"
+        )
 
 
 def read_csv(path: str | Path, *, columns: int = 1) -> Array:

@@ -8,10 +8,12 @@ values in the target's own units when the network carries a normaliser.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import textwrap
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -20,6 +22,7 @@ from .data import Normaliser
 from .errors import ConfigError
 from .layers import Dense, Layer, Parameter
 from .numerics import ignore_underflow
+from .text import aligned
 from .validation import (
     as_matrix,
     check_memory,
@@ -105,6 +108,9 @@ class Network:
     )
     dtype: np.dtype = attrs.field(default=np.float64, kw_only=True, converter=float_dtype)
     packed: Parameter = attrs.field(init=False, repr=False)
+    # A fingerprint of the weights as drawn, so describe() can tell drawn weights from
+    # trained (or assigned) ones without keeping a second copy of every weight.
+    _drawn: bytes = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         # Each Dense layer checked its own size; together they may still be too many.
@@ -118,6 +124,15 @@ class Network:
         for layer in self.layers:
             layer.initialize(rng)  # drawn in float64, the same numbers whatever the dtype
         self.packed = _pack(self.parameters(), self.copies, self.dtype)
+        self._drawn = self._fingerprint()
+
+    def _fingerprint(self) -> bytes:
+        return hashlib.blake2b(self.packed.value.tobytes(), digest_size=16).digest()
+
+    @property
+    def as_drawn(self) -> bool:
+        """Whether the weights are still those drawn at construction: not trained, set or loaded."""
+        return self._fingerprint() == self._drawn
 
     @property
     def copies(self) -> int | None:
@@ -133,6 +148,11 @@ class Network:
     def n_outputs(self) -> int:
         """Values per output sample."""
         return self.layers[-1].n_out
+
+    @property
+    def n_parameters(self) -> int:
+        """How many numbers training adjusts: every weight and bias (of every stacked copy)."""
+        return int(self.packed.value.size)
 
     def forward(self, x: Array) -> Array:
         """The raw output for a batch ``x``, unchecked; layers cache what backward needs."""
@@ -183,7 +203,8 @@ class Network:
         Nothing about the network changes, nor numpy's global random state.
         """
         normals = np.random.default_rng(DESCRIBE_SEED).standard_normal(DESCRIBE_SAMPLES)
-        rows = [list(_COLUMNS)]
+        drawn = self.as_drawn
+        rows = [list(_COLUMNS) if drawn else [_NOW if c == _DRAWN else c for c in _COLUMNS]]
         # E[x²] of the next layer's inputs; None: unknown.
         mean_square: float | None = 1.0
         inputs = "E[x²] = 1 for the network's inputs"
@@ -208,30 +229,85 @@ class Network:
                 cells += ["—"] * (len(_COLUMNS) - 3)
                 mean_square = None
             rows.append([str(i), *cells])
-        widths = [max(len(row[c]) for row in rows) for c in range(len(_COLUMNS))]
-        table = [
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        ]
+        changed = (
+            ""
+            if drawn
+            else " The weights are no longer those drawn (trained, set or loaded since): "
+            f"{_NOW} is their variance as they are now, and Var(z) is still what the "
+            "initializer promised at the start."
+        )
         header = textwrap.fill(
             f"Network of {len(self.layers)} layers. Var(z) is the variance of the "
             "pre-activations z = x·W (+ b) that the initializer's promised Var(W) implies "
-            "(the drawn one where it promises none): fan-in · Var(W) · E[x²] (+ Var(b)), "
-            f"with {inputs} (and x = 1 for a bias unit) and, for "
-            "later layers, E[f(z)²] of the layer before for z ~ N(0, its Var(z)), by Monte "
-            f"Carlo ({DESCRIBE_SAMPLES:,} draws from numpy.random.default_rng({DESCRIBE_SEED})).",
+            f"(the {'drawn' if drawn else 'current'} one where it promises none): "
+            f"fan-in · Var(W) · E[x²] (+ Var(b)), with {inputs} (and x = 1 for a bias unit) "
+            "and, for later layers, E[f(z)²] of the layer before for z ~ N(0, its Var(z)), by "
+            f"Monte Carlo ({DESCRIBE_SAMPLES:,} draws from "
+            f"numpy.random.default_rng({DESCRIBE_SEED})).{changed}",
             width=100,
         )
-        return "\n".join([header, *table])
+        return "\n".join([header, *aligned(rows)])
+
+    def summary(self, print_fn: Callable[[str], Any] = print) -> None:
+        """Print a table of the layers: shapes, activation and parameters, and their total.
+
+        One row per layer: its input and output shapes (n samples), its activation
+        and how many parameters it has (weights W and biases b). A bias unit, as
+        in the blog, is an input fixed at 1 whose weights are the bias: the blog's
+        2-5-1 network has 1·5 weights and 5 biases in its hidden layer, 5 weights
+        in its output layer, 15 in all. ``print_fn`` receives the whole table.
+        """
+        stack = "" if self.copies is None else "N, "
+        rows = [["#", "layer", "input", "output", "activation", "parameters"]]
+        for i, layer in enumerate(self.layers):
+            activation = getattr(layer, "activation", None)
+            sizes = [p.value.size for p in layer.parameters()]
+            if isinstance(layer, Dense):
+                kind = f"Dense {layer.n_in}→{layer.n_out}" + (
+                    ", bias unit" if layer.bias_unit else ""
+                )
+                parts = f"W {layer.n_in}×{layer.n_out}" + (
+                    f", b {layer.n_out}" if layer.use_bias else ""
+                )
+            else:
+                kind = f"{type(layer).__name__} {layer.n_in}→{layer.n_out}"
+                parts = " + ".join(map(str, sizes))
+            if self.copies is not None:
+                parts = f"N × ({parts})"
+            rows.append(
+                [
+                    str(i),
+                    kind,
+                    f"({stack}n, {layer.n_in})",
+                    f"({stack}n, {layer.n_out})",
+                    "—" if activation is None else repr(activation),
+                    f"{sum(sizes):,} ({parts})" if len(sizes) > 1 or stack else f"{sum(sizes):,}",
+                ]
+            )
+        copies = "" if self.copies is None else f", over the N = {self.copies} networks stacked"
+        lines = [
+            f"Network of {len(self.layers)} layers, {self.dtype}; n is the number of samples.",
+            *aligned(rows),
+            f"Total: {self.n_parameters:,} parameters{copies}.",
+        ]
+        if getattr(self.layers[0], "bias_unit", False):
+            sizes = [self.n_inputs + 1, *(layer.n_out for layer in self.layers)]
+            lines.append(
+                "A bias unit is one more input, fixed at 1, whose weights are the bias b; "
+                f"counted as an input, as the blog counts it, this network is "
+                f"{'-'.join(map(str, sizes))}."
+            )
+        print_fn("\n".join(lines))
 
 
+_DRAWN, _NOW = "Var(W) drawn", "Var(W) now"
 _COLUMNS = (
     "#",
     "layer",
     "activation",
     "initializer",
     "fan-in",
-    "Var(W) drawn",
+    _DRAWN,
     "Var(W) promised",
     "E[x²]",
     "Var(z)",

@@ -3,14 +3,16 @@
 For each epoch, for each batch: network.forward -> loss.value_and_gradient ->
 network.backward -> optimizer.step, then the callbacks. At each epoch's end,
 the loss on the source's held-out data (if it has any) joins the logs as
-``val_loss``. Everything the loop needs is checked and prepared once, before
-the first epoch, so the loop itself does only arithmetic.
+``val_loss``, and each metric (if any) joins them under its name, and under
+``val_`` and its name for the held-out data. Everything the loop needs is
+checked and prepared once, before the first epoch, so the loop itself does
+only arithmetic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import attrs
@@ -18,9 +20,10 @@ import numpy as np
 
 from ..engine import support as engine_support
 from .callbacks import Callback, LossHistory, TerminateOnNaN, Timer
-from .data import DataSource
+from .data import ArraySource, DataSource
 from .errors import ConfigError, DataError
 from .losses import Loss
+from .metrics import Metric, scores
 from .network import Network
 from .numerics import ignore_underflow
 from .optimizers import Optimizer
@@ -42,18 +45,44 @@ Array = np.ndarray
 class FitResult:
     """What one ``fit`` produced: the loss (and val_loss) after each epoch and the time it took.
 
-    ``val_loss`` is empty when the source has no validation data.
+    ``val_loss`` is empty when the source has no validation data. ``history``
+    holds every key the epochs logged, the metrics too: ``history["mae"]``,
+    ``history["val_mae"]``.
     """
 
     loss: list[float]
     seconds: float
     epochs: int
     val_loss: list[float] = attrs.field(factory=list)
+    history: dict[str, list[float]] = attrs.field(factory=dict)
 
     @property
     def final_loss(self) -> float:
         """The mean training loss of the last epoch (nan if no epoch ran)."""
         return self.loss[-1] if self.loss else float("nan")
+
+
+def _metrics(value: Any) -> list[Metric]:
+    """Metric names or objects as Metrics, each logged under its own key (never "loss")."""
+    metrics = [Metric.resolve(spec) for spec in as_list("Trainer.metrics")(value)]
+    keys = [metric.key for metric in metrics]
+    taken = [key for key in keys if key == "loss" or key.startswith("val_")]
+    if taken:
+        raise ConfigError(
+            f"Trainer.metrics: a metric named {taken[0]!r} would be logged over the loss; "
+            "rename it (its class's `name`): 'loss' and names starting 'val_' are the trainer's"
+        )
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise ConfigError(
+            f"Trainer.metrics names {', '.join(map(repr, twice))} twice; each metric is logged "
+            "under its name, so give each once"
+        )
+    return metrics
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @attrs.define(eq=False)
@@ -85,6 +114,14 @@ class Trainer:
     result holds the new epochs only, and the two end to end are the loss history
     of the run that was never interrupted.
 
+    ``metrics`` (``["mae", "r2"]``, or ``Metric`` objects) are computed at each
+    epoch's end in the target's own units (see ``minifw.core.metrics``): on the
+    whole training set with the epoch's final weights, one forward pass more per
+    epoch (the loss, by contrast, is the mean over the epoch's batches as the
+    weights moved), and on the validation data if there is any (``val_mae``).
+    Nothing is added to the per-batch loop, whichever engine runs it.
+    ``evaluate(x, y)`` gives the loss and every metric on any data.
+
     ``engine`` chooses who runs the epochs. "numpy" is the loop below, the reference.
     "compiled" runs the same arithmetic as compiled kernels (``minifw.engine``, with
     numba), for networks of built-in parts: Dense layers, the built-in activations,
@@ -110,6 +147,7 @@ class Trainer:
         kw_only=True,
     )
     stop_on_divergence: bool = attrs.field(default=True, kw_only=True, validator=boolean)
+    metrics: list[Metric] = attrs.field(factory=list, converter=_metrics, kw_only=True)
     engine: str = attrs.field(
         default="numpy", kw_only=True, validator=one_of(*engine_support.ENGINES)
     )
@@ -121,6 +159,9 @@ class Trainer:
     # The run's shuffled order, kept across fits: epoch k trains on data[order_k], with
     # order_k = order_(k-1)[permutation_k]. None until a shuffled fit starts.
     _order: Array | None = attrs.field(default=None, init=False, repr=False)
+    # The current fit's training data, x and y in the target's units: what the metrics are
+    # measured on at each epoch's end (by whichever engine runs the epochs).
+    _measured_on: tuple[Array, Array] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -200,8 +241,9 @@ class Trainer:
         self._order = None if order is None else order.astype(np.intp)
         self.run_history = {str(key): [float(x) for x in v] for key, v in history.items()}
 
-    def _checked(self, x: Array, y: Array, suffix: str = "") -> tuple[Array, Array]:
-        """(x, y) checked against the network, y normalised as the network is trained on it."""
+    def _checked(self, x: Array, y: Array, suffix: str = "") -> tuple[Array, Array, Array]:
+        """(x, y as the network is trained on it, y as given), checked against the network:
+        the second normalised and in the network's dtype, the third in the target's units."""
         net, x_name, y_name = self.network, f"x{suffix}", f"y{suffix}"
         x = as_matrix(x_name, x, columns=net.n_inputs, what="inputs", dtype=net.dtype)
         y = as_matrix(y_name, y, columns=net.n_outputs, what="outputs")
@@ -209,28 +251,84 @@ class Trainer:
             raise DataError(
                 f"{x_name} has {x.shape[0]} samples but {y_name} has {y.shape[0]}; they must match"
             )
-        if net.normaliser is not None:
-            y = net.normaliser.forward(y)
-        return x, y.astype(net.dtype, copy=False)
+        trained = y if net.normaliser is None else net.normaliser.forward(y)
+        return x, trained.astype(net.dtype, copy=False), y
+
+    def _scores(self, out: Array, y: Array, prefix: str = "") -> dict[str, Any]:
+        """Each metric of the network's raw output ``out`` against ``y``, in the target's units,
+        keyed ``prefix`` + its name."""
+        normaliser = self.network.normaliser
+        pred = out if normaliser is None else normaliser.inverse(out)
+        return scores(self.metrics, pred, y, prefix)
+
+    @ignore_underflow  # as in training: a tiny product rounding to 0 is no error
+    def evaluate(self, x: Any, y: Any) -> dict[str, Any]:
+        """{"loss": the loss on (x, y), then each metric by name}, with no update.
+
+        The loss is measured as training measures it, on the normalised targets
+        (``evaluate`` on the training data after ``fit`` is the last epoch's loss
+        with the final weights); the metrics in the target's own units, on what
+        ``network.predict(x)`` returns. A stack of networks gets one value each.
+        """
+        x, trained, given = self._checked(x, y)
+        out = self.network.forward(x)
+        value = self.loss.value(out, trained)
+        return {"loss": float(value) if np.ndim(value) == 0 else value, **self._scores(out, given)}
+
+    def _data(self, x: Any, y: Any, epochs: Any, validation_data: Any) -> tuple[DataSource, int]:
+        """The source and epoch count a call of ``fit`` names, checked (see ``fit``)."""
+        if isinstance(x, DataSource):
+            if isinstance(y, np.ndarray | list | tuple) or (y is not None and epochs is not None):
+                raise ConfigError(
+                    "Trainer.fit(source, epochs): a DataSource holds its own targets, so fit "
+                    f"takes no y with it; got {y!r:.80} (a {type(y).__name__}) after the source"
+                )
+            if validation_data is not None:
+                raise ConfigError(
+                    "Trainer.fit: validation_data goes with arrays; a DataSource gives its own "
+                    "(ArraySource(x, y, validation_data=(x_val, y_val)), or validation=0.2)"
+                )
+            return x, check_count("epochs", y if epochs is None else epochs)
+        if y is None or _is_count(y):  # fit(data, 100) with data that is no DataSource
+            given = (
+                f"an array of shape {x.shape}"
+                if isinstance(x, np.ndarray)
+                else f"{x!r:.80} (a {type(x).__name__})"
+            )
+            raise ConfigError(
+                "Trainer.fit takes a DataSource, fit(source, epochs), or arrays x and y, "
+                f"fit(x, y, epochs=N); got {given}"
+                + (" and no targets y" if y is None else f" and {y!r}")
+            )
+        if epochs is None:
+            raise ConfigError("Trainer.fit(x, y, epochs=N) needs epochs, a whole number >= 0")
+        epochs = check_count("epochs", epochs)  # before the arrays are checked, as for a source
+        return ArraySource(x, y, validation_data=validation_data), epochs
 
     # Underflow is never an error in training: a running average decaying to 1e-320 for
     # a dead unit's weights is 0, not a fault, and under errstate(all="raise"), set to catch
     # NaN early, it would stop RMSProp and Adam runs after a few thousand steps. NaN and
     # overflow still raise.
     @ignore_underflow
-    def fit(self, source: DataSource, epochs: int) -> FitResult:
-        """Train for ``epochs`` passes over ``source``; return the loss history and time.
+    def fit(
+        self,
+        x: DataSource | Any,
+        y: Any = None,
+        epochs: int | None = None,
+        *,
+        validation_data: tuple[Any, Any] | None = None,
+    ) -> FitResult:
+        """Train for ``epochs`` passes over the data; return the loss history and time.
 
-        Numbers that underflow round quietly to 0 during training, even under
+        The data is a ``DataSource``, ``fit(source, 100)``, whose validation data
+        (if any) gives ``val_loss``; or arrays, as in Keras, ``fit(x, y,
+        epochs=100, validation_data=(x_val, y_val))``, which trains on
+        ``ArraySource(x, y, validation_data=(x_val, y_val))``. Numbers that
+        underflow round quietly to 0 during training, even under
         ``np.errstate(all="raise")``; overflow and NaN raise as that asks.
         """
-        epochs = check_count("epochs", epochs)
-        if not isinstance(source, DataSource):
-            raise ConfigError(
-                "Trainer.fit takes a DataSource, such as ArraySource(x, y) for arrays; "
-                f"got {source!r:.80} (a {type(source).__name__})"
-            )
-        x_data, y_data = self._checked(*source.arrays())  # only read: may be the caller's
+        source, epochs = self._data(x, y, epochs, validation_data)
+        x_data, y_data, y_given = self._checked(*source.arrays())  # only read: may be the caller's
         # Shuffling rewrites x and y in place, so it needs copies of its own; without it the
         # batches only read the data, and a copy would be a second data set's worth of memory.
         x, y = (np.array(x_data), np.array(y_data)) if self.shuffle else (x_data, y_data)
@@ -238,7 +336,7 @@ class Trainer:
         # Checked here, with the training data, so that bad validation data changes nothing.
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")
         if getattr(self.optimizer, "whole_data", False):  # L-BFGS: no batches, no step()
-            return self._fit_whole_data(source, x, y, validation, epochs)
+            return self._fit_whole_data(source, x, y, validation, epochs, (x_data, y_given))
         compiled = engine_support.compiled(self)  # before any state changes: it may refuse
         n = x.shape[0]
         starts = range(0, n, self.batch_size)
@@ -256,6 +354,7 @@ class Trainer:
             order = self._order = np.arange(n)
 
         self.source, self.stop_training, self.epochs = source, False, epochs
+        self._measured_on = (x_data, y_given)
         for callback in self.callbacks:
             callback.on_train_begin(self)
         logs: dict[str, float] = {}
@@ -304,21 +403,28 @@ class Trainer:
             seconds=self.timer.seconds,
             epochs=len(history.loss),
             val_loss=list(history.val_loss),
+            history={key: list(values) for key, values in history.history.items()},
         )
 
     def _end_epoch(
         self,
         epoch: int,
         loss: float,
-        validation: tuple[Array, Array] | None,
+        validation: tuple[Array, Array, Array] | None,
         extra: dict[str, float] | None = None,
     ) -> dict[str, float]:
-        """An epoch's logs (its mean loss, ``extra``, and val_loss), recorded and passed to the
-        callbacks."""
+        """An epoch's logs (its mean loss, ``extra``, the metrics, val_loss and the validation
+        metrics), recorded and passed to the callbacks."""
         logs = {"loss": loss, **(extra or {})}
+        forward, measured = self.network.forward, self.metrics and self._measured_on
+        if measured:  # the whole training set with the epoch's final weights
+            logs.update(self._scores(forward(measured[0]), measured[1]))
         if validation is not None:
-            value = self.loss.value(self.network.forward(validation[0]), validation[1])
+            out = forward(validation[0])
+            value = self.loss.value(out, validation[1])
             logs["val_loss"] = float(value) if np.ndim(value) == 0 else value  # a stack's: N
+            if measured:
+                logs.update(self._scores(out, validation[2], "val_"))
         history = self.run_history
         for key, value in logs.items():  # before the callbacks: a checkpoint includes it
             history.setdefault(key, []).append(value)
@@ -331,8 +437,9 @@ class Trainer:
         source: DataSource,
         x: Array,
         y: Array,
-        validation: tuple[Array, Array] | None,
+        validation: tuple[Array, Array, Array] | None,
         epochs: int,
+        measured_on: tuple[Array, Array],
     ) -> FitResult:
         """Train with an optimizer that sees the whole data at every update (``LBFGS``): one
         of its iterations is one epoch for the callbacks, whose logs hold the loss over the
@@ -362,6 +469,7 @@ class Trainer:
             return self.stop_training
 
         self.source, self.stop_training, self.epochs = source, False, epochs
+        self._measured_on = measured_on
         for callback in self.callbacks:
             callback.on_train_begin(self)
         start = accepted.ravel().astype(np.float64)

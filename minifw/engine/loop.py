@@ -197,7 +197,8 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
     epoch_begin = [c for c in callbacks if c.listens_to("on_epoch_begin")]
     batch_end = [c for c in callbacks if c.listens_to("on_batch_end")]
     listening = [c for c in callbacks if c.listens_to("on_epoch_end") or c in epoch_begin]
-    blocks = validation is None and all(_replayable(c) for c in listening)
+    # Metrics are measured at each epoch's end, so an epoch with metrics is never bulk.
+    blocks = validation is None and not trainer.metrics and all(_replayable(c) for c in listening)
     guard = any(type(c) is TerminateOnNaN and c.check == "epoch" for c in callbacks)
     no_orders = np.zeros((0, n), np.int64)
     logs: dict[str, float] = {}

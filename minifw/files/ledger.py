@@ -88,6 +88,20 @@ def _numbers(value: Any) -> tuple[float, ...]:
     raise ValueError("must be a list of numbers (or nulls)")
 
 
+def _optional_numbers_by_name(value: Any) -> dict[str, float] | None:
+    if value is None:
+        return None
+    return {str(key): _number(number) for key, number in _mapping(value).items()}
+
+
+def _json_safe_numbers(value: Any) -> Any:
+    """{name: number} with each non-finite number as None; anything else as it is (and then
+    refused by the reader)."""
+    if isinstance(value, Mapping):
+        return {key: _json_number(number) for key, number in value.items()}
+    return value
+
+
 def _field(read: Callable[[Any], Any]) -> Any:
     """A RunRecord field with the reader that checks and converts its JSON value."""
     return attrs.field(metadata={"read": read})
@@ -123,6 +137,10 @@ class RunRecord:
     resumed_from: str | None = attrs.field(default=None, metadata={"read": _optional_text})
     # How a run ended early ("interrupted at epoch 120", "diverged at epoch 9"); None if not.
     status: str | None = attrs.field(default=None, metadata={"read": _optional_text})
+    # The run's metrics (--metrics) at the evaluation points, by name; None if it had none.
+    metrics: Mapping[str, float] | None = attrs.field(
+        default=None, metadata={"read": _optional_numbers_by_name}
+    )
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> RunRecord:
@@ -150,7 +168,7 @@ class RunRecord:
 
 # What a caller of ``append`` gives; the ledger adds the id, the time, numpy and BLAS.
 _GIVEN = ("config", "seed", "final_loss", "evaluation_error", "seconds", "loss_history")
-_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from", "status")
+_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from", "status", "metrics")
 
 
 def new_id() -> str:
@@ -240,7 +258,8 @@ class Ledger:
         ``record`` holds ``config`` (a JSON-safe dict), ``seed``, ``final_loss``,
         ``evaluation_error``, ``seconds``, ``loss_history`` (a float per epoch) and,
         optionally, ``id`` (a run id chosen beforehand, as ``new_id`` makes them),
-        ``model_path``, ``sweep`` (a JSON-safe dict), ``summary`` and ``resumed_from``.
+        ``model_path``, ``sweep`` (a JSON-safe dict), ``summary``, ``resumed_from`` and
+        ``metrics`` ({name: number}).
         The ledger adds a new id if none is given, the UTC time, numpy's version and
         its BLAS. A bad record raises
         LedgerError and writes nothing; so does a failed write, which leaves the file
@@ -281,6 +300,7 @@ class Ledger:
             "summary": record.get("summary"),
             "resumed_from": record.get("resumed_from"),
             "status": record.get("status"),
+            "metrics": _json_safe_numbers(record.get("metrics")),
         }
         # repr for anything else JSON cannot write: the reader below then refuses it by name.
         text = json.dumps(data, allow_nan=False, separators=(",", ":"), default=repr)

@@ -59,6 +59,7 @@ from ..core.data import ArraySource, DataSource, FunctionSource, Normaliser
 from ..core.errors import ConfigError, ModelFileError
 from ..core.layers import Dense, Parameter
 from ..core.losses import Loss
+from ..core.metrics import Metric
 from ..core.network import Network
 from ..core.optimizers import Optimizer
 from ..core.serialize import arguments, build, comparable, from_spec, plain, to_spec
@@ -186,7 +187,11 @@ def _source_record(source: DataSource | None) -> tuple[dict[str, Any] | None, di
             return None, {}
     if type(source) is ArraySource and (source.seed is None or isinstance(source.seed, int)):
         record = {"class": "array_source", "validation": source.validation, "seed": source.seed}
-        return record, {"source.x": source.x, "source.y": source.y}
+        arrays = {"source.x": source.x, "source.y": source.y}
+        if source.validation_data is not None:  # the key only then: older files read as before
+            record["validation_data"] = True
+            arrays["source.x_val"], arrays["source.y_val"] = source.validation_data
+        return record, arrays
     return None, {}
 
 
@@ -296,6 +301,7 @@ def _write_checkpoint(
     seed = trainer.seed if isinstance(trainer.seed, int) else None
     tables["trainer"] = {
         "loss": to_spec(trainer.loss),
+        "metrics": [to_spec(metric) for metric in trainer.metrics],
         "batch_size": trainer.batch_size,
         "shuffle": bool(trainer.shuffle),
         "seed": seed,
@@ -781,8 +787,13 @@ class _Reader:
                     )
                 except ConfigError as error:
                     raise self.error(str(error)) from None
-            self.checked_arrays({"source.x": [(None, None)], "source.y": [(None, None)]})
-            params.update(x=self.arrays["source.x"], y=self.arrays["source.y"])
+            held_out = params.pop("validation_data", False)  # absent in files before it was
+            if not isinstance(held_out, bool):
+                raise self.error("trainer.source.validation_data must be true or false")
+            names = ["source.x", "source.y", *(["source.x_val", "source.y_val"] * held_out)]
+            self.checked_arrays({name: [(None, None)] for name in names})
+            x, y, *validation = (self.arrays[name] for name in names)
+            params.update(x=x, y=y, validation_data=tuple(validation) if held_out else None)
             return self.built(lambda: build(ArraySource, params, "ArraySource"), "trainer.source")
         raise self.error(f"trainer.source: unknown source class {kind!r}")
 
@@ -793,6 +804,12 @@ class _Reader:
             raise self.error("the checkpoint holds no optimizer")
         record = self.field(self.header, "trainer", dict, "trainer")
         loss = self.component(Loss, record.get("loss"), "trainer.loss")
+        specs = record.get("metrics", [])  # absent in checkpoints written before metrics were
+        if not isinstance(specs, list):
+            raise self.error(f"header 'trainer.metrics' must be a list; got {specs!r:.80}")
+        metrics = [
+            self.component(Metric, spec, f"trainer.metrics[{i}]") for i, spec in enumerate(specs)
+        ]
         settings = {
             "batch_size": self.field(record, "batch_size", int, "trainer.batch_size"),
             "shuffle": self.field(record, "shuffle", bool, "trainer.shuffle"),
@@ -812,7 +829,9 @@ class _Reader:
         }
         source = self.source(self.field(record, "source", (dict, type(None)), "trainer.source"))
         trainer = self.built(
-            lambda: Trainer(network, loss, optimizer, callbacks=list(callbacks), **settings),
+            lambda: Trainer(
+                network, loss, optimizer, callbacks=list(callbacks), metrics=metrics, **settings
+            ),
             "trainer",
         )
         self.built(lambda: trainer.import_state(state), "trainer")

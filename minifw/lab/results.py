@@ -12,6 +12,10 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..core.errors import ConfigError
+from ..core.metrics import Metric
+from ..core.registry import did_you_mean
+from ..core.text import aligned
 from ..files.atomic import atomic_path
 
 # A run that learned nothing: its evaluation error is at least this fraction of the targets'
@@ -39,7 +43,10 @@ class SweepRow:
     run diverged or failed (None for a run that finished). ``lr`` is the run's
     learning rate as resolved. ``flat`` marks a finished run that learned
     nothing: its evaluation error is at least 95 % of the targets' variance,
-    the error of predicting their mean (``FLAT``).
+    the error of predicting their mean (``FLAT``). ``metrics`` holds the run's
+    metrics at the evaluation points, in the target's units, by name: minifw's
+    own (``minifw.core.metrics.STANDARD``) and those of the run's ``metrics``
+    setting (empty for a run that failed).
     """
 
     index: int
@@ -61,6 +68,7 @@ class SweepRow:
     )
     lr: float = math.nan
     flat: bool = False
+    metrics: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
 
     @property
     def ok(self) -> bool:
@@ -105,7 +113,9 @@ class SweepResults:
     ``to_csv(path)`` writes one row per run; ``leaderboard()`` (and ``str``)
     gives one line per grid point, best first: the median evaluation error
     over its seeds with the quartiles, the median final loss and time per run,
-    and how many runs diverged or failed.
+    and how many runs diverged or failed. ``leaderboard(by="r2")`` ranks by
+    any metric the rows hold instead (best first whichever way is better), or
+    by ``"final_loss"``.
     """
 
     rows: tuple[SweepRow, ...] = attrs.field(converter=tuple)
@@ -119,14 +129,16 @@ class SweepResults:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the table as CSV, atomically: the varied settings, then ``COLUMNS`` (but a
-        varied one: a sweep of ``lr`` has one lr column)."""
+        varied one: a sweep of ``lr`` has one lr column), then each metric the rows hold."""
         path = Path(path)
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
         columns = [c for c in COLUMNS if c not in self.varied]
-        writer.writerow([*self.varied, *columns])
+        metrics = self.metric_names()
+        writer.writerow([*self.varied, *columns, *metrics])
         for row in self.rows:
             cells = [row.point.get(k) for k in self.varied] + [getattr(row, c) for c in columns]
+            cells += [row.metrics.get(name) for name in metrics]
             writer.writerow(["" if cell is None else _cell(cell) for cell in cells])
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
@@ -140,31 +152,70 @@ class SweepResults:
             grouped.setdefault(tuple(_hashable(row.point[k]) for k in self.varied), []).append(row)
         return grouped
 
-    def leaderboard_cells(self, top: int | None = None) -> list[list[str]]:
+    def metric_names(self) -> list[str]:
+        """The metrics the rows hold, in the order they first appear."""
+        return list(dict.fromkeys(name for row in self.rows for name in row.metrics))
+
+    def _ranking(self, by: str) -> tuple[str, bool]:
+        """The column ``by`` names (a metric by any of its names) and whether higher is better;
+        ConfigError for one the rows do not hold."""
+        if by in ("evaluation_error", "final_loss"):
+            return by, False
+        held = self.metric_names()
+        try:
+            metric = Metric.resolve(by)
+        except ConfigError:
+            metric = None
+        if metric is None or metric.key not in held:
+            raise ConfigError(
+                f"cannot rank the sweep by {by!r}; it ranks by evaluation_error, final_loss or a "
+                f"metric its runs recorded: {', '.join(held) or 'none'}"
+                + did_you_mean(by, ["evaluation_error", "final_loss", *held])
+            )
+        return metric.key, metric.greater_is_better
+
+    def leaderboard_cells(
+        self, top: int | None = None, by: str = "evaluation_error"
+    ) -> list[list[str]]:
         """The leaderboard as rows of text cells, the header first: one row per grid point,
-        sorted by median evaluation error (failed runs left out of the median; a point with
-        no good run last). ``seconds/run`` is each run's share of the wall time of the stack
-        it trained in."""
+        sorted by the median of ``by`` over its seeds, best first: the evaluation error
+        (lowest first), the final loss, or a metric the rows hold (``"r2"``: highest first).
+        Failed runs are left out of the medians; a point with no good run comes last.
+        ``seconds/run`` is each run's share of the wall time of the stack it trained in."""
+        key, higher = self._ranking(by)
         lines = []
         for values, rows in self.points().items():
-            errors = np.array([r.evaluation_error for r in rows if r.ok])
-            losses = np.array([r.final_loss for r in rows if r.ok])
+            good = [r for r in rows if r.ok]
+            ranked = np.array([_value(r, key) for r in good])
+            ranked = ranked[~np.isnan(ranked)]  # a row recorded before it had metrics
+            errors = np.array([r.evaluation_error for r in good])
+            losses = np.array([r.final_loss for r in good])
             seconds = float(np.median([r.seconds / r.stacked for r in rows]))
-            q1, median, q3 = np.percentile(errors, [25, 50, 75]) if errors.size else [math.inf] * 3
+            worst = -math.inf if higher else math.inf
+            q1, median, q3 = np.percentile(ranked, [25, 50, 75]) if ranked.size else [worst] * 3
+            error = float(np.median(errors)) if errors.size else math.inf
             loss = float(np.median(losses)) if losses.size else math.nan
             rates = sorted({f"{r.lr:g}" for r in rows}, key=float)
             counts = [str(sum(r.outcome == o for r in rows)) for o in _OUTCOMES[1:]]
-            lines.append((median, values, "/".join(rates), q1, q3, loss, seconds, counts))
-        lines.sort(key=lambda line: (line[0], str(line[1])))
+            lines.append((median, values, "/".join(rates), q1, q3, error, loss, seconds, counts))
+        lines.sort(key=lambda line: (-line[0] if higher else line[0], str(line[1])))
         # The learning rate as resolved, unless the grid shows it already: a point's rate may
         # have moved with another setting (the blog's step for its activation, say).
         lr = [] if "lr" in self.varied else ["lr"]
-        header = [*self.varied, *lr, "median error", "quartiles", "final loss", "seconds/run"]
-        cells = [[*header, "flat", "diverged", "failed"]]
-        for median, values, rates, q1, q3, loss, seconds, counts in lines[:top]:
-            numbers = [f"{median:.4g}", f"{q1:.3g}..{q3:.3g}", f"{loss:.4g}", f"{seconds:.3g}"]
-            shown = [rates] if lr else []
-            cells.append([*(_show(v) for v in values), *shown, *numbers, *counts])
+        ranks = {"evaluation_error": "median error", "final_loss": "median final loss"}
+        header = [*self.varied, *lr, ranks.get(key, f"median {key}"), "quartiles"]
+        # The evaluation error and final loss are always shown, once.
+        others = [c for c in ("evaluation_error", "final_loss") if c != key]
+        header += [
+            {"evaluation_error": "median error", "final_loss": "final loss"}[c] for c in others
+        ]
+        cells = [[*header, "seconds/run", "flat", "diverged", "failed"]]
+        for median, values, rates, q1, q3, error, loss, seconds, counts in lines[:top]:
+            shown = {"evaluation_error": error, "final_loss": loss}
+            numbers = [f"{median:.4g}", f"{q1:.3g}..{q3:.3g}"]
+            numbers += [f"{shown[c]:.4g}" for c in others] + [f"{seconds:.3g}"]
+            rate = [rates] if lr else []
+            cells.append([*(_show(v) for v in values), *rate, *numbers, *counts])
         return cells
 
     def verdict(self) -> str:
@@ -177,14 +228,9 @@ class SweepResults:
         told = ", ".join(f"{counts[o]} {_OUTCOME_TEXT[o]}" for o in _OUTCOMES if counts[o])
         return f"Of {total} runs: {told}. The report lists each run that did not learn."
 
-    def leaderboard(self, top: int | None = None) -> str:
-        """``leaderboard_cells`` as aligned text, a line per grid point, best first."""
-        cells = self.leaderboard_cells(top)
-        widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-        return "\n".join(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in cells
-        )
+    def leaderboard(self, top: int | None = None, by: str = "evaluation_error") -> str:
+        """``leaderboard_cells`` as aligned text, a line per grid point, best first by ``by``."""
+        return "\n".join(aligned(self.leaderboard_cells(top, by)))
 
     def __str__(self) -> str:
         return self.leaderboard()
@@ -222,6 +268,13 @@ def _show(value: Any) -> str:
     return _cell(value) if not isinstance(value, float) else f"{value:g}"
 
 
+def _value(row: SweepRow, key: str) -> float:
+    """The number a leaderboard ranks ``row`` by: a column, or a metric."""
+    if key in ("evaluation_error", "final_loss"):
+        return getattr(row, key)
+    return row.metrics.get(key, math.nan)
+
+
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -233,6 +286,10 @@ def rows_from(
     rows = []
     for data, history in zip(plain, histories, strict=True):
         fields = {k: (math.nan if v is None and k in _FLOATS else v) for k, v in data.items()}
+        fields["metrics"] = {
+            name: math.nan if value is None else value
+            for name, value in fields.get("metrics", {}).items()
+        }
         fields["prediction"] = [
             [math.nan if v is None else v for v in point] for point in fields.get("prediction", [])
         ]

@@ -433,6 +433,7 @@ def write_report(
     sweep_seed: int | None = None,
     target_loss: float | None = None,
     images: Mapping[str, bytes] | None = None,
+    rank_by: str = "evaluation_error",
 ) -> Path:
     """Write ``out_dir/report.html`` atomically: one page that needs no other file.
 
@@ -473,9 +474,9 @@ def write_report(
         else "<p>No setting varied: the base configuration over the seeds.</p>",
         f"<p>{html.escape(', '.join(details))}.</p>",
         "<h2>Leaderboard</h2>",
-        "<p>Best first, by the median evaluation error over the seeds (runs that neither "
-        "diverged nor failed; flat runs are counted in it, and apart).</p>",
-        _html_table(results.leaderboard_cells()),
+        f"<p>Best first, by the median {html.escape(rank_by.replace('_', ' '))} over the seeds "
+        "(runs that neither diverged nor failed; flat runs are counted in it, and apart).</p>",
+        _html_table(results.leaderboard_cells(by=rank_by)),
         "<p>seconds: the median wall time of the computation a run was part of; runs that "
         "trained together as one stack share theirs (the error-against-time figure divides "
         "it among them).</p>",
@@ -518,6 +519,7 @@ def write_outputs(
     *,
     sweep_seed: int | None = None,
     target_loss: float | None = None,
+    rank_by: str = "evaluation_error",
 ) -> dict[str, Path]:
     """Write what ``minifw sweep`` leaves in ``out_dir``, each file atomically: ``results.csv``,
     ``leaderboard.txt``, ``fits.png``, ``loss.png``, ``pareto.png`` and ``report.html``.
@@ -527,13 +529,20 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     paths = {"Results": results.to_csv(out / "results.csv")}
     with atomic_path(out / "leaderboard.txt") as tmp:
-        tmp.write_text(results.leaderboard() + "\n", encoding="utf-8")
+        tmp.write_text(results.leaderboard(by=rank_by) + "\n", encoding="utf-8")
     paths["Leaderboard"] = out / "leaderboard.txt"
     for name, figure in sweep_figures(results, config).items():
         paths[FIGURE_TITLES[name]] = save_figure(figure, out / f"{name}.png", dpi=DPI)
     # The report embeds the files just written: the same images, and each rendered only once.
     images = {title: paths[title].read_bytes() for title in FIGURE_TITLES.values()}
     paths["Report"] = write_report(
-        results, out, config, grid, sweep_seed=sweep_seed, target_loss=target_loss, images=images
+        results,
+        out,
+        config,
+        grid,
+        sweep_seed=sweep_seed,
+        target_loss=target_loss,
+        images=images,
+        rank_by=rank_by,
     )
     return paths

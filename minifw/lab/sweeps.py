@@ -33,6 +33,7 @@ import attrs
 import numpy as np
 
 from ..core.errors import ConfigError, SweepInterrupted
+from ..core.metrics import STANDARD, Metric, scores
 from ..core.registry import did_you_mean, load_plugins, parse_spec
 from ..core.serialize import rebuilt, to_spec
 from ..core.trainer import Trainer
@@ -286,6 +287,7 @@ def _rows(
     spread = float(np.mean((targets - targets.mean(axis=0)) ** 2))  # predicting the mean's error
     for run, history, prediction in zip(runs, histories, predictions, strict=True):
         error = float(np.mean((prediction - targets) ** 2))
+        measured = scores(_metrics(run), prediction, targets)
         bad = np.flatnonzero(~np.isfinite(history))
         reason = None
         if bad.size:
@@ -314,9 +316,16 @@ def _rows(
             prediction=tuple(map(tuple, prediction.tolist())),
             lr=_lr(run),
             flat=reason is None and error >= FLAT * spread,
+            metrics=measured,
         )
         rows.append({**row.plain(), "loss_history": history.tolist()})
     return rows
+
+
+def _metrics(run: Mapping[str, Any]) -> list[Metric]:
+    """The metrics a run's row records: minifw's own, and those its configuration names."""
+    named = run["config"].get("output", {}).get("metrics", [])
+    return [Metric.resolve(name) for name in dict.fromkeys([*STANDARD, *named])]
 
 
 def _lr(run: Mapping[str, Any]) -> float:

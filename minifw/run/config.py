@@ -52,6 +52,7 @@ _TOML_KINDS: dict[str, tuple[type, ...]] = {
     "interval": (list,),
     "sizes": (list,),
     "paths": (list,),
+    "names": (list,),
 }
 _KIND_NAMES = {
     "text": "text",
@@ -64,6 +65,7 @@ _KIND_NAMES = {
     "interval": "two numbers [low, high]",
     "sizes": "a list of whole numbers such as [8, 8]",
     "paths": "a list of file paths",
+    "names": "a list of names such as ['mae', 'r2']",
 }
 
 
@@ -131,6 +133,7 @@ _CONVERTERS = {
     "component": _component,
     "sizes": _sequence,
     "paths": _sequence,
+    "names": _sequence,
     "interval": _interval,
 }
 
@@ -188,6 +191,10 @@ def check_value(name: str, value: Any, declared: Setting, *, where: str = "") ->
     if kind == "paths":
         if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{label} must be a list of file paths; got {value!r}")
+        return value
+    if kind == "names":
+        if not isinstance(value, tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{label} must be {_KIND_NAMES[kind]}; got {value!r}")
         return value
     raise ConfigError(f"setting {name} is declared with an unknown kind {kind!r}")
 
@@ -433,6 +440,15 @@ class RunConfig:
     record: bool = setting(
         True, "output", "flag", "add a record of the run to RUNS_DIR/ledger.jsonl"
     )
+    metrics: tuple[str, ...] = setting(
+        (),
+        "output",
+        "names",
+        "metrics to report, in the target's own units, each epoch and at the end, e.g. mae,r2 "
+        "(`minifw list` names them: mae, rmse, r2, max_abs_error and your own)",
+        metavar="NAME[,NAME...]",
+        family="metric",
+    )
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The TOML tables: {group: {key: value}}, unset optional values left out."""
@@ -548,6 +564,8 @@ def parse_text(name: str, text: str, *, where: str = "") -> Any:
             value = tuple(float(part) for part in text.split(","))
         elif kind == "paths":
             value = (text,)
+        elif kind == "names":
+            value = tuple(part.strip() for part in text.split(",")) if text else ()
         else:
             value = text
     except ValueError:

@@ -65,6 +65,13 @@ class Experiment:
         with np.errstate(over="ignore"):  # an error too large for a float is inf, said so
             return float(np.mean((self.network.predict(x) - y) ** 2))
 
+    def evaluation_metrics(self) -> dict[str, float]:
+        """The trainer's metrics (the configuration's ``metrics``) at the evaluation points, in
+        the target's own units, by name; empty without metrics."""
+        scores = self.trainer.evaluate(*self.source.evaluation_arrays())
+        scores.pop("loss")
+        return scores
+
     def stats_line(self, result: FitResult) -> str:
         """The blog's closing line for the run so far; a second line names every setting
         that differs from the blog's. The input size counts the bias unit, as the blog's."""
@@ -148,6 +155,7 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
         shuffle=c.shuffle,
         seed=c.seed,
         callbacks=list(callbacks),
+        metrics=list(c.metrics),
         engine=c.engine,
     )
     return Experiment(network, trainer, source, c, resolved.notes)

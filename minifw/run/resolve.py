@@ -22,6 +22,7 @@ from ..core.activations import Activation
 from ..core.errors import ConfigError
 from ..core.initializers import Initializer
 from ..core.losses import MSE, Loss
+from ..core.metrics import Metric
 from ..core.optimizers import SGD, Optimizer
 from ..core.registry import Registered, load_plugins, parse_spec
 from ..core.schedules import Schedule
@@ -63,6 +64,7 @@ def resolve(config: RunConfig) -> Resolved:
       is kept without its lr, so that the rate is written in one place.
     - ``figure``: the blog's figure needs one input; for two it becomes the overview.
     - ``plot``: ``minifw-FIGURE.png``.
+    - ``metrics``: each by its registered name (``mean_absolute_error`` -> ``mae``).
     """
     load_plugins(config.plugins)
     notes: list[str] = []
@@ -102,6 +104,7 @@ def resolve(config: RunConfig) -> Resolved:
         lr=lr,
         figure=figure,
         plot=plot,
+        metrics=tuple(_canonical(Metric, metric) for metric in config.metrics),
     )
     return Resolved(resolved, tuple(notes), target)
 

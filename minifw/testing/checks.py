@@ -27,6 +27,7 @@ from ..core.errors import ConfigError, DataError
 from ..core.initializers import Initializer
 from ..core.layers import Dense, Layer, Parameter
 from ..core.losses import Loss
+from ..core.metrics import Metric
 from ..core.network import Network
 from ..core.optimizers import SGD, Optimizer
 from ..core.schedules import Schedule
@@ -323,6 +324,100 @@ def _mismatch_problem(loss: Loss, middle: float) -> str | None:
             "(3,), which broadcast to (3, 3); refuse them with a DataError "
             "(minifw.core.losses.difference does)"
         )
+    return None
+
+
+# Metrics -------------------------------------------------------------------------------
+
+
+def check_metric(metric: Metric, *, max_examples: int = 25) -> None:
+    """Check ``metric`` against the Metric contract; AssertionError if it breaks it.
+
+    For predictions and targets in [-10, 10], float32 and float64:
+
+    - it gives one finite number, leaves its inputs alone and gives the same number again;
+    - predicting the targets exactly scores at least as well as any prediction (lowest
+      for an error, highest for a score with ``greater_is_better``);
+    - for a stack, pred (networks, samples, outputs) against (samples, outputs) targets,
+      one number per network, each network's own;
+    - targets of another shape ((n,) against (n, 1) predictions) raise DataError;
+    - its spec and repr build it again, and a Trainer logs it under its key every epoch.
+    """
+    who = _common("check_metric", metric, Metric, max_examples)
+
+    def pairs(stacked: bool) -> Any:
+        return strategies.dtypes().flatmap(
+            lambda t: strategies.prediction_target_pairs(t, stacked=stacked)
+        )
+
+    falsify(f"{who}: values", pairs(False), lambda p: _metric_problem(metric, *p), max_examples)
+    falsify(
+        f"{who}: stacks", pairs(True), lambda p: _metric_stack_problem(metric, *p), max_examples
+    )
+    fail_if(f"{who}: shapes", _metric_mismatch_problem(metric))
+    _round_trips(who, metric)
+    fail_if(f"{who}: logged", _metric_logged_problem(metric))
+
+
+def _metric_problem(metric: Metric, pred: Array, target: Array) -> str | None:
+    kept = pred.copy(), target.copy()
+    value = metric(pred, target)
+    if np.ndim(value) != 0 or not math.isfinite(float(value)):
+        return f"it gives {value!r}; expected one finite number"
+    if not (np.array_equal(pred, kept[0]) and np.array_equal(target, kept[1])):
+        return "it changed pred or target"
+    if float(metric(pred, target)) != float(value):
+        return "it gives another number for the same arrays the second time"
+    perfect = float(metric(target.copy(), target))
+    worse = float(value) > perfect if metric.greater_is_better else float(value) < perfect
+    if worse and not math.isclose(float(value), perfect, rel_tol=_tolerance(pred.dtype)):
+        best = "highest" if metric.greater_is_better else "lowest"
+        return (
+            f"predicting the targets exactly scores {perfect!r}, but these predictions score "
+            f"{float(value)!r}; an exact prediction must score the {best} (greater_is_better is "
+            f"{metric.greater_is_better})"
+        )
+    return None
+
+
+def _metric_stack_problem(metric: Metric, pred: Array, target: Array) -> str | None:
+    values = metric(pred, target)
+    networks = pred.shape[0]
+    if np.shape(values) != (networks,):
+        return (
+            f"a stack of {networks} networks' predictions scores shape {np.shape(values)}; "
+            f"expected ({networks},), one number per network"
+        )
+    rtol = _tolerance(pred.dtype)
+    for i in range(networks):
+        alone = float(metric(pred[i], target))
+        if not math.isclose(float(values[i]), alone, rel_tol=rtol, abs_tol=rtol * abs(alone)):
+            return f"network {i} of a stack scores {values[i]!r}, alone {alone!r}"
+    return None
+
+
+def _metric_mismatch_problem(metric: Metric) -> str | None:
+    try:
+        metric(np.zeros((3, 1)), np.zeros(3))
+    except DataError:
+        return None
+    except Exception as error:
+        return (
+            f"predictions (3, 1) against targets (3,) raised {type(error).__name__}, not DataError"
+        )
+    return (
+        "it accepts predictions of shape (3, 1) against targets of shape (3,), which broadcast "
+        "to (3, 3); refuse them with a DataError (minifw.core.losses.difference does)"
+    )
+
+
+def _metric_logged_problem(metric: Metric) -> str | None:
+    x = np.linspace(-1.0, 1.0, 8).reshape(-1, 1)
+    trainer = Trainer(_small_network(1, 1), "mse", SGD(0.1), batch_size=4, metrics=[fresh(metric)])
+    result = trainer.fit(x, x**2, epochs=2, validation_data=(x[::2], x[::2] ** 2))
+    for key in (metric.key, f"val_{metric.key}"):
+        if len(result.history.get(key, [])) != 2:
+            return f"a Trainer given it logs {sorted(result.history)}, without {key!r} every epoch"
     return None
 
 
@@ -967,6 +1062,7 @@ CHECKS: tuple[tuple[type, Callable[..., None]], ...] = (
     (Activation, check_activation),
     (Initializer, check_initializer),
     (Loss, check_loss),
+    (Metric, check_metric),
     (Optimizer, check_optimizer),
     (Schedule, check_schedule),
     (Target, check_target),
