@@ -109,7 +109,7 @@ class Trainer:
     ``fit(s, 200)`` trains exactly as ``fit(s, 300)`` does. Each ``FitResult`` (and
     ``history``) holds its own fit's epochs; ``run_history`` holds every epoch's
     logs since the run began, and ``epochs_done`` counts them. A checkpoint
-    (``save_checkpoint``) keeps all of this, and ``Trainer.resume`` rebuilds the
+    (``save_checkpoint``) keeps all of this, and ``minifw.load_checkpoint`` rebuilds the
     run as it was: its ``run_history`` is the checkpoint's, its next fit's
     result holds the new epochs only, and the two end to end are the loss history
     of the run that was never interrupted.

@@ -941,7 +941,11 @@ def load_optimizer(path: str | Path, network: Network) -> Optimizer:
 def load_checkpoint(
     path: str | Path, source: DataSource | None = None, *, callbacks: Sequence[Callback] = ()
 ) -> Trainer:
-    """The trainer a checkpoint at ``path`` holds, as ``Trainer.resume`` describes."""
+    """The trainer a checkpoint at ``path`` holds, ready to ``fit`` on: its ``source`` is
+    ``source`` if given, else the checkpoint's own if it holds one, and ``callbacks`` are
+    attached (callbacks are not saved). ``trainer.fit(trainer.source, more)`` then continues
+    exactly where the saved run stopped. ModelFileError if the file is not a usable
+    checkpoint."""
     return load_checkpoint_run(path, source, callbacks=callbacks)[0]
 
 
