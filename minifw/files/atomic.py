@@ -62,7 +62,7 @@ def _temporary(path: str | Path, target: Path) -> tuple[int, Path]:
     return fd, Path(name)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process ``pid`` exists here; True where that cannot be told safely."""
     if os.name != "posix":  # Windows: os.kill(pid, 0) would terminate the process
         return True
@@ -106,7 +106,7 @@ def _remove_debris(target: Path) -> None:
         except OSError:
             continue
         stale = (
-            age > DEBRIS_AGE and not _alive(int(match[1]))
+            age > DEBRIS_AGE and not process_alive(int(match[1]))
             if match is not None
             else age > LEGACY_DEBRIS_AGE
         )

@@ -28,23 +28,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from ..files.atomic import process_alive
+
 # How often a worker's watchdog looks for its parent, in seconds.
 WATCH_EVERY = 0.5
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _watching = False  # whether this process has arranged to die with its parent
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (POSIX; elsewhere it cannot be told safely: True)."""
-    if os.name != "posix":  # Windows: os.kill(pid, 0) would terminate the process
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists
-        return True
-    return True
 
 
 def _die_with(parent: int) -> None:
@@ -61,11 +50,11 @@ def _die_with(parent: int) -> None:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     started_under = os.getppid()
-    if not _alive(parent):  # it died before the line above: no signal will come
+    if not process_alive(parent):  # it died before the line above: no signal will come
         os._exit(1)
 
     def watch() -> None:
-        while os.getppid() == started_under and _alive(parent):
+        while os.getppid() == started_under and process_alive(parent):
             time.sleep(WATCH_EVERY)
         os._exit(1)  # orphaned: whatever it was running is of use to no one
 
