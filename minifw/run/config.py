@@ -122,10 +122,7 @@ def _component(value: Any) -> Any:
 
 
 def _sequence(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | tuple) else value
-
-
-def _interval(value: Any) -> Any:
+    """A list (from TOML or JSON) as the tuple a setting holds; anything else left for the check."""
     return tuple(value) if isinstance(value, list | tuple) else value
 
 
@@ -134,7 +131,7 @@ _CONVERTERS = {
     "sizes": _sequence,
     "paths": _sequence,
     "names": _sequence,
-    "interval": _interval,
+    "interval": _sequence,
 }
 
 
