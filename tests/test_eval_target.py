@@ -123,6 +123,18 @@ def test_minifw_train_prints_and_records_when_it_reached_the_target(tmp_path, ca
     assert line["eval_target"]["work_unit"] == "updates"
 
 
+def test_a_resumed_run_counts_from_the_resume_and_names_the_run_epoch(tmp_path, capsys):
+    flags = ["--no-plot", "--no-progress", "--no-record"]
+    checkpoint = str(tmp_path / "run.npz")
+    assert main(["train", "--epochs", "10", "--checkpoint", checkpoint, *flags]) == 0
+    errors, _ = errors_per_epoch(RunConfig(epochs=40), 40)  # as if never interrupted
+    target = float(np.median(errors[10:]))
+    resumed = ["--resume", checkpoint, "--epochs", "40", "--target-eval", repr(target)]
+    assert main(["train", *resumed, *flags]) == 0
+    after = first_at_or_below(errors[10:], target)
+    assert f"at epoch {10 + after} ({after} after resuming), after " in capsys.readouterr().out
+
+
 # Ranking -------------------------------------------------------------------------------
 
 

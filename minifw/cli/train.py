@@ -195,9 +195,13 @@ def reached_text(experiment: Experiment) -> str:
     if at["epoch"] is None:
         epochs = experiment.trainer.epochs
         return f"Evaluation MSE never reached {at['target']:g} in {epochs} epochs"
+    # A resumed run's record counts from the resume; its epoch is also given as the run's.
+    before = experiment.trainer.epochs_done - len(experiment.trainer.history.loss)
+    epoch = f"{at['epoch'] + before} ({at['epoch']} after resuming)" if before else at["epoch"]
+    since = " since resuming" if before else ""
     return (
-        f"Evaluation MSE reached {at['target']:g} at epoch {at['epoch']}, after "
-        f"{at['seconds']:.3g} s and {at['work']} {at['work_unit']}"
+        f"Evaluation MSE reached {at['target']:g} at epoch {epoch}, after "
+        f"{at['seconds']:.3g} s and {at['work']} {at['work_unit']}{since}"
     )
 
 
