@@ -34,6 +34,7 @@ from .validation import (
     check_count,
     each_instance_of,
     integer,
+    is_a,
     one_of,
     random_seed,
 )
@@ -79,10 +80,6 @@ def _metrics(value: Any) -> list[Metric]:
             "under its name, so give each once"
         )
     return metrics
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @attrs.define(eq=False)
@@ -290,7 +287,7 @@ class Trainer:
                     "(ArraySource(x, y, validation_data=(x_val, y_val)), or validation=0.2)"
                 )
             return x, check_count("epochs", y if epochs is None else epochs)
-        if y is None or _is_count(y):  # fit(data, 100) with data that is no DataSource
+        if y is None or is_a(y, Integral):  # fit(data, 100) with data that is no DataSource
             given = (
                 f"an array of shape {x.shape}"
                 if isinstance(x, np.ndarray)

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, MinifwError
 
 Array = np.ndarray
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -278,7 +278,7 @@ def checked(
     *,
     name: str,
     where: str = "",
-    error: Callable[[str], Exception] = ConfigError,
+    error: type[MinifwError] = ConfigError,
     expected: str | None = None,
     test: Callable[[Any], bool] | None = None,
 ) -> Any:
@@ -299,7 +299,7 @@ def entry(
     *,
     name: str | None = None,
     where: str = "",
-    error: Callable[[str], Exception] = ConfigError,
+    error: type[MinifwError] = ConfigError,
     expected: str | None = None,
     test: Callable[[Any], bool] | None = None,
     default: Any = _REQUIRED,
