@@ -308,13 +308,14 @@ def main() -> None:
         "<= 1.05",
         unit="KiB",
     )
-    # What the growth is made of: the loss kept for each epoch (LossHistory and the run's
-    # history, for resuming), measured apart from the process's fixed cost.
+    # What the growth is made of: the loss kept for each epoch (in the run's history, which
+    # LossHistory reads and a checkpoint saves) and the list fit returns, measured apart
+    # from the process's fixed cost.
     notes = []
     if args.only in f"peak memory: {long:,} epochs / {short} epochs":
         growth = (peak_memory(long)[1] - peak_memory(short)[1]) / (long - short)
         notes.append(
-            f"Python heap during fit grows by {growth:.0f} bytes per epoch (the loss histories)"
+            f"Python heap during fit grows by {growth:.0f} bytes per epoch (the loss history)"
         )
     line(
         "stacked sweep: 100 blog runs / one run",

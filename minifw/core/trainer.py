@@ -34,6 +34,7 @@ from .validation import (
     check_count,
     each_instance_of,
     integer,
+    is_a,
     one_of,
     random_seed,
 )
@@ -81,10 +82,6 @@ def _metrics(value: Any) -> list[Metric]:
     return metrics
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
 @attrs.define(eq=False)
 class Trainer:
     """Mini-batch training: θ ← optimizer(θ, ∇θ loss(network(x_batch), y_batch)) for each batch.
@@ -108,7 +105,8 @@ class Trainer:
     generator and the shuffled order carry on, so ``fit(s, 100)`` then
     ``fit(s, 200)`` trains exactly as ``fit(s, 300)`` does. Each ``FitResult`` (and
     ``history``) holds its own fit's epochs; ``run_history`` holds every epoch's
-    logs since the run began, and ``epochs_done`` counts them. A checkpoint
+    logs since the run began, and ``epochs_done`` counts them. Each epoch's logs are
+    kept there only: the ``LossHistory`` reads its fit's part of them. A checkpoint
     (``save_checkpoint``) keeps all of this, and ``minifw.load_checkpoint`` rebuilds the
     run as it was: its ``run_history`` is the checkpoint's, its next fit's
     result holds the new epochs only, and the two end to end are the loss history
@@ -289,7 +287,7 @@ class Trainer:
                     "(ArraySource(x, y, validation_data=(x_val, y_val)), or validation=0.2)"
                 )
             return x, check_count("epochs", y if epochs is None else epochs)
-        if y is None or _is_count(y):  # fit(data, 100) with data that is no DataSource
+        if y is None or is_a(y, Integral):  # fit(data, 100) with data that is no DataSource
             given = (
                 f"an array of shape {x.shape}"
                 if isinstance(x, np.ndarray)
@@ -397,13 +395,14 @@ class Trainer:
         return self._result()
 
     def _result(self) -> FitResult:
-        history = self.history
+        history = self.history.history  # this fit's part of run_history, copied once
+        loss = history.get("loss", [])
         return FitResult(
-            loss=list(history.loss),
+            loss=loss,
             seconds=self.timer.seconds,
-            epochs=len(history.loss),
-            val_loss=list(history.val_loss),
-            history={key: list(values) for key, values in history.history.items()},
+            epochs=len(loss),
+            val_loss=history.get("val_loss", []),
+            history=history,
         )
 
     def _end_epoch(
@@ -426,7 +425,9 @@ class Trainer:
             if measured:
                 logs.update(self._scores(out, validation[2], "val_"))
         history = self.run_history
-        for key, value in logs.items():  # before the callbacks: a checkpoint includes it
+        # The one record of the epoch (LossHistory reads it), made before the callbacks run:
+        # a checkpoint written by one of them includes it.
+        for key, value in logs.items():
             history.setdefault(key, []).append(value)
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch, logs)

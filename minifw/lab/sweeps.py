@@ -38,6 +38,7 @@ from ..core.metrics import STANDARD, Metric, scores
 from ..core.registry import did_you_mean, load_plugins, parse_spec
 from ..core.serialize import rebuilt, to_spec
 from ..core.trainer import Trainer
+from ..core.validation import check_count
 from ..files.atomic import atomic_path
 from ..files.ledger import Ledger
 from ..run.config import SETTINGS, RunConfig
@@ -118,8 +119,7 @@ def plan(
     """Every run of the sweep, grid point by grid point (the last key varying fastest), each
     point once per seed. Each point's settings are checked, and its network built once, now:
     a bad value is a ConfigError before anything runs."""
-    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise ConfigError(f"seeds must be a whole number >= 1; got {seeds!r}")
+    check_count("seeds", seeds, low=1)
     for key, values in grid.items():
         if isinstance(values, str) or not isinstance(values, Sequence) or not values:
             raise ConfigError(f"grid[{key!r}] must be a non-empty list of values; got {values!r}")
