@@ -22,7 +22,7 @@ time; every number is measured.
 
 Run it::
 
-    python examples/sine_better.py            # about 6 seconds
+    python examples/sine_better.py            # about 7 seconds on a quiet machine
     python examples/sine_better.py --seeds 10 --iterations 500
 """
 
