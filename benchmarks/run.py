@@ -16,9 +16,16 @@ fresh processes, for start-up and memory), alternating, the median of at least
   first use of the blog's parts;
 - memory: peak resident memory of a fresh process training the blog task for
   10,000 epochs over one training it for 100 (target <= 1.05);
-- the stacked sweep of #6: 100 blog runs as one stack over one run (target <= 5).
+- the stacked sweep of #6: 100 blog runs as one stack over one run (target <= 5);
+- time to evaluation MSE <= 2e-5 on the blog's points, median of 5 seeds: minifw's best
+  setup (1-8-8-1 tanh, identity output, L-BFGS) beside scikit-learn's L-BFGS on the same
+  network (``benchmarks/lbfgs.py`` measures both), with its two targets: minifw's median
+  final evaluation MSE <= 5e-6, and its time to 2e-5 no more than scikit-learn's (the
+  median of per-seed ratios <= 1.0). Without scikit-learn, the peer is skipped.
 
-    python benchmarks/run.py [--pairs 5] [--quick]
+    python benchmarks/run.py [--pairs 5] [--quick] [--only WORDS]
+
+``--only "evaluation MSE"`` runs only the lines whose name holds those words.
 
 ``--quick`` shortens every measurement (fewer epochs), for a smoke test; the
 table it prints is then not the one to quote.
@@ -36,9 +43,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+# The scripts beside this one: the blog-task pair, L-BFGS and the sweep timing are theirs.
+import lbfgs
 import numpy as np
-
-# The scripts beside this one: the blog-task pair and the sweep timing are theirs.
 from seed_task import time_pair
 from sweep import timed_sweep
 
@@ -252,6 +259,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=7, help="pairs per line (at least 5)")
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    parser.add_argument(
+        "--only", metavar="WORDS", default="", help="only the lines whose name holds WORDS"
+    )
     args = parser.parse_args()
     pairs = max(args.pairs, 5)
     blog_epochs, large_epochs = (300, 1) if args.quick else (3000, 2)
@@ -261,6 +271,8 @@ def main() -> None:
     rows: list[tuple[str, float, str, Pair, str]] = []
 
     def line(name: str, time_one: Callable[[], Pair], target: str, unit: str = "s") -> None:
+        if args.only not in name:
+            return
         ratio, (mine, theirs) = median_ratio(pairs, time_one)
         rows.append((name, ratio, target, (mine, theirs), unit))
         print(f"  measured: {name}: {ratio:.3f}", file=sys.stderr)
@@ -299,8 +311,12 @@ def main() -> None:
     # What the growth is made of: the loss kept for each epoch (in the run's history, which
     # LossHistory reads and a checkpoint saves) and the list fit returns, measured apart
     # from the process's fixed cost.
-    growth = (peak_memory(long)[1] - peak_memory(short)[1]) / (long - short)
-    notes = [f"Python heap during fit grows by {growth:.0f} bytes per epoch (the loss history)"]
+    notes = []
+    if args.only in f"peak memory: {long:,} epochs / {short} epochs":
+        growth = (peak_memory(long)[1] - peak_memory(short)[1]) / (long - short)
+        notes.append(
+            f"Python heap during fit grows by {growth:.0f} bytes per epoch (the loss history)"
+        )
     line(
         "stacked sweep: 100 blog runs / one run",
         lambda: (timed_sweep(100)[0], timed_sweep(1)[0]),
@@ -310,8 +326,9 @@ def main() -> None:
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
           f"{os.cpu_count()} cores; median of {pairs} interleaved pairs per line"
           + (" (--quick: not the figures to quote)" if args.quick else ""))  # fmt: skip
-    width = max(len(row[0]) for row in rows)
-    print(f"{'measurement':<{width}}  {'ratio':>7}  {'target':>7}  minifw | other (medians)")
+    width = max((len(row[0]) for row in rows), default=0)
+    if rows:
+        print(f"{'measurement':<{width}}  {'ratio':>7}  {'target':>7}  minifw | other (medians)")
     for name, ratio, target, (mine, theirs), unit in rows:
         figures = (
             f"{mine:.3f} | {theirs:.3f} {unit}"
@@ -321,6 +338,45 @@ def main() -> None:
         print(f"{name:<{width}}  {ratio:>7.3f}  {target:>7}  {figures}")
     for note in notes:
         print(note)
+    seeds = 2 if args.quick else 5
+    name = f"time to evaluation MSE <= {lbfgs.TARGET:g} on the blog's points"
+    if args.only in name:
+        print()
+        print("\n".join(time_to_evaluation_target(seeds, name)))
+
+
+def time_to_evaluation_target(seeds: int, name: str) -> list[str]:
+    """The lines that say how fast minifw's best setup (``benchmarks/lbfgs.py``'s) gets to an
+    evaluation MSE of 2e-5 beside scikit-learn's L-BFGS, and whether both targets are met."""
+    peer = lbfgs.has_sklearn()
+    rows = lbfgs.measure(range(seeds), peer)
+
+    def side(label: str, prefix: str) -> list[str]:
+        reached = sum(r[prefix + "iterations"] is not None for r in rows)
+        final, seconds = (lbfgs.median(rows, prefix + key) for key in ("final", "seconds"))
+        return [label, f"{final:.2g}", f"{seconds:.3f} s", f"{reached}/{seeds}"]
+
+    cells = [["", "median final evaluation MSE", f"median time to {lbfgs.TARGET:g}", "reached"]]
+    cells += [side("minifw L-BFGS", "")] + ([side("scikit-learn L-BFGS", "sk_")] if peer else [])
+    final = lbfgs.median(rows, "final")
+    lines = [f"{name}, median of {seeds} seeds (1-8-8-1 tanh, identity output):"]
+    lines += ["  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, WIDTHS, strict=True)).rstrip()
+              for row in cells]  # fmt: skip
+    lines.append(f"  target: minifw's median final evaluation MSE <= 5e-6: {final:.2g}, "
+                 + ("met" if final <= 5e-6 else "NOT met"))  # fmt: skip
+    if peer:
+        measured = lbfgs.ratio(rows)
+        lines.append(
+            f"  target: minifw's time to {lbfgs.TARGET:g} <= scikit-learn's: median of per-seed "
+            f"ratios {measured:.2f} (<= 1.0), " + ("met" if measured <= 1.0 else "NOT met")
+        )
+    else:
+        lines.append("  scikit-learn is not installed: the peer is skipped, and the time target "
+                     'with it (pip install ".[bench]")')  # fmt: skip
+    return lines
+
+
+WIDTHS = (19, 27, 21, 7)  # the columns of the time-to-target lines
 
 
 if __name__ == "__main__":

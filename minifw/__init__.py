@@ -40,6 +40,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "CSVLogger",
         "Divergence",
         "EarlyStopping",
+        "EvaluationTarget",
         "LambdaCallback",
         "LossHistory",
         "ProgressBar",

@@ -505,6 +505,76 @@ class ProgressBar(Callback):
             self._bar = None
 
 
+@attrs.define(eq=False)
+class EvaluationTarget(Callback):
+    """When each network first reaches ``target``: mean((predict(x) - y)²) <= target.
+
+    ``x`` and ``y`` are the evaluation points (samples, inputs) and their targets in the
+    target's own units, as ``DataSource.evaluation_arrays()`` gives them. At each epoch's
+    end, until every network has reached the target, it predicts at ``x``: one forward
+    pass over the evaluation points (for a stack, one for all its networks), and nothing
+    per batch. On the blog's task that is a pass over 32 points; an epoch of batches of 4
+    makes eight forward and backward passes and eight updates, and an L-BFGS iteration at
+    least one forward and backward pass over the 32 training points.
+
+    Recorded for each network (one, or each of a stack), counted from this ``fit``'s
+    start, None until it reaches the target: ``epochs`` (from 1), ``seconds`` since
+    training began *less the time these checks took*, so that it is what a run without
+    them takes to get there, and ``work``: the updates made (``optimizer.iterations``),
+    or, for an optimizer that sees the whole data at each step (L-BFGS), the evaluations
+    of the loss (the epoch logs' ``evals``). With ``stop``, training stops once every
+    network has reached it.
+    """
+
+    x: Array = attrs.field(converter=np.asarray, repr=False)
+    y: Array = attrs.field(converter=np.asarray, repr=False)
+    target: float = attrs.field(validator=number(low=0))
+    stop: bool = False
+    epochs: list[int | None] = attrs.field(factory=list, init=False)
+    seconds: list[float | None] = attrs.field(factory=list, init=False)
+    work: list[int | None] = attrs.field(factory=list, init=False)
+    work_unit: str = attrs.field(default="updates", init=False)
+    _start: float = attrs.field(default=0.0, init=False, repr=False)
+    _checking: float = attrs.field(default=0.0, init=False, repr=False)
+    _updates_before: int = attrs.field(default=0, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Training) -> None:
+        networks = trainer.network.copies or 1
+        self.epochs, self.seconds, self.work = ([None] * networks for _ in range(3))
+        self._checking, self._updates_before = 0.0, trainer.optimizer.iterations
+        whole = getattr(trainer.optimizer, "whole_data", False)
+        self.work_unit = "evaluations" if whole else "updates"
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
+        if None not in self.epochs:
+            return  # every network is there: no more passes
+        began = time.perf_counter()
+        with np.errstate(all="ignore"):  # a diverged network's error is nan: not reached
+            errors = np.mean((trainer.network.predict(self.x) - self.y) ** 2, axis=(-2, -1))
+        trained = began - self._start - self._checking
+        work = (
+            int(logs["evals"])
+            if "evals" in logs
+            else (trainer.optimizer.iterations - self._updates_before)
+        )
+        for i, error in enumerate(np.atleast_1d(errors)):
+            if self.epochs[i] is None and error <= self.target:
+                self.epochs[i], self.seconds[i], self.work[i] = epoch + 1, trained, work
+        self._checking += time.perf_counter() - began
+        if self.stop and None not in self.epochs:
+            trainer.stop_training = True
+
+    def reached(self, network: int = 0) -> dict[str, Any]:
+        """What one network's record says, as plain data: ``{"target", "epoch", "seconds",
+        "work", "work_unit"}``, with epoch, seconds and work None if it has not reached it."""
+        at = [None] * 3
+        if network < len(self.epochs):
+            at = [self.epochs[network], self.seconds[network], self.work[network]]
+        return dict(zip(("target", "epoch", "seconds", "work", "work_unit"),
+                        [self.target, *at, self.work_unit], strict=True))  # fmt: skip
+
+
 def _csv_line(cells: list[Any]) -> str:
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerow(cells)

@@ -129,6 +129,11 @@ class RunRecord:
     status: str | None = _field(_OPTIONAL_TEXT, default=None)
     # The run's metrics (--metrics) at the evaluation points, by name; None if it had none.
     metrics: Mapping[str, float] | None = _field(_NUMBERS_BY_NAME, default=None)
+    # With target_eval: when the evaluation MSE first reached it ({"target", "epoch",
+    # "seconds", "work", "work_unit"}, see EvaluationTarget.reached); None without one.
+    eval_target: Mapping[str, Any] | None = _field(
+        _Read((dict, _NULL), "a JSON object or null"), default=None
+    )
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> RunRecord:
@@ -159,7 +164,9 @@ class RunRecord:
 
 # What a caller of ``append`` gives; the ledger adds the id, the time, numpy and BLAS.
 _GIVEN = ("config", "seed", "final_loss", "evaluation_error", "seconds", "loss_history")
-_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from", "status", "metrics")
+_OPTIONAL = (
+    "id", "model_path", "sweep", "summary", "resumed_from", "status", "metrics", "eval_target"
+)  # fmt: skip
 
 
 def new_id() -> str:
@@ -249,8 +256,9 @@ class Ledger:
         ``record`` holds ``config`` (a JSON-safe dict), ``seed``, ``final_loss``,
         ``evaluation_error``, ``seconds``, ``loss_history`` (a float per epoch) and,
         optionally, ``id`` (a run id chosen beforehand, as ``new_id`` makes them),
-        ``model_path``, ``sweep`` (a JSON-safe dict), ``summary``, ``resumed_from`` and
-        ``metrics`` ({name: number}).
+        ``model_path``, ``sweep`` (a JSON-safe dict), ``summary``, ``resumed_from``,
+        ``metrics`` ({name: number}) and ``eval_target`` (when the evaluation error
+        reached the run's target_eval, ``EvaluationTarget.reached``).
         The ledger adds a new id if none is given, the UTC time, numpy's version and
         its BLAS. A bad record raises
         LedgerError and writes nothing; so does a failed write, which leaves the file
@@ -292,6 +300,7 @@ class Ledger:
             "resumed_from": record.get("resumed_from"),
             "status": record.get("status"),
             "metrics": _json_safe_numbers(record.get("metrics")),
+            "eval_target": record.get("eval_target"),
         }
         # repr for anything else JSON cannot write: the reader below then refuses it by name.
         text = json.dumps(data, allow_nan=False, separators=(",", ":"), default=repr)

@@ -347,6 +347,17 @@ class RunConfig:
         choices=("auto", "numpy", "compiled"),
         resumable=True,  # the same numbers either way: a run may resume on the other engine
     )
+    target_eval: float | None = setting(
+        None,
+        "training",
+        "number",
+        "also record when the evaluation MSE first reaches this: the epoch, the seconds and "
+        "the work (updates, or loss evaluations for lbfgs); it costs a forward pass over the "
+        "evaluation points at each epoch's end until then",
+        low=0,
+        metavar="MSE",
+        resumable=True,  # a measurement, not part of the run: a resumed run may change it
+    )
     plot: str | None = setting(
         None,
         "output",
