@@ -45,6 +45,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "LossHistory",
         "ProgressBar",
         "TerminateOnNaN",
+        "TimeLimit",
         "Timer",
     ),
     "core.data": ("ArraySource", "DataSource", "FunctionSource", "Normaliser"),

@@ -50,6 +50,7 @@ from minifw import (
     Tanh,
     Target,
     TerminateOnNaN,
+    TimeLimit,
     Timer,
     VarianceScaling,
 )
@@ -137,6 +138,7 @@ def callbacks(folder):
     return [
         LossHistory(),
         Timer(),
+        TimeLimit(0.05),
         TerminateOnNaN(),
         TerminateOnNaN(raise_error=True, check="epoch"),
         EarlyStopping(monitor="loss", patience=1, restore_best=True),

@@ -188,6 +188,27 @@ class Timer(Callback):
         return time.perf_counter() - self._start
 
 
+@attrs.define(eq=False)
+class TimeLimit(Callback):
+    """Stop once t - t₀ >= ``seconds``: checked at each epoch's end, t₀ the fit's start.
+
+    The epoch that crosses the limit finishes, so a fit runs at most one epoch past it;
+    ``stopped_epoch`` is that epoch (from 0), or None if the fit ended first. One L-BFGS
+    iteration is one epoch, so this is L-BFGS's time limit as well as SGD's.
+    """
+
+    seconds: float = attrs.field(validator=number(low=0))
+    stopped_epoch: int | None = attrs.field(default=None, init=False)
+    _start: float = attrs.field(default=0.0, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Training) -> None:
+        self.stopped_epoch, self._start = None, time.perf_counter()
+
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
+        if time.perf_counter() - self._start >= self.seconds:
+            self.stopped_epoch, trainer.stop_training = epoch, True
+
+
 def _logs_key(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
     if not isinstance(value, str) or not value:
         raise ConfigError(

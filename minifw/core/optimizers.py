@@ -466,7 +466,8 @@ class LBFGS(Optimizer):
     not used. Training stops after ``epochs`` iterations, or when the largest
     gradient component falls below ``gtol``, or the relative change of the loss
     below ``ftol``, or after ``max_evals`` evaluations of the loss (each a forward
-    and backward pass over the data; a line search may take several).
+    and backward pass over the data; a line search may take several), or, with the
+    callback ``TimeLimit(seconds)``, after the iteration that crosses that time.
 
     ``Trainer.fit`` runs it: one iteration is one epoch for the callbacks, whose
     logs hold the loss after it and ``evals``, the evaluations so far. SciPy's
