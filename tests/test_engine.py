@@ -363,16 +363,25 @@ def test_the_built_ins_without_a_kernel_are_exactly_these():
     assert missing == {"lbfgs"}
 
 
-def test_import_minifw_does_not_import_numba_until_a_compiled_fit():
+def test_import_minifw_does_not_import_numba_and_a_second_process_loads_the_kernels():
+    # Each process: numba is imported by the first compiled fit only; the kernel it runs is
+    # compiled (or loaded) then. The second process must load it from numba's disk cache,
+    # which the first left filled: no compiling in any process after the first.
     code = (
         "import sys, minifw\n"
         "t = minifw.presets.blog('sigmoid')\n"
         "before = 'numba' in sys.modules\n"
         "t.trainer.engine = 'compiled'; t.fit(1)\n"
-        "print(before, 'numba' in sys.modules)"
+        "from minifw.engine import kernels\n"
+        "stats = kernels.train.stats\n"
+        "print(before, 'numba' in sys.modules, sum(stats.cache_hits.values()),"
+        " sum(stats.cache_misses.values()))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "True"]
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    assert out.stdout.split() == ["False", "True", "1", "0"]
 
 
 def test_a_stack_is_left_to_numpy_with_the_reason():

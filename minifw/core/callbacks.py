@@ -126,29 +126,48 @@ class Callback(Component):
 
 @attrs.define(eq=False)
 class LossHistory(Callback):
-    """``history[key][epoch] = logs[key]`` at the end of each epoch, for every key logged.
+    """``history[key][epoch] = logs[key]`` for each epoch of the current (or last) fit.
 
-    Starts afresh at each ``fit``, as Keras's History does.
+    Starts afresh at each ``fit``, as Keras's History does. It keeps nothing of its own:
+    the trainer records each epoch's logs once, in its ``run_history`` (every epoch of
+    the run, which a checkpoint saves), and this is the part of it since the fit began.
+    Reading ``history``, ``loss`` or ``val_loss`` gives new lists, copied from it.
     """
 
-    history: dict[str, list[float]] = attrs.field(factory=dict)
+    # The trainer's run history as it was when the fit began (a resumed trainer gets a new
+    # one), and how many values each key held then: this fit's epochs come after those.
+    _run: dict[str, list[float]] = attrs.field(factory=dict, init=False, repr=False)
+    _starts: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Every key this fit logged, with its value at each of the fit's epochs."""
+        starts = self._starts
+        return {
+            key: values[starts.get(key, 0) :]
+            for key, values in self._run.items()
+            if len(values) > starts.get(key, 0)
+        }
 
     @property
     def loss(self) -> list[float]:
         """The per-epoch training loss."""
-        return self.history.get("loss", [])
+        return self._run.get("loss", [])[self._starts.get("loss", 0) :]
 
     @property
     def val_loss(self) -> list[float]:
         """The per-epoch validation loss; empty without validation data."""
-        return self.history.get("val_loss", [])
+        return self._run.get("val_loss", [])[self._starts.get("val_loss", 0) :]
 
     def on_train_begin(self, trainer: Training) -> None:
-        self.history = {}
+        self._run = trainer.run_history
+        self._starts = {key: len(values) for key, values in self._run.items()}
 
-    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
+    def forget_from(self, epoch: int) -> None:
+        """Drop this fit's epoch ``epoch`` (counted from 0) and every later one, from the
+        run's history, for each key (a key may have begun later in the run than another)."""
+        for key, values in self._run.items():
+            del values[self._starts.get(key, 0) + epoch :]
 
 
 @attrs.define(eq=False)
@@ -378,7 +397,6 @@ class TerminateOnNaN(Callback):
     check: str = attrs.field(default="batch", kw_only=True, validator=one_of("batch", "epoch"))
     diagnosis: Divergence | None = attrs.field(default=None, init=False)
     _epoch: int = attrs.field(default=0, init=False, repr=False)
-    _run_start: int = attrs.field(default=0, init=False, repr=False)  # epochs before this fit
     _weights: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
     _last_finite: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
     _state: StateCopy | None = attrs.field(default=None, init=False, repr=False)
@@ -391,7 +409,7 @@ class TerminateOnNaN(Callback):
                 "whose networks diverge one by one: their losses (one per network) show which "
                 "became nan, and a sweep's rows say so"
             )
-        self.diagnosis, self._epoch, self._run_start = None, 0, trainer.epochs_done
+        self.diagnosis, self._epoch = None, 0
         packed = trainer.network.packed
         self._weights = packed.value
         self._last_finite = self._weights.copy()
@@ -415,7 +433,7 @@ class TerminateOnNaN(Callback):
             self._forget_diverged_epoch(trainer)
 
     def on_train_end(self, trainer: Training, logs: Logs) -> None:
-        if self.diagnosis is not None:  # again: a LossHistory listed after this one recorded it
+        if self.diagnosis is not None:  # again, harmlessly: whatever recorded it after the stop
             self._forget_diverged_epoch(trainer)
 
     def _check(self, trainer: Training, batch: int | None, loss: float) -> None:
@@ -451,10 +469,7 @@ class TerminateOnNaN(Callback):
         """Drop the diverged epoch from the run's history and the fit's, if recorded: both
         then count only the epochs before it, whose weights the network holds (for a
         batch-wise check, those epochs and the good batches of the diverged one)."""
-        for values in trainer.run_history.values():
-            del values[self._run_start + self._epoch :]
-        for values in trainer.history.history.values():
-            del values[self._epoch :]
+        trainer.history.forget_from(self._epoch)
 
 
 @attrs.define(eq=False)

@@ -108,7 +108,8 @@ class Trainer:
     generator and the shuffled order carry on, so ``fit(s, 100)`` then
     ``fit(s, 200)`` trains exactly as ``fit(s, 300)`` does. Each ``FitResult`` (and
     ``history``) holds its own fit's epochs; ``run_history`` holds every epoch's
-    logs since the run began, and ``epochs_done`` counts them. A checkpoint
+    logs since the run began, and ``epochs_done`` counts them. Each epoch's logs are
+    kept there only: the ``LossHistory`` reads its fit's part of them. A checkpoint
     (``save_checkpoint``) keeps all of this, and ``minifw.load_checkpoint`` rebuilds the
     run as it was: its ``run_history`` is the checkpoint's, its next fit's
     result holds the new epochs only, and the two end to end are the loss history
@@ -397,13 +398,14 @@ class Trainer:
         return self._result()
 
     def _result(self) -> FitResult:
-        history = self.history
+        history = self.history.history  # this fit's part of run_history, copied once
+        loss = history.get("loss", [])
         return FitResult(
-            loss=list(history.loss),
+            loss=loss,
             seconds=self.timer.seconds,
-            epochs=len(history.loss),
-            val_loss=list(history.val_loss),
-            history={key: list(values) for key, values in history.history.items()},
+            epochs=len(loss),
+            val_loss=history.get("val_loss", []),
+            history=history,
         )
 
     def _end_epoch(
@@ -426,7 +428,9 @@ class Trainer:
             if measured:
                 logs.update(self._scores(out, validation[2], "val_"))
         history = self.run_history
-        for key, value in logs.items():  # before the callbacks: a checkpoint includes it
+        # The one record of the epoch (LossHistory reads it), made before the callbacks run:
+        # a checkpoint written by one of them includes it.
+        for key, value in logs.items():
             history.setdefault(key, []).append(value)
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch, logs)

@@ -6,9 +6,9 @@ optimizer's count, rate and state, the shuffling generator and order, the run hi
 every callback called with the same arguments in the same order. The work is cut into
 kernel calls by what the callbacks need:
 
-- blocks of many epochs, when the only epoch hooks are the ones that can be replayed
-  afterwards (``LossHistory``, and the ``TerminateOnNaN`` that checks epochs, whose check
-  the kernel does itself, stopping at the first bad epoch);
+- blocks of many epochs, when the only epoch hook is one that can be replayed afterwards
+  (the ``TerminateOnNaN`` that checks epochs, whose check the kernel does itself, stopping
+  at the first bad epoch; ``LossHistory`` has no hook there, it reads the run history);
 - one epoch per call, when another callback listens at epoch ends (it may read the
   weights or stop training), or the source has validation data (its loss is numpy's);
 - one batch per call, when a callback listens to ``on_batch_end``: about 10 µs of call
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.callbacks import LossHistory, TerminateOnNaN
+from ..core.callbacks import TerminateOnNaN
 from ..core.layers import Dense
 from . import kernels as k
 from .support import ACTIVATION_KERNELS, LOSS_KERNELS, OPTIMIZER_KERNELS
@@ -174,8 +174,6 @@ def k_exp_low(dtype: np.dtype) -> float:
 
 def _replayable(callback: Any) -> bool:
     """Whether ``callback``'s epoch hooks may run after a block of epochs, all at once."""
-    if type(callback) is LossHistory:
-        return True
     return type(callback) is TerminateOnNaN and callback.check == "epoch"
 
 
@@ -222,10 +220,8 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
         # bulk. The guard needs the last good epoch (its weights) and the bad one, if any.
         bulk = max(0, done - (2 if bad else 1))
         if bulk:
-            for history in [trainer.run_history] + [
-                c.history for c in listening if type(c) is LossHistory
-            ]:  # what LossHistory.on_epoch_end and the numpy loop record for {"loss": ...}
-                history.setdefault("loss", []).extend(losses[:bulk])
+            # What Trainer._end_epoch records for {"loss": ...}, one epoch at a time.
+            trainer.run_history.setdefault("loss", []).extend(losses[:bulk])
         weights = trainer.network.packed.value
         diverged = weights.copy() if bad else None
         if bad:  # the epochs before the bad one end with the weights it started from
