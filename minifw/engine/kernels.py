@@ -1,13 +1,13 @@
 """The compiled training loop: numba kernels that do what the numpy core does, batch by batch.
 
 Importing this module imports numba (about 0.35 s), so only ``minifw.engine.loop`` does,
-and only when a fit runs compiled. Every function is compiled once per dtype (about 3.5 s
-of CPU, a third of it numba starting its compiler) and cached on disk (``cache=True``),
+and only when a fit runs compiled. Every function is compiled once per dtype (about 5 s
+of CPU) and cached on disk (``cache=True``),
 so a later process loads it instead (about 0.3 s, most of it numba setting up its
 compiler's tables, which it does before loading anything) on top of importing numba.
-What keeps the compile short: one kernel signature per dtype; small helpers on one number
-each, which LLVM inlines, rather than numba's IR inlining; loops instead of whole-array
-statements (``a[:] = b`` alone costs numba ~2 s to compile).
+What keeps the compile short: one kernel signature per dtype; helpers called, not inlined
+by numba (its IR inlining copies them into every caller, and compiled 1.5x longer);
+loops instead of whole-array statements (``a[:] = b`` alone costs numba ~2 s to compile).
 
 The kernels follow the numpy reference operation for operation (the same formulas, the
 same order of additions where numpy's is known, every constant rounded to the network's
@@ -71,52 +71,78 @@ def _sigmoid(x, consts):
 
 
 @njit(**KERNEL)
-def _activate(code, alpha, x, consts):
-    """f(x): each activation's ``forward``, for one number."""
-    zero = consts[ONE] - consts[ONE]
+def _activate(code, alpha, z, out, start, stop, consts):
+    """out[k] = f(z[k]) for k in [start, stop): each activation's ``forward``.
+
+    One loop per activation, chosen outside it: a call per number would cost more than
+    the number's arithmetic, and LLVM does not inline a helper with eight branches.
+    """
+    one = consts[ONE]
+    zero = one - one
+    low = consts[EXP_LOW]
     if code == IDENTITY:
-        return x
-    if code == SIGMOID:
-        return _sigmoid(x, consts)
-    if code == TANH:
-        return math.tanh(x)
-    if code == RELU:
-        return x if x > zero or x != x else zero  # np.maximum(x, 0) keeps NaN
-    if code == LEAKY_RELU:
-        return x if x > zero else alpha * x
-    if code == ELU:
-        return x if x > zero else alpha * math.expm1(x)
-    if code == SOFTPLUS:
-        tail = -abs(x)
-        if tail < consts[EXP_LOW]:
-            tail = consts[EXP_LOW]
-        return (x if x > zero else zero) + math.log1p(math.exp(tail))
-    if x < consts[EXP_LOW]:  # SILU
-        x = consts[EXP_LOW]
-    return x * _sigmoid(x, consts)
+        for k in range(start, stop):
+            out[k] = z[k]
+    elif code == SIGMOID:
+        for k in range(start, stop):
+            out[k] = _sigmoid(z[k], consts)
+    elif code == TANH:
+        for k in range(start, stop):
+            out[k] = math.tanh(z[k])
+    elif code == RELU:
+        for k in range(start, stop):
+            x = z[k]
+            out[k] = x if x > zero or x != x else zero  # np.maximum(x, 0) keeps NaN
+    elif code == LEAKY_RELU:
+        for k in range(start, stop):
+            x = z[k]
+            out[k] = x if x > zero else alpha * x
+    elif code == ELU:
+        for k in range(start, stop):
+            x = z[k]
+            out[k] = x if x > zero else alpha * math.expm1(x)
+    elif code == SOFTPLUS:
+        for k in range(start, stop):
+            x = z[k]
+            tail = -abs(x)
+            out[k] = (x if x > zero else zero) + math.log1p(math.exp(low if tail < low else tail))
+    else:  # SILU
+        for k in range(start, stop):
+            held = z[k]
+            if held < low:
+                held = low
+            out[k] = held * _sigmoid(held, consts)
 
 
 @njit(**KERNEL)
-def _slope(code, alpha, z, y, consts):
-    """f'(z), given y = f(z): each activation's ``derivative``, for one number."""
+def _slope(code, alpha, z, y, grad, start, stop, consts):
+    """grad[k] = f'(z[k]) · grad[k], given y = f(z): each activation's ``derivative``."""
     one = consts[ONE]
     zero = one - one
     if code == IDENTITY:
-        return one
+        return
     if code == SIGMOID:
-        return y * (one - y)
-    if code == TANH:
-        return (one - y) * (one + y)
-    if code == RELU:
-        return one if z > zero else zero
-    if code == LEAKY_RELU:
-        return one if z > zero else alpha
-    if code == ELU:
-        return one if z > zero else y + alpha
-    s = _sigmoid(z, consts)
-    if code == SOFTPLUS:
-        return s
-    return s + y * (one - s)  # SILU
+        for k in range(start, stop):
+            grad[k] = y[k] * (one - y[k]) * grad[k]
+    elif code == TANH:
+        for k in range(start, stop):
+            grad[k] = (one - y[k]) * (one + y[k]) * grad[k]
+    elif code == RELU:
+        for k in range(start, stop):
+            grad[k] = (one if z[k] > zero else zero) * grad[k]
+    elif code == LEAKY_RELU:
+        for k in range(start, stop):
+            grad[k] = (one if z[k] > zero else alpha) * grad[k]
+    elif code == ELU:
+        for k in range(start, stop):
+            grad[k] = (one if z[k] > zero else y[k] + alpha) * grad[k]
+    elif code == SOFTPLUS:
+        for k in range(start, stop):
+            grad[k] = _sigmoid(z[k], consts) * grad[k]
+    else:  # SILU
+        for k in range(start, stop):
+            s = _sigmoid(z[k], consts)
+            grad[k] = (s + y[k] * (one - s)) * grad[k]
 
 
 @njit(**KERNEL)
@@ -234,9 +260,8 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
                 total = zero
                 for k in range(n_i):
                     total += acts[xi + k] * w[w_at + k * n_o + j]
-                z = total + w[b_at + j] if b_at >= 0 else total
-                zs[zi + j] = z
-                acts[zi + j] = _activate(code, alpha, z, consts)
+                zs[zi + j] = total + w[b_at + j] if b_at >= 0 else total
+        _activate(code, alpha, zs, acts, o_at, o_at + rows * n_o, consts)
     out_at = layout[layers - 1, OUTPUT_AT]
     value = _loss(loss, acts, target, grads, out_at, rows * n_out, lc, consts, scratch)
     for layer in range(layers - 1, -1, -1):
@@ -245,8 +270,7 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
         # delta = f'(z) · dL/dy, written over dL/dy (nothing else reads it)
         code, alpha = layout[layer, ACTIVATION], alphas[layer]
-        for q in range(o_at, o_at + rows * n_o):
-            grads[q] = _slope(code, alpha, zs[q], acts[q], consts) * grads[q]
+        _slope(code, alpha, zs, acts, grads, o_at, o_at + rows * n_o, consts)
         for k in range(n_i):  # dL/dW = xᵀ delta, summed over the samples from the first
             for j in range(n_o):
                 total = zero
