@@ -37,6 +37,7 @@ from minifw import (
     load_checkpoint,
     presets,
     save_checkpoint,
+    stack,
 )
 from minifw.engine import support
 from minifw.engine.support import EngineFallback
@@ -88,7 +89,7 @@ def assert_same(runs, tolerance=SAME):
     weights = compiled_trainer.network.packed.value, numpy_trainer.network.packed.value
     assert relative(*weights) <= tolerance
     assert compiled_trainer.optimizer.iterations == numpy_trainer.optimizer.iterations
-    assert compiled_trainer.optimizer.current_lr == numpy_trainer.optimizer.current_lr
+    assert np.array_equal(compiled_trainer.optimizer.current_lr, numpy_trainer.optimizer.current_lr)
 
 
 @pytest.mark.parametrize(
@@ -174,10 +175,12 @@ class Recorder(Callback):
         self.calls.append(("begin", epoch, float(trainer.network.packed.value.sum())))
 
     def on_batch_end(self, trainer, batch, logs):
-        self.calls.append(("batch", batch, logs["loss"], float(trainer.network.packed.value[0])))
+        self.calls.append(
+            ("batch", batch, logs["loss"], float(trainer.network.packed.value.flat[0]))
+        )
 
     def on_epoch_end(self, trainer, epoch, logs):
-        self.calls.append(("end", epoch, logs["loss"], float(trainer.network.packed.value[0])))
+        self.calls.append(("end", epoch, logs["loss"], float(trainer.network.packed.value.flat[0])))
 
 
 @pytest.mark.parametrize("batches", [False, True], ids=["epoch hooks", "batch hooks"])
@@ -384,11 +387,59 @@ def test_import_minifw_does_not_import_numba_and_a_second_process_loads_the_kern
     assert out.stdout.split() == ["False", "True", "1", "0"]
 
 
-def test_a_stack_is_left_to_numpy_with_the_reason():
-    from minifw import stack
+STACKED = {
+    "momentum, a rate per network": lambda: SGD(np.array([[0.02], [0.05], [0.1]]), momentum=0.5),
+    "adam, rates scheduled": lambda: Adam(
+        np.array([[0.005], [0.01], [0.02]]), weight_decay=1e-3, schedule=StepDecay(7, 0.5)
+    ),
+}
 
+
+@pytest.mark.parametrize("optimizer", list(STACKED))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_stack_trains_to_the_numpy_stacks_numbers(optimizer, dtype):
+    # Three networks, each its own initial weights and rate, shuffled, the last batch short:
+    # the kernel runs per network, on threads; each epoch's loss is an array of three.
+    def make():
+        return stack([
+            Network([Dense(2, 4, "tanh"), Dense(4, 1, "sigmoid")], seed=s, dtype=dtype)
+            for s in range(3)
+        ])  # fmt: skip
+
+    runs = both(make, "mse", STACKED[optimizer], data(make(), "mse"), 25, batch_size=4)
+    compiled, numpy_run = runs["compiled"][1], runs["numpy"][1]
+    assert np.shape(compiled.loss) == np.shape(numpy_run.loss) == (25, 3)
+    assert np.asarray(compiled.loss).dtype == np.asarray(numpy_run.loss).dtype == dtype
+    assert_same(runs, SAME if dtype == "float64" else SAME_FLOAT32)
+    assert support.problems(runs["compiled"][0]) == []
+
+
+def test_a_stack_with_batch_hooks_and_validation_agrees_call_for_call():
+    network = build("tanh", "mse", "bias", 2)
+    train, held = data(network, "mse").arrays(), data(network, "mse", seed=9).arrays()
+    calls, results = {}, {}
+    for engine in ("numpy", "compiled"):
+        recorder = Recorder(batches=True)
+        trainer = Trainer(
+            stack([build("tanh", "mse", "bias", 2) for _ in range(2)]), "mse",
+            SGD(np.array([[0.1], [0.3]])), batch_size=4, engine=engine, callbacks=[recorder],
+        )  # fmt: skip
+        results[engine] = trainer.fit(HeldOut(train, held), 4)
+        calls[engine] = recorder.calls
+    assert [c[:2] for c in calls["compiled"]] == [c[:2] for c in calls["numpy"]]
+    for mine, theirs in zip(calls["compiled"], calls["numpy"], strict=True):
+        assert np.allclose(np.hstack(mine[2:]), np.hstack(theirs[2:]), rtol=SAME, atol=0)
+    assert np.allclose(results["compiled"].val_loss, results["numpy"].val_loss, rtol=SAME)
+
+
+def test_a_stack_clipped_by_its_joint_norm_is_left_to_numpy_with_the_reason():
+    # The numpy engine clips a stack by the norm of every network's gradients together;
+    # kernels that each hold one network cannot, so auto says why and compiled refuses.
     stacked = stack([Network([Dense(1, 2, Sigmoid())], seed=s) for s in range(2)])
-    assert "stacks 2 networks" in support.problems(Trainer(stacked, "mse", "sgd"))[0]
+    reasons = support.problems(Trainer(stacked, "mse", SGD(0.1, clip_norm=1.0)))
+    assert reasons == ["the optimizer clips a stack of 2 networks by their joint norm"]
+    with pytest.raises(ConfigError, match="joint norm"):
+        Trainer(stacked, "mse", SGD(0.1, clip_norm=1.0), engine="compiled")
 
 
 def test_the_command_line_takes_engine_and_trains_the_same_run(tmp_path, monkeypatch, capsys):

@@ -63,8 +63,6 @@ def _named(component: Any) -> str:
 def problems(trainer: Any) -> list[str]:
     """Why the compiled engine cannot train ``trainer``'s run: one line each; [] if it can."""
     network, found = trainer.network, []
-    if network.copies is not None:
-        found.append(f"the network stacks {network.copies} networks (minifw.stack)")
     for i, layer in enumerate(network.layers):
         if type(layer) not in LAYER_KERNELS:
             found.append(f"layer {i}, {_named(layer)}, has no kernel")
@@ -75,8 +73,21 @@ def problems(trainer: Any) -> list[str]:
     optimizer = trainer.optimizer
     if type(optimizer) not in OPTIMIZER_KERNELS:
         found.append(f"the optimizer {_named(optimizer)} has no kernel")
-    elif isinstance(optimizer.lr, np.ndarray):
-        found.append("the optimizer's lr is an array (one rate per stacked network)")
+    else:
+        found.extend(_stack_problems(network.copies, optimizer))
+    return found
+
+
+def _stack_problems(copies: int | None, optimizer: Any) -> list[str]:
+    """What the kernels, one per network, cannot do for this optimizer on ``copies`` networks."""
+    rates = np.shape(optimizer.lr)
+    if copies is None:
+        return ["the optimizer's lr is an array, for a stack"] if rates else []
+    found = []
+    if optimizer.clip_norm is not None:  # one norm over every network's gradients
+        found.append(f"the optimizer clips a stack of {copies} networks by their joint norm")
+    if rates and np.size(optimizer.lr) not in (1, copies):
+        found.append(f"the optimizer's lr has shape {rates}, not one rate per network")
     return found
 
 

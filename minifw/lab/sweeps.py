@@ -231,8 +231,7 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
         shuffle=first.trainer.shuffle,
         seed=first.trainer.seed,
         stop_on_divergence=False,
-        # The compiled engine has no kernel for stacks yet: they stay with numpy, unannounced.
-        engine=first.trainer.engine if single else "numpy",
+        engine=first.trainer.engine,
     )
     began = time.perf_counter()
     result = trainer.fit(first.source, configs[0].epochs)
