@@ -40,7 +40,7 @@ from minifw import (
     stack,
 )
 from minifw.engine import support
-from minifw.engine.support import EngineFallback
+from minifw.engine.support import EngineFallback, EngineSwitch
 
 # "The same numbers": float64 runs agree to this, relative, in every epoch's loss and the
 # final weights. Rounding differs (numpy's BLAS and exp against the kernels' loops and
@@ -273,6 +273,25 @@ def test_a_block_that_diverges_midway_keeps_the_generator_where_numpy_leaves_it(
     assert np.array_equal(found["compiled"]._order, found["numpy"]._order)
 
 
+def test_a_checkpoint_records_its_engine_and_a_resume_on_the_other_says_so(tmp_path):
+    first = Trainer(build("tanh", "mse", "bias", 2), "mse", SGD(0.1), batch_size=4)
+    source = data(first.network, "mse")
+    first.fit(source, 5)
+    assert first.trained_on == "compiled"  # auto, the default, chose it
+    save_checkpoint(first, tmp_path / "run.npz")
+    resumed = load_checkpoint(tmp_path / "run.npz", source)
+    assert resumed.trained_on == "compiled"
+    resumed.engine = "numpy"
+    with pytest.warns(EngineSwitch) as said:
+        resumed.fit(source, 2)
+        resumed.fit(source, 2)  # on numpy since the last fit: nothing more to say
+    assert [str(w.message) for w in said] == [
+        "this run trained on the compiled engine so far and continues on the numpy engine: "
+        "the same numbers to rounding (1e-12 relative in float64)"
+    ]
+    assert resumed.trained_on == "numpy"
+
+
 def test_a_checkpoint_moves_from_the_compiled_engine_to_numpy(tmp_path):
     def run(engine):
         return Trainer(
@@ -288,7 +307,8 @@ def test_a_checkpoint_moves_from_the_compiled_engine_to_numpy(tmp_path):
     save_checkpoint(first, tmp_path / "run.npz")
     resumed = load_checkpoint(tmp_path / "run.npz", source)
     resumed.engine = "numpy"
-    resumed.fit(source, 300)
+    with pytest.warns(EngineSwitch, match="continues on the numpy engine"):
+        resumed.fit(source, 300)
     assert relative(resumed.network.packed.value, reference.network.packed.value) <= SAME
     assert resumed.run_history["loss"] == pytest.approx(reference.run_history["loss"], rel=SAME)
 
@@ -313,16 +333,19 @@ def test_compiled_refuses_a_users_own_component_naming_it():
         Trainer(network, "mse", "sgd", engine="fast")
 
 
-def test_auto_falls_back_to_numpy_and_says_why_once():
-    network = Network([Dense(1, 3, UserCube()), Dense(3, 1)])
+def test_auto_falls_back_to_numpy_and_says_why_once(monkeypatch):
+    # Once a process, under any warning filter: a sweep's hundred trainers say it once.
+    monkeypatch.setattr(support, "_SAID", set())
     source = ArraySource(np.linspace(0, 1, 8)[:, None], np.linspace(0, 1, 8)[:, None])
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        trainer = Trainer(network, "mse", SGD(0.01), engine="auto")
+        warnings.simplefilter("always")
         for _ in range(3):
+            trainer = Trainer(Network([Dense(1, 3, UserCube()), Dense(3, 1)]), "mse", SGD(0.01))
+            trainer.fit(source, 2)
             trainer.fit(source, 2)
     messages = [str(w.message) for w in caught if w.category is EngineFallback]
     assert len(messages) == 1 and "UserCube" in messages[0] and "numpy" in messages[0]
+    assert trainer.engine == "auto" and trainer.trained_on == "numpy"
 
 
 def test_auto_uses_numpy_when_numba_is_missing_and_compiled_says_so(monkeypatch):
@@ -458,6 +481,20 @@ def test_the_command_line_takes_engine_and_trains_the_same_run(tmp_path, monkeyp
         main(["train", "--engine", "fast"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_the_ledger_records_the_engine_that_trained_not_auto(tmp_path, monkeypatch, capsys):
+    from minifw import Ledger
+    from minifw.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for flags in ([], ["--engine", "numpy"]):
+        assert main(["train", "--epochs", "5", "--no-plot", *flags]) == 0
+    out = capsys.readouterr().out
+    # auto is the blog's default: only the run that asked for numpy names an engine
+    assert out.count("engine=") == out.count("engine=numpy") == 1
+    engines = [run.config["training"]["engine"] for run in Ledger("runs").records()]
+    assert engines == ["compiled", "numpy"]
 
 
 def test_metrics_are_logged_every_epoch_on_either_engine_alike():

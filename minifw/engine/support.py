@@ -53,7 +53,17 @@ LAYER_KERNELS: dict[type, str] = {Dense: "DENSE"}
 
 
 class EngineFallback(UserWarning):
-    """``engine="auto"`` trained on numpy; the message says why (shown once per reason)."""
+    """``engine="auto"`` trained on numpy; the message says why (once per reason a process)."""
+
+
+class EngineSwitch(UserWarning):
+    """A run continues on another engine than the one that trained it so far (a checkpoint
+    resumed on numpy, say): the same numbers to rounding, said in one line, once."""
+
+
+# The fallback reasons already given in this process: a sweep of a hundred runs with a
+# user's own activation says why once, whatever the warning filters (pytest's show all).
+_SAID: set[str] = set()
 
 
 def _named(component: Any) -> str:
@@ -127,13 +137,24 @@ def compiled(trainer: Any) -> bool:
         return True
     reasons = [*found, *filter(None, [numba_missing(), numpy_raises()])]
     if reasons:
-        warnings.warn(
-            f"engine='auto' trains on numpy: {'; '.join(reasons)}",
-            EngineFallback,
-            stacklevel=4,
-        )
+        message = f"engine='auto' trains on numpy: {'; '.join(reasons)}"
+        if message not in _SAID:
+            _SAID.add(message)
+            warnings.warn(message, EngineFallback, stacklevel=4)
         return False
     return True
+
+
+def switched(trainer: Any, engine: str) -> None:
+    """Say, once, that ``trainer``'s run goes on on ``engine`` after training on another."""
+    before = trainer.trained_on
+    if before is not None and before != engine:
+        warnings.warn(
+            f"this run trained on the {before} engine so far and continues on the {engine} "
+            "engine: the same numbers to rounding (1e-12 relative in float64)",
+            EngineSwitch,
+            stacklevel=4,
+        )
 
 
 def check_engine(trainer: Any) -> None:
