@@ -357,6 +357,17 @@ def test_auto_uses_numpy_when_numba_is_missing_and_compiled_says_so(monkeypatch)
         Trainer(network, "mse", "sgd", engine="compiled")
 
 
+def test_auto_leaves_a_network_past_the_kernels_size_to_numpy(monkeypatch):
+    # 1-16-16-1 in batches of 32: 32 x (16 + 256 + 16) = 9,216 multiply-adds a batch.
+    monkeypatch.setattr(support, "_SAID", set())
+    network = Network([Dense(1, 16, "tanh"), Dense(16, 16, "tanh"), Dense(16, 1)])
+    assert support.work(Trainer(network, "mse", "sgd", batch_size=28)) == 8064
+    assert support.compiled(Trainer(network, "mse", "sgd", batch_size=28))
+    with pytest.warns(EngineFallback, match="9,216 multiply-adds, past the 8,192"):
+        assert not support.compiled(Trainer(network, "mse", "sgd", batch_size=32))
+    assert support.compiled(Trainer(network, "mse", "sgd", batch_size=32, engine="compiled"))
+
+
 def test_auto_leaves_numpy_errstate_raising_to_numpy():
     trainer = Trainer(Network([Dense(1, 3, "tanh"), Dense(3, 1)]), "mse", "sgd", engine="auto")
     assert support.compiled(trainer)

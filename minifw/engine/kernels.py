@@ -254,13 +254,19 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         w_at, b_at = layout[layer, W_AT], layout[layer, B_AT]
         a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
         code, alpha = layout[layer, ACTIVATION], alphas[layer]
-        for i in range(rows):  # z = x W (+ b), each sum from k = 0 up, as the BLAS kernels do
+        # z = x W (+ b), each sum from k = 0 up, as the BLAS kernels do: a row of W at a
+        # time, so that the innermost loop runs along rows of W and z, which LLVM vectorises.
+        for i in range(rows):
             xi, zi = a_at + i * n_i, o_at + i * n_o
             for j in range(n_o):
-                total = zero
-                for k in range(n_i):
-                    total += acts[xi + k] * w[w_at + k * n_o + j]
-                zs[zi + j] = total + w[b_at + j] if b_at >= 0 else total
+                zs[zi + j] = zero
+            for k in range(n_i):
+                x_ik, wk = acts[xi + k], w_at + k * n_o
+                for j in range(n_o):
+                    zs[zi + j] += x_ik * w[wk + j]
+            if b_at >= 0:
+                for j in range(n_o):
+                    zs[zi + j] += w[b_at + j]
         _activate(code, alpha, zs, acts, o_at, o_at + rows * n_o, consts)
     out_at = layout[layers - 1, OUTPUT_AT]
     value = _loss(loss, acts, target, grads, out_at, rows * n_out, lc, consts, scratch)
@@ -272,11 +278,13 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         code, alpha = layout[layer, ACTIVATION], alphas[layer]
         _slope(code, alpha, zs, acts, grads, o_at, o_at + rows * n_o, consts)
         for k in range(n_i):  # dL/dW = xᵀ delta, summed over the samples from the first
+            wk = w_at + k * n_o
             for j in range(n_o):
-                total = zero
-                for i in range(rows):
-                    total += acts[a_at + i * n_i + k] * grads[o_at + i * n_o + j]
-                g[w_at + k * n_o + j] = total
+                g[wk + j] = zero
+            for i in range(rows):
+                x_ik, di = acts[a_at + i * n_i + k], o_at + i * n_o
+                for j in range(n_o):
+                    g[wk + j] += x_ik * grads[di + j]
         if b_at >= 0:  # dL/db = Σ_samples delta
             for j in range(n_o):
                 g[b_at + j] = grads[o_at + j]
