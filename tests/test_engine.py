@@ -508,6 +508,22 @@ def test_the_ledger_records_the_engine_that_trained_not_auto(tmp_path, monkeypat
     assert engines == ["compiled", "numpy"]
 
 
+def test_a_silent_progress_bar_lets_the_compiled_engine_train_in_blocks(monkeypatch):
+    # No terminal, no bar: it does not listen at epoch ends, so the kernel runs the fit in
+    # one call, where a listening callback would make it one call per epoch.
+    from minifw import ProgressBar
+    from minifw.engine import loop
+
+    calls = []
+    run = loop._Plan.run
+    monkeypatch.setattr(loop._Plan, "run", lambda plan, *a: calls.append(a) or run(plan, *a))
+    bar = ProgressBar(enabled=False)
+    assert bar.listens_to("on_epoch_end")  # before a fit, it cannot know
+    trainer = Trainer(build("tanh", "mse", "bias", 2), "mse", SGD(0.1), callbacks=[bar])
+    trainer.fit(data(trainer.network, "mse"), 20)
+    assert len(calls) == 1 and trainer.epochs_done == 20
+
+
 def test_metrics_are_logged_every_epoch_on_either_engine_alike():
     # No validation data and no hook but the history: the compiled engine would record the
     # epochs in bulk; with metrics it ends each epoch as numpy does, measuring them.
