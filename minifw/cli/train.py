@@ -320,16 +320,18 @@ def _checkpoint(experiment: Experiment, run_id: str) -> Checkpoint:
 
     def describe(trainer: Trainer) -> dict[str, Any]:
         seconds = before + trainer.timer.elapsed()
-        return {"config": _run_tables(config), "id": run_id, "seconds": seconds}
+        return {"config": _run_tables(config, trainer), "id": run_id, "seconds": seconds}
 
     return Checkpoint(config.checkpoint, every=config.checkpoint_every, run=describe)  # type: ignore[arg-type]
 
 
-def _run_tables(config: RunConfig) -> dict[str, dict[str, Any]]:
+def _run_tables(config: RunConfig, trainer: Trainer) -> dict[str, dict[str, Any]]:
     """The run's settings as TOML tables, without the output table: what was tried, not where
-    its files went."""
+    its files went; the engine the one that trained it ("auto" chose compiled or numpy)."""
     tables = config.to_dict()
     tables.pop("output", None)
+    if trainer.trained_on is not None:
+        tables.setdefault("training", {})["engine"] = trainer.trained_on
     return tables
 
 
@@ -361,7 +363,7 @@ def _record(
         record = ledger.append(
             {
                 "id": run_id,
-                "config": _run_tables(config),
+                "config": _run_tables(config, experiment.trainer),
                 "seed": config.seed,
                 "final_loss": experiment.trainer.run_history["loss"][-1]
                 if experiment.trainer.run_history.get("loss")

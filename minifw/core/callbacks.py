@@ -515,6 +515,13 @@ class ProgressBar(Callback):
             disable=None if self.enabled else True,
         )
 
+    def listens_to(self, hook: str) -> bool:
+        # A silent bar (no terminal) has nothing to show at an epoch's end: the compiled
+        # engine may then train the epochs in blocks instead of one kernel call each.
+        if hook == "on_epoch_end" and self._bar is not None and self._bar.disable:
+            return False
+        return super().listens_to(hook)
+
     def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self._bar is not None:
             self._bar.set_postfix(logs, refresh=False)

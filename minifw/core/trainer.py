@@ -124,10 +124,12 @@ class Trainer:
     "compiled" runs the same arithmetic as compiled kernels (``minifw.engine``, with
     numba), for networks of built-in parts: Dense layers, the built-in activations,
     losses and optimizers, any schedule; it refuses, naming it, a part it has no kernel
-    for. "auto" is "compiled" when it can and numpy otherwise, with one
-    ``EngineFallback`` warning saying why. Both give the same numbers (to rounding, 1e-12
-    relative in float64), call every callback alike and leave the same state behind;
-    the compiled engine ignores ``np.errstate`` (auto leaves a raising one to numpy).
+    for. "auto", the default, is "compiled" when it can and numpy otherwise, with one
+    ``EngineFallback`` warning saying why (once a process for each reason). Both give the
+    same numbers (to rounding, 1e-12 relative in float64), call every callback alike and
+    leave the same state behind; the compiled engine ignores ``np.errstate`` (auto leaves a
+    raising one to numpy). ``trained_on`` says which engine ran the epochs; a checkpoint
+    keeps it, and a run that continues on the other one says so (``EngineSwitch``).
     """
 
     network: Network
@@ -147,8 +149,11 @@ class Trainer:
     stop_on_divergence: bool = attrs.field(default=True, kw_only=True, validator=boolean)
     metrics: list[Metric] = attrs.field(factory=list, converter=_metrics, kw_only=True)
     engine: str = attrs.field(
-        default="numpy", kw_only=True, validator=one_of(*engine_support.ENGINES)
+        default="auto", kw_only=True, validator=one_of(*engine_support.ENGINES)
     )
+    # The engine that ran the run's epochs so far, "compiled" or "numpy" (None before any):
+    # what "auto" chose, which the checkpoint and the ledger record.
+    trained_on: str | None = attrs.field(default=None, init=False)
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
@@ -195,7 +200,8 @@ class Trainer:
         """What the trainer itself changes as it trains, as plain data, copied.
 
         ``{"rng": the shuffling generator's bit_generator.state, "order": the run's
-        shuffled order (an int array) or None, "history": run_history}``. The
+        shuffled order (an int array) or None, "history": run_history, "engine":
+        trained_on}``. The
         network and the optimizer keep their own state. ``history=False`` leaves
         the history out ({}), for a caller that keeps it by other means: copying it
         costs as much as the run is long.
@@ -206,6 +212,7 @@ class Trainer:
             "history": (
                 {key: list(values) for key, values in self.run_history.items()} if history else {}
             ),
+            "engine": self.trained_on,
         }
 
     def import_state(self, state: Mapping[str, Any]) -> None:
@@ -235,6 +242,10 @@ class Trainer:
             for v in history.values()
         ):
             raise ConfigError("trainer state 'history' must map log keys to lists of numbers")
+        engine = state.get("engine")  # absent in states exported before engines were recorded
+        if engine not in (None, "numpy", "compiled"):
+            raise ConfigError(f"trainer state 'engine' must be numpy or compiled; got {engine!r}")
+        self.trained_on = engine
         self._rng = rng
         self._order = None if order is None else order.astype(np.intp)
         self.run_history = {str(key): [float(x) for x in v] for key, v in history.items()}
@@ -334,8 +345,11 @@ class Trainer:
         # Checked here, with the training data, so that bad validation data changes nothing.
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")
         if getattr(self.optimizer, "whole_data", False):  # L-BFGS: no batches, no step()
+            self.trained_on = "numpy"  # SciPy's loop, whatever the engine
             return self._fit_whole_data(source, x, y, validation, epochs, (x_data, y_given))
         compiled = engine_support.compiled(self)  # before any state changes: it may refuse
+        engine_support.switched(self, "compiled" if compiled else "numpy")
+        self.trained_on = "compiled" if compiled else "numpy"
         n = x.shape[0]
         starts = range(0, n, self.batch_size)
         # Views into x and y, made once: shuffling permutes x and y in place beneath them.

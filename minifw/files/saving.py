@@ -312,6 +312,7 @@ def _write_checkpoint(
         "order": state["order"] is not None,
         "history": list(state["history"]) if journal is None else list(journal.keys),
         "source": source,
+        "engine": state["engine"],  # the engine that trained the run so far
     }
     if run is not None:
         try:  # plain JSON, as the header is: tuples become lists, and nothing else passes
@@ -825,6 +826,7 @@ class _Reader:
                 if "journal" in record
                 else self.history(record, "trainer.history")
             ),
+            "engine": record.get("engine"),
         }
         source = self.source(self.field(record, "source", (dict, type(None)), "trainer.source"))
         trainer = self.built(

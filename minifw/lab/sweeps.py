@@ -236,8 +236,7 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
         shuffle=first.trainer.shuffle,
         seed=first.trainer.seed,
         stop_on_divergence=False,
-        # The compiled engine has no kernel for stacks yet: they stay with numpy, unannounced.
-        engine=first.trainer.engine if single else "numpy",
+        engine=first.trainer.engine,
     )
     watch = None
     if first.config.target_eval is not None:

@@ -339,11 +339,12 @@ class RunConfig:
         0, "training", "count", "seed of every random choice: weights, shuffling, sampling", low=0
     )
     engine: str = setting(
-        "numpy",
+        "auto",
         "training",
         "choice",
-        "who runs the training loop: numpy, the reference; compiled kernels (minifw.engine, "
-        "numba), refusing parts without one; or auto, compiled when every part has a kernel",
+        "who runs the training loop: auto, the compiled kernels when every part has one "
+        "and numpy otherwise (saying why once); numpy, the reference; compiled (minifw.engine, "
+        "numba), refusing parts without a kernel",
         choices=("auto", "numpy", "compiled"),
         resumable=True,  # the same numbers either way: a run may resume on the other engine
     )
