@@ -22,6 +22,9 @@ fresh processes, for start-up and memory), alternating, the median of at least
   first use of the blog's parts;
 - memory: peak resident memory of a fresh process training the blog task for
   10,000 epochs over one training it for 100 (target <= 1.05);
+- 1000 blog networks (100 with ``--quick``) stacked, ``minifw.sweep`` end to end on the
+  compiled engine over the numpy engine (target <= 1.0: "auto" picks the compiled engine
+  for a stack of any size, which holds while this ratio does);
 - the stacked sweep of #6: 100 blog runs as one stack over one run (target <= 5);
 - time to evaluation MSE <= 2e-5 on the blog's points, median of 5 seeds: minifw's best
   setup (1-8-8-1 tanh, identity output, L-BFGS) beside scikit-learn's L-BFGS on the same
@@ -107,6 +110,19 @@ def sweep_against_jax(networks: int) -> Pair:
     ends = np.array([row.loss_history[-1] for row in rows])
     gap = float(np.max(np.abs(ends - last) / last))
     assert gap < 1e-9, f"minifw's and JAX's last losses differ by {gap:.1e}"
+    return mine, theirs
+
+
+def stack_on_engines(networks: int) -> Pair:
+    """``minifw.sweep`` of ``networks`` blog seeds as one stack, end to end, on the compiled
+    engine (each network's kernel on a thread) against the numpy engine (the stack's arrays
+    a leading axis): "auto" picks the compiled engine for stacks of any size, which this
+    ratio (<= 1) justifies. Their last epochs' losses must agree."""
+    mine, compiled = timed_sweep(networks, engine="compiled")
+    theirs, reference = timed_sweep(networks, engine="numpy")
+    ends, expected = (np.array([row.loss_history[-1] for row in r]) for r in (compiled, reference))
+    gap = float(np.max(np.abs(ends - expected) / expected))
+    assert gap < 1e-9, f"the two engines' last losses differ by {gap:.1e}"
     return mine, theirs
 
 
@@ -423,6 +439,12 @@ def main() -> None:
             f"Python heap during fit grows by {growth:.0f} bytes per epoch (the loss history)"
         )
     line(
+        f"{networks} blog networks stacked: compiled / numpy stack",
+        lambda: stack_on_engines(networks),
+        "<= 1.0",
+        needs=[] if numba else ["numba"],
+    )
+    line(
         "stacked sweep: 100 blog runs / one run",
         lambda: (timed_sweep(100)[0], timed_sweep(1)[0]),
         "<= 5",
@@ -434,7 +456,8 @@ def main() -> None:
     width = max((len(row[0]) for row in rows), default=0)
     if rows:
         print(
-            f"{'measurement':<{width}}  {'ratio':>7}  {'target':>7}  {'':7}  minifw | other (medians)"
+            f"{'measurement':<{width}}  {'ratio':>7}  {'target':>7}  {'':7}  "
+            "minifw | other (medians)"
         )
     for name, ratio, target, (mine, theirs), unit in rows:
         if unit.startswith("skipped"):

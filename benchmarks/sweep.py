@@ -38,10 +38,14 @@ BLOG = RunConfig()  # every default the blog's: sigmoid 2-5-1, SGD at 0.9, batch
 QUICK_RUNS = 20
 
 
-def timed_sweep(seeds: int, chunk: int | None = None) -> tuple[float, SweepResults]:
-    """Wall seconds of ``minifw.sweep(BLOG, {}, seeds=seeds, chunk=chunk)``, and its table."""
+def timed_sweep(
+    seeds: int, chunk: int | None = None, engine: str = BLOG.engine
+) -> tuple[float, SweepResults]:
+    """Wall seconds of ``minifw.sweep(BLOG, {}, seeds=seeds, chunk=chunk)`` on ``engine``,
+    and its table."""
+    config = BLOG if engine == BLOG.engine else attrs.evolve(BLOG, engine=engine)
     start = time.perf_counter()
-    results = minifw.sweep(BLOG, {}, seeds=seeds, chunk=chunk)
+    results = minifw.sweep(config, {}, seeds=seeds, chunk=chunk)
     return time.perf_counter() - start, results
 
 

@@ -1,13 +1,14 @@
 """The compiled training loop: numba kernels that do what the numpy core does, batch by batch.
 
 Importing this module imports numba (about 0.35 s), so only ``minifw.engine.loop`` does,
-and only when a fit runs compiled. Every function is compiled once per dtype (about 3.7 s
+and only when a fit runs compiled. Every function is compiled once per dtype (about 4.4 s
 of CPU) and cached on disk (``cache=True``),
 so a later process loads it instead (about 0.3 s, most of it numba setting up its
 compiler's tables, which it does before loading anything) on top of importing numba.
-What keeps the compile short: one kernel signature per dtype; the small helpers called,
-not inlined by numba (its IR inlining copies them into every caller, and took 1.5x as long);
-loops instead of whole-array statements (``a[:] = b`` alone costs numba ~2 s to compile).
+What keeps the compile short: one kernel signature per dtype; the activations called,
+not inlined by numba (its IR inlining copies them into every caller: inlining all the
+helpers took 1.5x as long); loops instead of whole-array statements (``a[:] = b`` alone
+costs numba ~2 s to compile).
 
 The kernels follow the numpy reference operation for operation (the same formulas, the
 same order of additions where numpy's is known, every constant rounded to the network's
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 # Activations.
@@ -42,21 +42,30 @@ H_WD = 5
 # Entries of ``settings`` (float64, used as Python floats are): clip norm (0: off), beta1,
 # beta2 (for Adam's bias corrections, computed in float64 as numpy's Python code does).
 S_CLIP, S_BETA1, S_BETA2 = range(3)
+# Layers narrower than this sum each output in a register, one output after another; wider
+# ones a row at a time, which LLVM vectorises but which costs a loop's setup per row.
+WIDE = 8
 
 
 # Every kernel: cached on disk; numpy's error model (x / 0 is inf or nan, as in numpy, not
 # ZeroDivisionError, and no checks for it to compile); the GIL released, so that a stack's
-# networks train on every core from Python threads. The helpers work on one number each
-# and are left to LLVM to inline: numba's own inlining copies their IR into every caller,
-# which made the first compile several times slower.
-KERNEL = {"cache": True, "error_model": "numpy", "nogil": True}
-# The batch and the step, called once each per update, are inlined by numba into ``train``:
-# compiled apart, each costs a module of its own to optimise and link (the first compile
-# took 4.7 s of CPU, against 3.7 s so); the per-layer and per-number helpers stay calls.
+# networks train on every core from Python threads; and no reference counting (numba's
+# ``_nrt`` off): with it, every array handed to a helper or to an inlined function was
+# counted up and down by two atomic instructions, about 100 per update, a quarter of the
+# blog task's time. The kernels allocate nothing (the caller makes every buffer, numba
+# refuses to compile an allocation without it), so nothing needs counting. The helpers
+# that work on one number each are left to LLVM to inline: numba's own inlining copies
+# their IR into every caller, which made the first compile several times slower.
+KERNEL = {"cache": True, "error_model": "numpy", "nogil": True, "_nrt": False}
+# Inlined by numba into ``train``: the batch and the step (compiled apart, each costs a
+# module of its own to optimise and link: 4.7 s of CPU against 3.7 s), and the loss and
+# the activations' slopes (called, once per layer and batch with ten arguments, they cost
+# 8% of the blog task's time, against 0.5 s more compiling, once); the activations stay
+# calls, the largest of the helpers (inlined too: 0.6 s more compiling, no gain measured).
 INLINED = {**KERNEL, "inline": "always"}
 
 
-@njit(**KERNEL)
+@njit(**INLINED)
 def _cast(scratch, value):
     """``value`` (a float64) rounded to the dtype of ``scratch``, as numpy rounds a Python float."""
     scratch[0] = value
@@ -64,32 +73,30 @@ def _cast(scratch, value):
 
 
 @njit(**KERNEL)
-def _sigmoid(x, consts):
-    """u / (1 + u), u = e^x with x held to [EXP_LOW, EXP_HIGH]: Sigmoid.forward; NaN stays NaN."""
-    if x < consts[EXP_LOW]:
-        x = consts[EXP_LOW]
-    elif x > consts[EXP_HIGH]:
-        x = consts[EXP_HIGH]
+def _sigmoid(x, one, low, high):
+    """u / (1 + u), u = e^x with x held to [low, high]: Sigmoid.forward; NaN stays NaN."""
+    if x < low:
+        x = low
+    elif x > high:
+        x = high
     u = math.exp(x)
-    return u / (u + consts[ONE])
+    return u / (u + one)
 
 
 @njit(**KERNEL)
-def _activate(code, alpha, z, out, start, stop, consts):
+def _activate(code, alpha, z, out, start, stop, one, low, high):
     """out[k] = f(z[k]) for k in [start, stop): each activation's ``forward``.
 
     One loop per activation, chosen outside it: a call per number would cost more than
     the number's arithmetic, and LLVM does not inline a helper with eight branches.
     """
-    one = consts[ONE]
     zero = one - one
-    low = consts[EXP_LOW]
     if code == IDENTITY:
         for k in range(start, stop):
             out[k] = z[k]
     elif code == SIGMOID:
         for k in range(start, stop):
-            out[k] = _sigmoid(z[k], consts)
+            out[k] = _sigmoid(z[k], one, low, high)
     elif code == TANH:
         for k in range(start, stop):
             out[k] = math.tanh(z[k])
@@ -115,13 +122,12 @@ def _activate(code, alpha, z, out, start, stop, consts):
             held = z[k]
             if held < low:
                 held = low
-            out[k] = held * _sigmoid(held, consts)
+            out[k] = held * _sigmoid(held, one, low, high)
 
 
-@njit(**KERNEL)
-def _slope(code, alpha, z, y, grad, start, stop, consts):
+@njit(**INLINED)
+def _slope(code, alpha, z, y, grad, start, stop, one, low, high):
     """grad[k] = f'(z[k]) · grad[k], given y = f(z): each activation's ``derivative``."""
-    one = consts[ONE]
     zero = one - one
     if code == IDENTITY:
         return
@@ -142,20 +148,19 @@ def _slope(code, alpha, z, y, grad, start, stop, consts):
             grad[k] = (one if z[k] > zero else y[k] + alpha) * grad[k]
     elif code == SOFTPLUS:
         for k in range(start, stop):
-            grad[k] = _sigmoid(z[k], consts) * grad[k]
+            grad[k] = _sigmoid(z[k], one, low, high) * grad[k]
     else:  # SILU
         for k in range(start, stop):
-            s = _sigmoid(z[k], consts)
+            s = _sigmoid(z[k], one, low, high)
             grad[k] = (s + y[k] * (one - s)) * grad[k]
 
 
 @njit(**KERNEL)
-def _pointwise(code, p, t, lc, consts):
+def _pointwise(code, p, t, lc0, lc1, one, half):
     """One entry's loss and its slope dL/dp, before the mean: each ``Loss``'s formula.
 
     ``lc`` holds the loss's constants in the dtype: Huber's δ and ½δ, BCE's ε and 1 - ε.
     """
-    one, half = consts[ONE], consts[HALF]
     if code == MSE:
         d = p - t
         return d * d, d
@@ -163,27 +168,43 @@ def _pointwise(code, p, t, lc, consts):
         d = p - t
         return abs(d), (one if d > 0 else (-one if d < 0 else d - d))
     if code == HUBER:
-        delta, half_delta = lc[0], lc[1]
+        delta, half_delta = lc0, lc1
         d = p - t
         magnitude = abs(d)
         value = half * d * d if magnitude <= delta else delta * (magnitude - half_delta)
         return value, (-delta if d < -delta else (delta if d > delta else d))
-    low, high = lc[0], lc[1]  # BCE
+    low, high = lc0, lc1  # BCE
     p = low if p < low else (high if p > high else p)
     return -(t * math.log(p) + (one - t) * math.log1p(-p)), (p - t) / (p * (one - p))
 
 
-@njit(**KERNEL)
-def _loss(code, pred, target, grad, start, size, lc, consts, scratch):
-    """The batch's loss (a float64) and dL/dpred into grad[start:start + size]: ``Loss``."""
-    total = consts[HALF] - consts[HALF]  # summed in the dtype, as numpy sums the dtype's array
-    scale = _cast(scratch, 2.0 / size)  # MSE scales its slopes by 2/n
-    inverse = _cast(scratch, float(size))  # MeanLoss divides the slopes by the entry count
+@njit(**INLINED)
+def _loss(code, pred, target, grad, start, size, lc0, lc1, one, half, scale, inverse):
+    """The batch's loss (a float64) and dL/dpred into grad[start:start + size]: ``Loss``.
+
+    MSE scales its slopes by ``scale`` (2/n), the others divide them by ``inverse`` (n, as
+    MeanLoss divides by the entry count), both in the dtype.
+    """
+    total = half - half  # summed in the dtype, as numpy sums the dtype's array
+    if code == MSE:  # the loop chosen once, outside: MSE's own, then the others'
+        for k in range(size):
+            d = pred[start + k] - target[k]
+            total += d * d
+            grad[start + k] = d * scale
+        return float(total) / size
     for k in range(size):
-        value, slope = _pointwise(code, pred[start + k], target[k], lc, consts)
+        value, slope = _pointwise(code, pred[start + k], target[k], lc0, lc1, one, half)
         total += value
-        grad[start + k] = slope * scale if code == MSE else slope / inverse
+        grad[start + k] = slope / inverse
     return float(total) / size
+
+
+@njit(**KERNEL)
+def _adjusted(grad, weight, clipping, factor, decay, wd):
+    """One gradient as the rule sees it: ``Optimizer._adjusted``, clipped then decayed."""
+    if clipping:
+        grad = grad * factor
+    return grad + wd * weight if decay else grad
 
 
 @njit(**INLINED)
@@ -213,21 +234,30 @@ def _step(w, g, opt, hyper, settings, lr, state1, state2, counters, scratch):
         first = _cast(scratch, 1.0 - settings[S_BETA1] ** t)
         second = _cast(scratch, 1.0 - settings[S_BETA2] ** t)
     h0, h1, h2, h3, h4 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
-    for i in range(size):
-        grad = g[i] * factor if clipping else g[i]
-        if decay:
-            grad = grad + wd * w[i]
-        if opt == SGD:
-            w[i] -= lr * grad
-        elif opt in (MOMENTUM, NESTEROV):
+    # One loop per rule, chosen once per step: a choice per number costs more than its sum.
+    if opt == SGD:
+        for i in range(size):
+            w[i] -= lr * _adjusted(g[i], w[i], clipping, factor, decay, wd)
+    elif opt == MOMENTUM:
+        for i in range(size):
+            velocity = state1[i] * h0 + _adjusted(g[i], w[i], clipping, factor, decay, wd)
+            state1[i] = velocity
+            w[i] -= lr * velocity
+    elif opt == NESTEROV:
+        for i in range(size):
+            grad = _adjusted(g[i], w[i], clipping, factor, decay, wd)
             velocity = state1[i] * h0 + grad
             state1[i] = velocity
-            w[i] -= lr * (grad + h0 * velocity if opt == NESTEROV else velocity)
-        elif opt == RMSPROP:
+            w[i] -= lr * (grad + h0 * velocity)
+    elif opt == RMSPROP:
+        for i in range(size):
+            grad = _adjusted(g[i], w[i], clipping, factor, decay, wd)
             s = state1[i] * h0 + h1 * grad * grad
             state1[i] = s
             w[i] -= lr * grad / (math.sqrt(s) + h2)
-        else:  # ADAM
+    else:  # ADAM
+        for i in range(size):
+            grad = _adjusted(g[i], w[i], clipping, factor, decay, wd)
             m = state1[i] * h0 + h1 * grad
             v = state2[i] * h2 + h3 * grad * grad
             state1[i], state2[i] = m, v
@@ -244,7 +274,8 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
     gradient in ``g``, as ``Network.backward`` does.
     """
     layers = layout.shape[0]
-    zero = consts[ONE] - consts[ONE]
+    one, half, low, high = consts[ONE], consts[HALF], consts[EXP_LOW], consts[EXP_HIGH]
+    zero = one - one
     n_in0 = layout[0, N_IN]
     n_out = layout[layers - 1, N_OUT]
     for i in range(rows):  # gather the batch: the shuffled order's rows, or the next ones
@@ -262,6 +293,13 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         # time, so that the innermost loop runs along rows of W and z, which LLVM vectorises.
         for i in range(rows):
             xi, zi = a_at + i * n_i, o_at + i * n_o
+            if n_o < WIDE:  # the same sums, each in a register: no loop too short to pay
+                for j in range(n_o):
+                    total = zero
+                    for k in range(n_i):
+                        total += acts[xi + k] * w[w_at + k * n_o + j]
+                    zs[zi + j] = total + w[b_at + j] if b_at >= 0 else total
+                continue
             for j in range(n_o):
                 zs[zi + j] = zero
             for k in range(n_i):
@@ -271,18 +309,27 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
             if b_at >= 0:
                 for j in range(n_o):
                     zs[zi + j] += w[b_at + j]
-        _activate(code, alpha, zs, acts, o_at, o_at + rows * n_o, consts)
+        _activate(code, alpha, zs, acts, o_at, o_at + rows * n_o, one, low, high)
     out_at = layout[layers - 1, OUTPUT_AT]
-    value = _loss(loss, acts, target, grads, out_at, rows * n_out, lc, consts, scratch)
+    size = rows * n_out
+    scale, inverse = _cast(scratch, 2.0 / size), _cast(scratch, float(size))
+    value = _loss(loss, acts, target, grads, out_at, size, lc[0], lc[1], one, half, scale, inverse)
     for layer in range(layers - 1, -1, -1):
         n_i, n_o = layout[layer, N_IN], layout[layer, N_OUT]
         w_at, b_at = layout[layer, W_AT], layout[layer, B_AT]
         a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
         # delta = f'(z) · dL/dy, written over dL/dy (nothing else reads it)
         code, alpha = layout[layer, ACTIVATION], alphas[layer]
-        _slope(code, alpha, zs, acts, grads, o_at, o_at + rows * n_o, consts)
+        _slope(code, alpha, zs, acts, grads, o_at, o_at + rows * n_o, one, low, high)
         for k in range(n_i):  # dL/dW = xᵀ delta, summed over the samples from the first
             wk = w_at + k * n_o
+            if n_o < WIDE:
+                for j in range(n_o):
+                    total = zero
+                    for i in range(rows):
+                        total += acts[a_at + i * n_i + k] * grads[o_at + i * n_o + j]
+                    g[wk + j] = total
+                continue
             for j in range(n_o):
                 g[wk + j] = zero
             for i in range(rows):
@@ -324,25 +371,23 @@ def compose(order, permutations, orders):
 @njit(**KERNEL)
 def train(w, g, layout, alphas, consts, x, y, orders, batch_size, first, stop, epochs,
           loss, lc, opt, hyper, settings, lrs, state1, state2, counters,
-          acts, zs, grads, target, prev, guard, totals, last):  # fmt: skip
+          acts, zs, grads, target, prev, guard, totals, last, scratch):  # fmt: skip
     """Train ``epochs`` epochs of batches [first, stop); totals[e] = Σ batch loss · batch size.
 
-    ``orders`` holds each epoch's shuffled order (no rows: the data's own order). ``lrs``
+    ``orders`` holds each epoch's shuffled order (one empty row: the data's own order). ``lrs``
     the rate of each update in turn (one entry: every update's). With ``guard``, each
     epoch's weights are first copied to ``prev``, and an epoch whose loss or weights end
     non-finite is the last one run. last[0] is the last batch's loss. Returns the number
-    of epochs run.
+    of epochs run. ``scratch`` (one entry) is where numbers are rounded to the dtype.
     """
     n = x.shape[0]
-    scratch = np.empty(1, w.dtype)
-    shuffled = orders.shape[0] > 0
-    no_order = np.empty(0, np.int64)
+    shuffled = orders.shape[1] > 0
     update = 0
     for e in range(epochs):
         if guard:  # a loop: numba compiles prev[:] = w's broadcasting machinery for ~2 s
             for i in range(w.size):
                 prev[i] = w[i]
-        order = orders[e] if shuffled else no_order
+        order = orders[e] if shuffled else orders[0]
         total = 0.0
         for b in range(first, stop):
             row0 = b * batch_size

@@ -32,6 +32,8 @@ from .support import ACTIVATION_KERNELS, LOSS_KERNELS, OPTIMIZER_KERNELS
 Array = np.ndarray
 # The most permutation entries one block draws at once: (epochs, n) int64, 8 MB.
 BLOCK_ENTRIES = 1 << 20
+# The orders of a run that does not shuffle: one empty row, which the kernel never reads.
+NO_ORDERS = np.zeros((1, 0), np.int64)
 
 
 def _offset(view: Array, base: Array) -> int:
@@ -95,6 +97,7 @@ class _Plan:
         self.prev = np.empty_like(self.w)
         self.totals = np.zeros((copies, 1))
         self.last = np.zeros((copies, 1))  # the last batch's loss
+        self.scratch = np.zeros((copies, 1), dtype)  # where the kernel rounds to the dtype
         self.layers = layers
 
     def _optimizer(self, optimizer: Any) -> None:
@@ -203,7 +206,7 @@ class _Plan:
                 self.rows, first, stop, epochs, self.loss, self.lc, self.rule, self.hyper,
                 self.settings, rates[i], self.state1[i], self.state2[i], self.counters[i],
                 self.acts[i], self.zs[i], self.grads[i], self.target[i], self.prev[i],
-                guard and not self.stacked, self.totals[i], self.last[i],
+                guard and not self.stacked, self.totals[i], self.last[i], self.scratch[i],
             )  # fmt: skip
 
         if self.copies == 1:
@@ -256,7 +259,6 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
     guard = not plan.stacked and any(
         type(c) is TerminateOnNaN and c.check == "epoch" for c in callbacks
     )
-    no_orders = np.zeros((0, n), np.int64)
     logs: dict[str, float] = {}
     epoch = 0
     while epoch < epochs and not trainer.stop_training:
@@ -267,7 +269,7 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
         count = min(epochs - epoch, max(1, BLOCK_ENTRIES // n)) if blocks else 1
         for callback in epoch_begin:
             callback.on_epoch_begin(trainer, epoch)
-        orders, rewind = _orders(trainer, n, count) if trainer.shuffle else (no_orders, None)
+        orders, rewind = _orders(trainer, n, count) if trainer.shuffle else (NO_ORDERS, None)
         done = plan.run(x, y, orders, 0, batches, count, guard and count > 1)
         plan.stepped(done * batches)
         if done < count and rewind is not None:
@@ -340,7 +342,7 @@ def _epoch_by_batches(
     n = x.shape[0]
     batch_size = trainer.batch_size
     batches = -(-n // batch_size)
-    orders = _orders(trainer, n, 1)[0] if trainer.shuffle else np.zeros((0, n), np.int64)
+    orders = _orders(trainer, n, 1)[0] if trainer.shuffle else NO_ORDERS
     for callback in epoch_begin:
         callback.on_epoch_begin(trainer, epoch)
     total, seen = 0.0, 0
