@@ -217,13 +217,29 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     if len(runs) > 1 and not stackable(runs):
         return None
     single = len(runs) == 1
+    trainer = stacked_trainer(runs)
+    began = time.perf_counter()
+    result = trainer.fit(first.source, configs[0].epochs)
+    seconds = time.perf_counter() - began
+    losses = np.array(result.loss).reshape(-1, len(runs))  # (epochs, networks)
+    histories = list(losses.T)
+    networks = [trainer.network] if single else unstack(trainer.network)
+    x, y = first.source.evaluation_arrays()
+    predictions = [network.predict(x) for network in networks]
+    return histories, predictions, y, seconds, len(runs)
+
+
+def stacked_trainer(runs: Sequence[Experiment]) -> Trainer:
+    """One trainer for the runs (``stackable`` ones): the single run's network, or a stack of
+    them, each with its own learning rate. It never stops at divergence: a run that diverges
+    goes on to the end either way, so it ends the same whichever way it trained."""
+    first = runs[0]
+    single = len(runs) == 1
     optimizer = first.trainer.optimizer
     if not single:
         rates = np.array([[r.trainer.optimizer.lr] for r in runs], dtype=np.float64)
         optimizer = rebuilt(optimizer, lr=rates)
-    # One trainer for one run or a stack, neither stopping at divergence: a run that diverges
-    # goes on to the end either way, so its row is the same whichever way it trained.
-    trainer = Trainer(
+    return Trainer(
         first.network if single else stack([r.network for r in runs]),
         first.trainer.loss,
         optimizer,
@@ -234,15 +250,6 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
         # The compiled engine has no kernel for stacks yet: they stay with numpy, unannounced.
         engine=first.trainer.engine if single else "numpy",
     )
-    began = time.perf_counter()
-    result = trainer.fit(first.source, configs[0].epochs)
-    seconds = time.perf_counter() - began
-    losses = np.array(result.loss).reshape(-1, len(runs))  # (epochs, networks)
-    histories = list(losses.T)
-    networks = [trainer.network] if single else unstack(trainer.network)
-    x, y = first.source.evaluation_arrays()
-    predictions = [network.predict(x) for network in networks]
-    return histories, predictions, y, seconds, len(runs)
 
 
 def stackable(runs: Sequence[Experiment]) -> bool:
