@@ -179,7 +179,11 @@ def read_values(
         except ConfigError as error:
             problems[name] = str(error).removeprefix(f"{name}: ").removeprefix(f"{name} ")
             continue
-        if SETTINGS[name].kind == "component" and (problem := _component_problem(name, text)):
+        if SETTINGS[name].kind == "component" and values[name] is not None:
+            problem = _component_problem(name, text)
+        else:
+            problem = None
+        if problem:
             problems[name] = problem
     problems.update(_limit_problems(values, seeds))
     if problems:

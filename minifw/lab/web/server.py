@@ -17,6 +17,7 @@ from the command line alone.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import secrets
@@ -39,6 +40,7 @@ from ...run.resolve import resolve
 from .controls import LAB_OWN, LIMITS, controls, target_curve
 from .session import LabSession
 
+DEFAULT_PORT = 8765
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024  # bytes in a request: a page's settings are a few hundred
 MAX_SESSIONS = 8  # tabs training at once
@@ -325,7 +327,12 @@ def serve(
     runs_dir: str = "runs",
 ) -> int:
     """Run the lab until Ctrl-C; print its address; open it in the browser unless told not."""
-    server = LabServer(port, plugins=plugins, runs_dir=runs_dir)
+    try:
+        server = LabServer(port, plugins=plugins, runs_dir=runs_dir)
+    except OSError as error:  # the default port is taken (another lab, say): any free one
+        if port != DEFAULT_PORT or error.errno != errno.EADDRINUSE:
+            raise
+        server = LabServer(0, plugins=plugins, runs_dir=runs_dir)
     print(f"minifw lab at {server.url}  (Ctrl-C stops it)", flush=True)
     if open_browser:
         import webbrowser

@@ -52,10 +52,12 @@ _DRAWING = threading.Lock()
 
 def _quartiles(values: Array) -> Array:
     """q1, median and q3 over the leading (seed) axis, ignoring seeds that are not finite."""
+    finite = np.isfinite(values)
+    if finite.all():  # the usual case, and numpy's fast one: nanquantile loops in Python
+        return np.quantile(values, [0.25, 0.5, 0.75], axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # every seed diverged: nan, a gap
-        values = np.where(np.isfinite(values), values, np.nan)
-        return np.nanquantile(values, [0.25, 0.5, 0.75], axis=0)
+        return np.nanquantile(np.where(finite, values, np.nan), [0.25, 0.5, 0.75], axis=0)
 
 
 def loss_epochs(epochs: int) -> Array:
@@ -172,9 +174,9 @@ class LiveRun:
         units = [h.reshape(self.seeds, len(x), -1)[0] for h in hidden]  # the first seed's
         losses = self.losses()
         at = loss_epochs(self.config.epochs)
-        lq1, lmedian, lq3 = _quartiles(losses.T) if len(losses) else (np.array([]),) * 3
         shown = at[at <= len(losses)] - 1
-        loss = float(lmedian[-1]) if len(losses) else None
+        lq1, lmedian, lq3 = _quartiles(losses[shown].T) if len(losses) else (np.array([]),) * 3
+        loss = float(_quartiles(losses[-1:].T)[1, -1]) if len(losses) else None
         return {
             "epoch": self.epochs_done,
             "epochs": self.config.epochs,
@@ -191,7 +193,7 @@ class LiveRun:
             "error": None if target is None else finite_list(median - target),
             "hidden": [finite_list(u) for layer in units for u in layer.T],
             "loss_epochs": at.tolist(),
-            "losses": [finite_list(v[shown]) for v in (lmedian, lq1, lq3)]
+            "losses": [finite_list(v) for v in (lmedian, lq1, lq3)]
             if len(losses)
             else [[], [], []],
             "outcomes": self.outcomes(),
