@@ -341,7 +341,8 @@ def serve(
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
-        print("\nminifw lab stopped.")
+        # On a terminal the line starts after the ^C the terminal echoed.
+        print(f"{chr(10) * sys.stdout.isatty()}minifw lab stopped.")
     finally:
         server.close_all()
     return 0

@@ -315,7 +315,7 @@ class LabSession:
         try:
             run = LiveRun.start(config, seeds)
         except ConfigError as error:
-            return {_blame(str(error), [*texts, "seeds"]): str(error)}
+            return {_blame(str(error), ["seeds", *texts]): str(error)}
         with self._changed:
             self._run, self.seeds = run, seeds
             self._generation += 1
