@@ -29,7 +29,10 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = os.environ.get("MINIFW_LAB_SCREENSHOTS")
+# Resolved now: each test runs in a temporary directory of its own (conftest.py).
+SCREENSHOTS = os.environ.get("MINIFW_LAB_SCREENSHOTS") and Path(
+    os.environ["MINIFW_LAB_SCREENSHOTS"]
+).resolve()
 
 
 def _missing() -> str | None:
@@ -84,8 +87,8 @@ def page(browser, lab):
 def shoot(page, name):
     """Write the docs' screenshot ``lab-NAME.png`` when asked to."""
     if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"lab-{name}.png"))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"lab-{name}.png"))
 
 
 def epoch(page):

@@ -249,6 +249,15 @@ def test_the_stream_shows_the_loss_falling_and_the_fit_changing(lab):
     assert np.allclose(got[-1]["error"], error)
 
 
+def test_tabs_train_at_once_each_in_its_own_session(lab):
+    narrow = new_session(lab, {"layers": "3", "epochs": "20000"})
+    wide = new_session(lab, {"layers": "7", "epochs": "20000"})
+    assert narrow != wide
+    both = [lab.sessions[narrow], lab.sessions[wide]]
+    wait_until(lambda: all(s.run.epochs_done > 0 for s in both))
+    assert [len(frames(lab, s, 1)[0]["hidden"]) for s in (narrow, wide)] == [3, 7]
+
+
 def test_seeds_train_stacked_with_a_median_between_quartiles(lab):
     session = new_session(lab, {"epochs": "300"}, seeds=4)
     frame = frames(lab, session, until=lambda frame: frame["done"])[-1]

@@ -180,13 +180,21 @@ function fitOptions(pins, previewOnly) {
   };
 }
 
+function decades(plot, min, max) {
+  // Whole powers of ten around the data, recomputed with every frame: a loss that falls
+  // past the lowest decade drawn so far takes the axis down with it.
+  const low = min > 0 ? 10 ** Math.floor(Math.log10(min)) : 1e-6;
+  const high = max > 0 ? 10 ** Math.ceil(Math.log10(max)) : 1;
+  return [low, high > low ? high : low * 10];
+}
+
 function lossOptions(pins) {
   const series = [{ label: "epoch" }, line("loss (median)", "#2166ac", { width: 2 }), quartile("q1"), quartile("q3")];
   for (let i = 0; i < pins; i++) series.push(line(`pin ${i + 1}`, PIN_COLOURS[i % PIN_COLOURS.length]));
   return {
     series,
     bands: [{ series: [3, 2], fill: "rgba(33,102,172,0.15)" }],
-    scales: { x: { time: false }, y: { distr: 3 } },
+    scales: { x: { time: false }, y: { distr: 3, range: decades } },
     axes: [{}, { size: 60 }],
     legend: { live: false },
   };
