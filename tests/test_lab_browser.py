@@ -30,9 +30,10 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 # Resolved now: each test runs in a temporary directory of its own (conftest.py).
-SCREENSHOTS = os.environ.get("MINIFW_LAB_SCREENSHOTS") and Path(
-    os.environ["MINIFW_LAB_SCREENSHOTS"]
-).resolve()
+SCREENSHOTS = (
+    os.environ.get("MINIFW_LAB_SCREENSHOTS")
+    and Path(os.environ["MINIFW_LAB_SCREENSHOTS"]).resolve()
+)
 
 
 def _missing() -> str | None:
