@@ -92,7 +92,7 @@ def browser_rounds(server: LabServer, rounds: int, seeds: int) -> tuple[list[flo
     rates, latencies = [], []
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page()
+        page = browser.new_page(bypass_csp=True)  # wait_for_function evaluates strings
         page.goto(server.url)
         page.wait_for_selector("body[data-ready=true]")
         page.fill('[name="seeds"]', str(seeds))

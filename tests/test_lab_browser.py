@@ -74,7 +74,10 @@ def lab(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, lab):
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    # The page's policy forbids evaluating strings, as wait_for_function does: lifted for tests.
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, accept_downloads=True, bypass_csp=True
+    )
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -212,4 +215,12 @@ def test_the_token_is_required(browser, lab):
     assert "token" in page.text_content("body")
     response = page.goto(f"http://127.0.0.1:{lab.port}/api/controls")
     assert response.status == 403
+    # With the token, the page works under its own security policy (the other tests lift it).
+    refused = []
+    page.on("console", lambda message: refused.append(message.text))
+    page.goto(lab.url)
+    page.wait_for_selector("body[data-ready=true]", timeout=10_000)
+    page.wait_for_selector("#chart-fit canvas")
+    assert page.locator(".chart canvas").count() == 4
+    assert not [m for m in refused if "Content Security Policy" in m]
     context.close()

@@ -2,6 +2,10 @@
 
 import http.client
 import json
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -425,15 +429,34 @@ def test_the_command_line_shown_trains_the_same_run(lab):
     assert "--plugin" in words  # the server's plugin, which the run needs
 
 
-def test_ctrl_c_stops_the_server_in_one_line(monkeypatch, capsys):
-    def interrupted(self, poll_interval):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(LabServer, "serve_forever", interrupted)
-    assert lab_server.serve(0, open_browser=False) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    assert out[0].startswith("minifw lab at http://127.0.0.1:") and "token=" in out[0]
-    assert out[1:] == ["minifw lab stopped."]
+def test_ctrl_c_stops_the_server_in_one_line_even_while_a_tab_trains():
+    command = [sys.executable, "-m", "minifw", "lab", "--no-browser", "--port", "0"]
+    # SIGINT as a terminal's Ctrl-C sends it (a shell's background jobs would ignore it).
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    first = process.stdout.readline()
+    assert first.startswith("minifw lab at http://127.0.0.1:") and "token=" in first
+    address = re.search(r"127\.0\.0\.1:(\d+)/\?token=(\S+)", first)
+    port, token = int(address[1]), address[2]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body = json.dumps({"values": {"epochs": "20000"}})
+    connection.request(
+        "POST", f"/api/session?token={token}", body, {"Content-Type": "application/json"}
+    )
+    session = json.loads(connection.getresponse().read())["session"]
+    stream = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    stream.request("GET", f"/api/stream?session={session}&token={token}")
+    assert stream.getresponse().fp.readline().startswith(b"data: ")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert out == "minifw lab stopped.\n"
+    assert err == ""
 
 
 def test_the_chart_library_ships_with_its_licence():

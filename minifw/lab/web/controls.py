@@ -148,7 +148,7 @@ def _component_problem(name: str, value: Any) -> str | None:
     return None
 
 
-def _blame(message: str, names: Any) -> str:
+def blame(message: str, names: Any) -> str:
     """The setting a message is about: the first of ``names`` it mentions, else "run"."""
     for name in names:
         if re.search(rf"(?<![\w-])(--)?{name.replace('_', '[-_]')}(?![\w-])", message):
@@ -192,7 +192,7 @@ def read_values(
         config = attrs.evolve(base or RunConfig(), **values)
         resolve(config)
     except ConfigError as error:
-        return None, {_blame(str(error), SETTINGS): str(error)}
+        return None, {blame(str(error), SETTINGS): str(error)}
     return config, {}
 
 

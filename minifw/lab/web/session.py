@@ -39,7 +39,7 @@ from ..plotting.scene import Scene, Snapshot
 from ..results import FLAT
 from ..stacking import unstack
 from ..sweeps import stackable, stacked_trainer
-from .controls import LAB_OWN, RESOLUTION, _blame, finite_list, read_values, value_text
+from .controls import LAB_OWN, RESOLUTION, blame, finite_list, read_values, value_text
 
 Array = np.ndarray
 
@@ -315,7 +315,7 @@ class LabSession:
         try:
             run = LiveRun.start(config, seeds)
         except ConfigError as error:
-            return {_blame(str(error), ["seeds", *texts]): str(error)}
+            return {blame(str(error), ["seeds", *texts]): str(error)}
         with self._changed:
             self._run, self.seeds = run, seeds
             self._generation += 1
