@@ -207,6 +207,20 @@ def test_a_formula_draws_as_it_is_typed_and_a_hostile_one_shows_its_error(page):
     shoot(page, "formula-error")
 
 
+def test_closing_the_tab_stops_its_training(page, lab):
+    set_epochs(page, 20000)
+    link = page.get_attribute("#downloads a", "href")  # names the tab's session
+    session = lab.sessions[link.partition("session=")[2]]
+    assert session.run.config.epochs == 20000
+    page.close()
+    deadline = time.monotonic() + 5
+    while session.id in lab.sessions:
+        assert time.monotonic() < deadline, "the session outlived its tab"
+        time.sleep(0.05)
+    assert session.join(5)
+    assert not session.run.finished
+
+
 def test_the_token_is_required(browser, lab):
     context = browser.new_context()
     page = context.new_page()

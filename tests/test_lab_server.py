@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -17,11 +18,12 @@ import minifw
 from minifw.cli import build_parser, main
 from minifw.cli.train import configuration
 from minifw.files.ledger import Ledger
+from minifw.lab.web import controls as lab_controls
 from minifw.lab.web import server as lab_server
 from minifw.lab.web.controls import LAB_OWN, LIMITS, controls
 from minifw.lab.web.server import LabServer
 from minifw.lab.web.session import LabSession
-from minifw.run.config import SETTINGS, RunConfig
+from minifw.run.config import SETTINGS, RunConfig, setting
 
 PLUGIN = """
 import attrs, math
@@ -170,6 +172,28 @@ def test_every_setting_of_what_trains_is_a_control_derived_from_its_declaration(
         assert control["help"] == SETTINGS[name].help
         assert control["choices"] or SETTINGS[name].kind not in ("choice", "component")
     assert described["epochs"]["limit"] == LIMITS["epochs"]
+
+
+def test_a_setting_added_to_the_declaration_is_a_control_with_no_lab_code(monkeypatch):
+    extended = attrs.make_class(
+        "Extended",
+        {"new_knob": setting(0.5, "training", "number", "a knob added later", low=0)},
+        bases=(RunConfig,),
+        frozen=True,
+    )
+    declared = attrs.fields_dict(extended)["new_knob"].metadata["setting"]
+    monkeypatch.setitem(SETTINGS, "new_knob", declared)  # the declaration, as RunConfig's
+    monkeypatch.setattr(lab_controls, "RunConfig", extended)
+    control = next(c for c in controls() if c["name"] == "new_knob")
+    assert (control["group"], control["help"], control["default"]) == (
+        "training",
+        "a knob added later",
+        "0.5",
+    )
+    config, problems = lab_controls.read_values({"new_knob": "0.7"})
+    assert problems == {} and config.new_knob == 0.7
+    _, problems = lab_controls.read_values({"new_knob": "-1"})
+    assert problems == {"new_knob": "must be a finite number >= 0; got -1.0"}
 
 
 def test_plugin_components_appear_in_the_menus_and_train(lab):
