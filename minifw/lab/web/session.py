@@ -354,7 +354,6 @@ class LabSession:
             "generation": self._generation,
             "paused": self._paused,
             "pins": pins,
-            "made": time.time(),
         }
         self._version += 1
         self._changed.notify_all()

@@ -89,7 +89,8 @@ function showErrors(errors) {
   for (const element of document.querySelectorAll(".error")) element.textContent = "";
   for (const [name, message] of Object.entries(errors || {})) {
     const element = $(`error-${name}`) || $("error-run");
-    element.textContent = element.id === "error-run" ? `${name}: ${message}` : message;
+    const unplaced = element.id === "error-run" && name !== "run"; // a control not on the page
+    element.textContent = unplaced ? `${name}: ${message}` : message;
   }
 }
 
@@ -271,6 +272,13 @@ function listen() {
       requestAnimationFrame(drawLatest);
     }
   };
+  stream.onerror = () => {
+    // The browser reconnects by itself after a blip; CLOSED means the server said no:
+    // it was stopped, or this tab's session ended.
+    if (stream.readyState === EventSource.CLOSED) {
+      showErrors({ run: "the lab stopped, or this tab's session ended: reload the page" });
+    }
+  };
   let counted = 0;
   setInterval(() => { // frames received in the last second, while training
     const frames = lab.stats.frames - counted;
@@ -330,6 +338,9 @@ async function start() {
     if (status === 200) showPins(answer);
     else showErrors({ run: answer.error });
   };
+  window.addEventListener("resize", () => {
+    for (const [id, chart] of Object.entries(lab.charts)) chart.plot.setSize(size(`chart-${id}`));
+  });
   $("copy").onclick = () => navigator.clipboard.writeText($("command").textContent);
   const [, answer] = await request("/api/session", { values: values(), seeds: seeds() });
   lab.session = answer.session;
