@@ -88,8 +88,19 @@ def page(browser, lab):
     assert errors == []  # no JavaScript error on the way
 
 
+# The screenshots these tests take for docs/lab.md, by name: lab-NAME.png.
+SHOTS = ("training", "seeds", "compare", "formula-error")
+
+
+def test_the_docs_show_every_screenshot_these_tests_take():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "lab.md").read_text()
+    shown = re.findall(r"\(images/(lab-[\w-]+\.png)\)", text)
+    assert sorted(shown) == sorted(f"lab-{name}.png" for name in SHOTS)
+
+
 def shoot(page, name):
     """Write the docs' screenshot ``lab-NAME.png`` when asked to."""
+    assert name in SHOTS
     if SCREENSHOTS:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"lab-{name}.png"))
