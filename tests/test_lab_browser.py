@@ -179,6 +179,7 @@ def test_seeds_show_a_median_band_and_the_outcomes(page):
     shoot(page, "seeds")
     counts = re.findall(r"\d+", page.text_content("#outcomes"))
     assert sum(map(int, counts[1:])) == 8
+    assert page.text_content("#command").endswith("--seeds 8 --sweep-seed 0")
 
 
 def test_pin_change_a_knob_and_compare(page):

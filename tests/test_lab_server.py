@@ -18,6 +18,7 @@ import minifw
 from minifw.cli import build_parser, main
 from minifw.cli.train import configuration
 from minifw.files.ledger import Ledger
+from minifw.lab.sweeps import BASE_SETTINGS, sweep
 from minifw.lab.web import controls as lab_controls
 from minifw.lab.web import server as lab_server
 from minifw.lab.web.controls import LAB_OWN, LIMITS, controls
@@ -296,6 +297,22 @@ def test_seeds_train_stacked_with_a_median_between_quartiles(lab):
     assert np.all(q1 <= median + 1e-12) and np.all(median <= q3 + 1e-12)
     assert not np.allclose(q1, q3)  # four initial weights, four fits
     assert sum(frame["outcomes"].values()) == 4
+
+
+def test_the_sweep_line_shown_for_several_seeds_trains_the_same_runs(lab):
+    values = {"epochs": "150", "activation": "tanh", "seed": "7", "plot_domain": "0,9"}
+    session = new_session(lab, values, seeds=3)
+    run = lab.sessions[session].run
+    wait_until(lambda: run.finished)
+    _, answer, _ = call(
+        lab, "POST", "/api/apply", {"session": session, "values": values, "seeds": 3}
+    )
+    words = answer["command"].split()
+    assert words[:2] == ["minifw", "sweep"] and words[-4:] == ["--seeds", "3", "--sweep-seed", "7"]
+    args = build_parser().parse_args(words[1:])
+    config, _ = configuration(args, BASE_SETTINGS)
+    results = sweep(config, {}, args.seeds, sweep_seed=args.sweep_seed)
+    np.testing.assert_array_equal([row.final_loss for row in results], run.losses()[-1])
 
 
 def test_diverged_and_flat_seeds_are_counted():

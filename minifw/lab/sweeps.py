@@ -54,6 +54,15 @@ _ALIASES = {"optimizer.lr": "lr"}
 MAX_RUNS = 1_000_000
 
 
+# The base run's settings (``minifw sweep``'s flags): what trains, the plugins and the metrics
+# each row records; not the seed, which the sweep's seeds choose, nor where files go.
+BASE_SETTINGS = [
+    n
+    for n, s in SETTINGS.items()
+    if (s.group != "output" and n != "seed") or n in ("plugins", "metrics")
+]
+
+
 def planned_runs(grid: Mapping[str, Sequence[Any]], seeds: int) -> int:
     """How many runs a sweep of ``grid`` over ``seeds`` seeds trains: every combination."""
     return math.prod(len(values) for values in grid.values()) * seeds

@@ -35,8 +35,9 @@ import attrs
 
 from ...core.errors import ConfigError, LedgerError, MinifwError
 from ...core.registry import load_plugins
-from ...run.config import RunConfig, command_line
+from ...run.config import SETTINGS, RunConfig, command_line
 from ...run.resolve import resolve
+from ..sweeps import BASE_SETTINGS
 from .controls import LAB_OWN, LIMITS, controls, target_curve
 from .session import LabSession
 
@@ -309,18 +310,25 @@ def _described(session: LabSession) -> dict[str, Any]:
     if run is None:
         return {"command": "", "notes": [], "pins": session.pin_table()}
     resolved = resolve(run.config)
-    command = command_line(_as_typed(run.config))
-    if run.seeds > 1:
-        command += f"  # and seeds {run.config.seed}..{run.config.seed + run.seeds - 1}"
-    return {"command": command, "notes": list(resolved.notes), "pins": session.pin_table()}
+    return {
+        "command": command(run.config, run.seeds),
+        "notes": list(resolved.notes),
+        "pins": session.pin_table(),
+    }
 
 
-def _as_typed(config: RunConfig) -> RunConfig:
-    """``config`` without the lab's own output settings (the ledger, no progress bar), which
-    are not what a user would type; the plugins stay, since the run needs them."""
+def command(config: RunConfig, seeds: int) -> str:
+    """The command that trains what the page trains: ``minifw train`` for one seed; for
+    several, ``minifw sweep``, whose seeds the lab draws as it does from the seed setting."""
     default = RunConfig()
-    kept = {name: getattr(default, name) for name in LAB_OWN if name != "plugins"}
-    return attrs.evolve(config, **kept)
+    if seeds == 1:  # not the lab's own settings (the ledger, no progress bar), but plugins
+        kept = [name for name in SETTINGS if name not in LAB_OWN or name == "plugins"]
+        program = "minifw train"
+    else:
+        kept, program = BASE_SETTINGS, "minifw sweep"
+    typed = attrs.evolve(default, **{name: getattr(config, name) for name in kept})
+    line = command_line(typed, program)
+    return line if seeds == 1 else f"{line} --seeds {seeds} --sweep-seed {config.seed}"
 
 
 def serve(

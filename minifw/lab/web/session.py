@@ -38,7 +38,7 @@ from ...run.resolve import resolve, summary
 from ..plotting.scene import Scene, Snapshot
 from ..results import FLAT
 from ..stacking import unstack
-from ..sweeps import stackable, stacked_trainer
+from ..sweeps import stackable, stacked_trainer, sweep_seeds
 from .controls import LAB_OWN, RESOLUTION, blame, finite_list, read_values, value_text
 
 Array = np.ndarray
@@ -67,7 +67,9 @@ def loss_epochs(epochs: int) -> Array:
 
 @attrs.define(eq=False)
 class LiveRun:
-    """``seeds`` runs of ``config`` (seeds ``config.seed``, +1, ...) training as one stack."""
+    """``seeds`` runs of ``config`` training as one stack: one run is ``config`` itself; several
+    are the runs ``minifw sweep --seeds N --sweep-seed S`` trains, S being ``config.seed``,
+    their seeds drawn from it as the sweep draws them (``sweep_seeds``)."""
 
     config: RunConfig
     seeds: int
@@ -81,11 +83,8 @@ class LiveRun:
     @classmethod
     def start(cls, config: RunConfig, seeds: int) -> LiveRun:
         """The run before its first epoch; ConfigError if it cannot be built or stacked."""
-        try:
-            configs = [attrs.evolve(config, seed=config.seed + i) for i in range(seeds)]
-        except ConfigError as error:
-            raise ConfigError(f"seeds: {error}") from None
-        runs = [build(c) for c in configs]
+        drawn = [config.seed] if seeds == 1 else sweep_seeds(config.seed, seeds)
+        runs = [build(attrs.evolve(config, seed=seed)) for seed in drawn]
         if seeds > 1 and not stackable(runs):
             raise ConfigError(
                 "seeds: several seeds train as one stack, on the same data in the same order; "
