@@ -76,6 +76,7 @@ class LabServer(ThreadingHTTPServer):
         self.hosts = {f"{name}:{self.port}" for name in names}
         self.origins = {f"http://{h}" for h in self.hosts}
         self.cookie = f"minifw_lab_{self.port}"  # cookies ignore ports: one per server
+        self._closing = threading.Event()
         self._reaper = threading.Thread(target=self._reap, daemon=True)
         self._reaper.start()
 
@@ -110,8 +111,7 @@ class LabServer(ThreadingHTTPServer):
     def _reap(self) -> None:
         """Close the sessions whose page has no stream open: a tab closed before its stream
         opened, or one whose stream ended without the server noticing."""
-        while True:
-            time.sleep(1.0)
+        while not self._closing.wait(1.0):
             now = time.monotonic()
             with self.lock:
                 idle = [
@@ -123,7 +123,8 @@ class LabServer(ThreadingHTTPServer):
                 self.end_session(session)
 
     def close_all(self) -> None:
-        """Stop every session and close the socket."""
+        """Stop every session and the reaper, and close the socket."""
+        self._closing.set()
         for session in list(self.sessions.values()):
             self.end_session(session)
         self.server_close()
