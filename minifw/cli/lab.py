@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..lab.web.server import DEFAULT_PORT, serve
+# The port asked for by default; when it is taken, any free one (another lab may hold it).
+DEFAULT_PORT = 8765
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -40,8 +41,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the lab until Ctrl-C."""
+    # Imported here: the web server's modules (http.server, email, ssl) would slow the start
+    # of every other minifw command.
+    from ..lab.web.server import serve
+
     return serve(
         args.port,
+        any_port_if_taken=args.port == DEFAULT_PORT,
         open_browser=not args.no_browser,
         plugins=tuple(args.plugins),
         runs_dir=args.runs_dir,

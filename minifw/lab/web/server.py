@@ -41,7 +41,6 @@ from ..sweeps import BASE_SETTINGS
 from .controls import LAB_OWN, LIMITS, controls, target_curve
 from .session import LabSession
 
-DEFAULT_PORT = 8765
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024  # bytes in a request: a page's settings are a few hundred
 MAX_SESSIONS = 8  # tabs training at once
@@ -338,12 +337,14 @@ def serve(
     open_browser: bool = True,
     plugins: tuple[str, ...] = (),
     runs_dir: str = "runs",
+    any_port_if_taken: bool = False,
 ) -> int:
-    """Run the lab until Ctrl-C; print its address; open it in the browser unless told not."""
+    """Run the lab until Ctrl-C; print its address; open it in the browser unless told not.
+    With ``any_port_if_taken``, a port in use (another lab's, say) gives way to a free one."""
     try:
         server = LabServer(port, plugins=plugins, runs_dir=runs_dir)
-    except OSError as error:  # the default port is taken (another lab, say): any free one
-        if port != DEFAULT_PORT or error.errno != errno.EADDRINUSE:
+    except OSError as error:
+        if not any_port_if_taken or error.errno != errno.EADDRINUSE:
             raise
         server = LabServer(0, plugins=plugins, runs_dir=runs_dir)
     print(f"minifw lab at {server.url}  (Ctrl-C stops it)", flush=True)

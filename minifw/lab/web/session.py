@@ -19,7 +19,6 @@ import math
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -55,9 +54,14 @@ def _quartiles(values: Array) -> Array:
     finite = np.isfinite(values)
     if finite.all():  # the usual case, and numpy's fast one: nanquantile loops in Python
         return np.quantile(values, [0.25, 0.5, 0.75], axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # every seed diverged: nan, a gap
-        return np.nanquantile(np.where(finite, values, np.nan), [0.25, 0.5, 0.75], axis=0)
+    # Where every seed diverged numpy would warn, and warnings.catch_warnings is no answer in
+    # a thread (it swaps the process's filters); those columns are filled, then made nan.
+    some = finite.any(axis=0)
+    filled = np.where(finite, values, np.nan)
+    filled[:, ~some] = 0.0
+    quartiles = np.nanquantile(filled, [0.25, 0.5, 0.75], axis=0)
+    quartiles[:, ~some] = np.nan
+    return quartiles
 
 
 def loss_epochs(epochs: int) -> Array:
