@@ -113,7 +113,7 @@ def main(argv=None):
     print(f"wrote {film.path}")
     print(
         f"film: {len(film.snapshots)} frames, written in {film.seconds:.2f} s; "
-        f"the training it shows took {sigmoid_fit.seconds:.2f} s"
+        f"the training it shows took {sigmoid_fit.seconds:.2g} s"
     )
 
     # (a) The blog's three graphs, as the tutorial and the README show them.

@@ -40,10 +40,12 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "CSVLogger",
         "Divergence",
         "EarlyStopping",
+        "EvaluationTarget",
         "LambdaCallback",
         "LossHistory",
         "ProgressBar",
         "TerminateOnNaN",
+        "TimeLimit",
         "Timer",
     ),
     "core.data": ("ArraySource", "DataSource", "FunctionSource", "Normaliser"),
@@ -104,7 +106,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "lab.sweeps": ("sweep",),
     "core.targets": ("ExpressionTarget", "Target", "target_from"),
     "core.trainer": ("FitResult", "Trainer"),
-    "engine.support": ("EngineFallback",),
+    "engine.support": ("EngineFallback", "EngineSwitch"),
 }
 # Public modules by name.
 _MODULES = {"presets": "run.presets", "targets": "core.targets", "metrics": "core.metrics"}

@@ -28,7 +28,7 @@ def _work_in_a_temporary_directory(tmp_path, monkeypatch):
 
 
 # Test files whose tests share module-scoped fixtures (a sweep, a site build, a run of the
-# gallery) or a costly first step (numba compiling the engine's kernels, about 10 s for each
+# gallery) or a costly first step (numba compiling the engine's kernels, about 4 s for each
 # dtype): parallel workers take each of them whole, so that it is paid once.
 # Every other test goes to whichever worker is free. (pytest-xdist's own loadgroup mark
 # would say this, but pytest 9.2 ignores the node ids xdist 3.8 rewrites for it.)

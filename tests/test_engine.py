@@ -37,9 +37,10 @@ from minifw import (
     load_checkpoint,
     presets,
     save_checkpoint,
+    stack,
 )
 from minifw.engine import support
-from minifw.engine.support import EngineFallback
+from minifw.engine.support import EngineFallback, EngineSwitch
 
 # "The same numbers": float64 runs agree to this, relative, in every epoch's loss and the
 # final weights. Rounding differs (numpy's BLAS and exp against the kernels' loops and
@@ -88,7 +89,7 @@ def assert_same(runs, tolerance=SAME):
     weights = compiled_trainer.network.packed.value, numpy_trainer.network.packed.value
     assert relative(*weights) <= tolerance
     assert compiled_trainer.optimizer.iterations == numpy_trainer.optimizer.iterations
-    assert compiled_trainer.optimizer.current_lr == numpy_trainer.optimizer.current_lr
+    assert np.array_equal(compiled_trainer.optimizer.current_lr, numpy_trainer.optimizer.current_lr)
 
 
 @pytest.mark.parametrize(
@@ -174,10 +175,12 @@ class Recorder(Callback):
         self.calls.append(("begin", epoch, float(trainer.network.packed.value.sum())))
 
     def on_batch_end(self, trainer, batch, logs):
-        self.calls.append(("batch", batch, logs["loss"], float(trainer.network.packed.value[0])))
+        self.calls.append(
+            ("batch", batch, logs["loss"], float(trainer.network.packed.value.flat[0]))
+        )
 
     def on_epoch_end(self, trainer, epoch, logs):
-        self.calls.append(("end", epoch, logs["loss"], float(trainer.network.packed.value[0])))
+        self.calls.append(("end", epoch, logs["loss"], float(trainer.network.packed.value.flat[0])))
 
 
 @pytest.mark.parametrize("batches", [False, True], ids=["epoch hooks", "batch hooks"])
@@ -270,6 +273,25 @@ def test_a_block_that_diverges_midway_keeps_the_generator_where_numpy_leaves_it(
     assert np.array_equal(found["compiled"]._order, found["numpy"]._order)
 
 
+def test_a_checkpoint_records_its_engine_and_a_resume_on_the_other_says_so(tmp_path):
+    first = Trainer(build("tanh", "mse", "bias", 2), "mse", SGD(0.1), batch_size=4)
+    source = data(first.network, "mse")
+    first.fit(source, 5)
+    assert first.trained_on == "compiled"  # auto, the default, chose it
+    save_checkpoint(first, tmp_path / "run.npz")
+    resumed = load_checkpoint(tmp_path / "run.npz", source)
+    assert resumed.trained_on == "compiled"
+    resumed.engine = "numpy"
+    with pytest.warns(EngineSwitch) as said:
+        resumed.fit(source, 2)
+        resumed.fit(source, 2)  # on numpy since the last fit: nothing more to say
+    assert [str(w.message) for w in said] == [
+        "this run trained on the compiled engine so far and continues on the numpy engine: "
+        "the same numbers to rounding (1e-12 relative in float64)"
+    ]
+    assert resumed.trained_on == "numpy"
+
+
 def test_a_checkpoint_moves_from_the_compiled_engine_to_numpy(tmp_path):
     def run(engine):
         return Trainer(
@@ -285,7 +307,8 @@ def test_a_checkpoint_moves_from_the_compiled_engine_to_numpy(tmp_path):
     save_checkpoint(first, tmp_path / "run.npz")
     resumed = load_checkpoint(tmp_path / "run.npz", source)
     resumed.engine = "numpy"
-    resumed.fit(source, 300)
+    with pytest.warns(EngineSwitch, match="continues on the numpy engine"):
+        resumed.fit(source, 300)
     assert relative(resumed.network.packed.value, reference.network.packed.value) <= SAME
     assert resumed.run_history["loss"] == pytest.approx(reference.run_history["loss"], rel=SAME)
 
@@ -310,16 +333,19 @@ def test_compiled_refuses_a_users_own_component_naming_it():
         Trainer(network, "mse", "sgd", engine="fast")
 
 
-def test_auto_falls_back_to_numpy_and_says_why_once():
-    network = Network([Dense(1, 3, UserCube()), Dense(3, 1)])
+def test_auto_falls_back_to_numpy_and_says_why_once(monkeypatch):
+    # Once a process, under any warning filter: a sweep's hundred trainers say it once.
+    monkeypatch.setattr(support, "_SAID", set())
     source = ArraySource(np.linspace(0, 1, 8)[:, None], np.linspace(0, 1, 8)[:, None])
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        trainer = Trainer(network, "mse", SGD(0.01), engine="auto")
+        warnings.simplefilter("always")
         for _ in range(3):
+            trainer = Trainer(Network([Dense(1, 3, UserCube()), Dense(3, 1)]), "mse", SGD(0.01))
+            trainer.fit(source, 2)
             trainer.fit(source, 2)
     messages = [str(w.message) for w in caught if w.category is EngineFallback]
     assert len(messages) == 1 and "UserCube" in messages[0] and "numpy" in messages[0]
+    assert trainer.engine == "auto" and trainer.trained_on == "numpy"
 
 
 def test_auto_uses_numpy_when_numba_is_missing_and_compiled_says_so(monkeypatch):
@@ -329,6 +355,17 @@ def test_auto_uses_numpy_when_numba_is_missing_and_compiled_says_so(monkeypatch)
         assert not support.compiled(Trainer(network, "mse", "sgd", engine="auto"))
     with pytest.raises(ConfigError, match="numba is not installed"):
         Trainer(network, "mse", "sgd", engine="compiled")
+
+
+def test_auto_leaves_a_network_past_the_kernels_size_to_numpy(monkeypatch):
+    # 1-16-16-1 in batches of 32: 32 x (16 + 256 + 16) = 9,216 multiply-adds a batch.
+    monkeypatch.setattr(support, "_SAID", set())
+    network = Network([Dense(1, 16, "tanh"), Dense(16, 16, "tanh"), Dense(16, 1)])
+    assert support.work(Trainer(network, "mse", "sgd", batch_size=28)) == 8064
+    assert support.compiled(Trainer(network, "mse", "sgd", batch_size=28))
+    with pytest.warns(EngineFallback, match="9,216 multiply-adds, past the 8,192"):
+        assert not support.compiled(Trainer(network, "mse", "sgd", batch_size=32))
+    assert support.compiled(Trainer(network, "mse", "sgd", batch_size=32, engine="compiled"))
 
 
 def test_auto_leaves_numpy_errstate_raising_to_numpy():
@@ -363,23 +400,80 @@ def test_the_built_ins_without_a_kernel_are_exactly_these():
     assert missing == {"lbfgs"}
 
 
-def test_import_minifw_does_not_import_numba_until_a_compiled_fit():
+def test_import_minifw_does_not_import_numba_and_a_second_process_loads_the_kernels():
+    # Each process: numba is imported by the first compiled fit only; the kernel it runs is
+    # compiled (or loaded) then. The second process must load it from numba's disk cache,
+    # which the first left filled: no compiling in any process after the first.
     code = (
         "import sys, minifw\n"
         "t = minifw.presets.blog('sigmoid')\n"
         "before = 'numba' in sys.modules\n"
         "t.trainer.engine = 'compiled'; t.fit(1)\n"
-        "print(before, 'numba' in sys.modules)"
+        "from minifw.engine import kernels\n"
+        "stats = kernels.train.stats\n"
+        "print(before, 'numba' in sys.modules, sum(stats.cache_hits.values()),"
+        " sum(stats.cache_misses.values()))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "True"]
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    assert out.stdout.split() == ["False", "True", "1", "0"]
 
 
-def test_a_stack_is_left_to_numpy_with_the_reason():
-    from minifw import stack
+STACKED = {
+    "momentum, a rate per network": lambda: SGD(np.array([[0.02], [0.05], [0.1]]), momentum=0.5),
+    "adam, rates scheduled": lambda: Adam(
+        np.array([[0.005], [0.01], [0.02]]), weight_decay=1e-3, schedule=StepDecay(7, 0.5)
+    ),
+}
 
+
+@pytest.mark.parametrize("optimizer", list(STACKED))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_stack_trains_to_the_numpy_stacks_numbers(optimizer, dtype):
+    # Three networks, each its own initial weights and rate, shuffled, the last batch short:
+    # the kernel runs per network, on threads; each epoch's loss is an array of three.
+    def make():
+        return stack([
+            Network([Dense(2, 4, "tanh"), Dense(4, 1, "sigmoid")], seed=s, dtype=dtype)
+            for s in range(3)
+        ])  # fmt: skip
+
+    runs = both(make, "mse", STACKED[optimizer], data(make(), "mse"), 25, batch_size=4)
+    compiled, numpy_run = runs["compiled"][1], runs["numpy"][1]
+    assert np.shape(compiled.loss) == np.shape(numpy_run.loss) == (25, 3)
+    assert np.asarray(compiled.loss).dtype == np.asarray(numpy_run.loss).dtype == dtype
+    assert_same(runs, SAME if dtype == "float64" else SAME_FLOAT32)
+    assert support.problems(runs["compiled"][0]) == []
+
+
+def test_a_stack_with_batch_hooks_and_validation_agrees_call_for_call():
+    network = build("tanh", "mse", "bias", 2)
+    train, held = data(network, "mse").arrays(), data(network, "mse", seed=9).arrays()
+    calls, results = {}, {}
+    for engine in ("numpy", "compiled"):
+        recorder = Recorder(batches=True)
+        trainer = Trainer(
+            stack([build("tanh", "mse", "bias", 2) for _ in range(2)]), "mse",
+            SGD(np.array([[0.1], [0.3]])), batch_size=4, engine=engine, callbacks=[recorder],
+        )  # fmt: skip
+        results[engine] = trainer.fit(HeldOut(train, held), 4)
+        calls[engine] = recorder.calls
+    assert [c[:2] for c in calls["compiled"]] == [c[:2] for c in calls["numpy"]]
+    for mine, theirs in zip(calls["compiled"], calls["numpy"], strict=True):
+        assert np.allclose(np.hstack(mine[2:]), np.hstack(theirs[2:]), rtol=SAME, atol=0)
+    assert np.allclose(results["compiled"].val_loss, results["numpy"].val_loss, rtol=SAME)
+
+
+def test_a_stack_clipped_by_its_joint_norm_is_left_to_numpy_with_the_reason():
+    # The numpy engine clips a stack by the norm of every network's gradients together;
+    # kernels that each hold one network cannot, so auto says why and compiled refuses.
     stacked = stack([Network([Dense(1, 2, Sigmoid())], seed=s) for s in range(2)])
-    assert "stacks 2 networks" in support.problems(Trainer(stacked, "mse", "sgd"))[0]
+    reasons = support.problems(Trainer(stacked, "mse", SGD(0.1, clip_norm=1.0)))
+    assert reasons == ["the optimizer clips a stack of 2 networks by their joint norm"]
+    with pytest.raises(ConfigError, match="joint norm"):
+        Trainer(stacked, "mse", SGD(0.1, clip_norm=1.0), engine="compiled")
 
 
 def test_the_command_line_takes_engine_and_trains_the_same_run(tmp_path, monkeypatch, capsys):
@@ -398,6 +492,36 @@ def test_the_command_line_takes_engine_and_trains_the_same_run(tmp_path, monkeyp
         main(["train", "--engine", "fast"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_the_ledger_records_the_engine_that_trained_not_auto(tmp_path, monkeypatch, capsys):
+    from minifw import Ledger
+    from minifw.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for flags in ([], ["--engine", "numpy"]):
+        assert main(["train", "--epochs", "5", "--no-plot", *flags]) == 0
+    out = capsys.readouterr().out
+    # auto is the blog's default: only the run that asked for numpy names an engine
+    assert out.count("engine=") == out.count("engine=numpy") == 1
+    engines = [run.config["training"]["engine"] for run in Ledger("runs").records()]
+    assert engines == ["compiled", "numpy"]
+
+
+def test_a_silent_progress_bar_lets_the_compiled_engine_train_in_blocks(monkeypatch):
+    # No terminal, no bar: it does not listen at epoch ends, so the kernel runs the fit in
+    # one call, where a listening callback would make it one call per epoch.
+    from minifw import ProgressBar
+    from minifw.engine import loop
+
+    calls = []
+    run = loop._Plan.run
+    monkeypatch.setattr(loop._Plan, "run", lambda plan, *a: calls.append(a) or run(plan, *a))
+    bar = ProgressBar(enabled=False)
+    assert bar.listens_to("on_epoch_end")  # before a fit, it cannot know
+    trainer = Trainer(build("tanh", "mse", "bias", 2), "mse", SGD(0.1), callbacks=[bar])
+    trainer.fit(data(trainer.network, "mse"), 20)
+    assert len(calls) == 1 and trainer.epochs_done == 20
 
 
 def test_metrics_are_logged_every_epoch_on_either_engine_alike():

@@ -87,16 +87,38 @@ def raised_class(exc, helpers):
     return None
 
 
+def classes_given(tree):
+    """{line: class} for each ``raise error(...)`` whose ``error`` is a parameter annotated
+    ``type[SomeError]``: the caller chooses the class, one of SomeError's kind."""
+    found = {}
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        arguments = function.args
+        given = {
+            argument.arg: annotation_name(argument.annotation.slice)
+            for argument in [*arguments.args, *arguments.kwonlyargs]
+            if isinstance(argument.annotation, ast.Subscript)
+            and annotation_name(argument.annotation.value) == "type"
+        }
+        for node in ast.walk(function):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                name = getattr(node.exc.func, "id", None)
+                if name in given:
+                    found[node.lineno] = given[name]
+    return found
+
+
 def raise_sites():
     """[(file:line, the class raised or None)] for every ``raise`` in minifw, re-raises aside."""
     sites = []
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        helpers = functions_returning_exceptions(tree)
+        helpers, given = functions_returning_exceptions(tree), classes_given(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Raise) and node.exc is not None:
                 where = f"{path.relative_to(ROOT)}:{node.lineno}"
-                sites.append((where, raised_class(node.exc, helpers)))
+                sites.append((where, given.get(node.lineno) or raised_class(node.exc, helpers)))
     return sites
 
 
@@ -112,24 +134,26 @@ class Reader:
     def unannotated(self):
         return ConfigError("?")
 
-def load(reader, e):
+def load(reader, e, *, error: type[LedgerError] = LedgerError):
     raise ConfigError("bad") from None
     raise argparse.ArgumentTypeError("bad")
     raise reader.error("damaged")
     raise self.unannotated()
     raise StopIteration
     raise e
+    raise error("the caller's class")
 """
     tree = ast.parse(source)
-    helpers = functions_returning_exceptions(tree)
-    raises = [node.exc for node in ast.walk(tree) if isinstance(node, ast.Raise)]
-    assert [raised_class(exc, helpers) for exc in raises] == [
+    helpers, given = functions_returning_exceptions(tree), classes_given(tree)
+    raises = [node for node in ast.walk(tree) if isinstance(node, ast.Raise)]
+    assert [given.get(node.lineno) or raised_class(node.exc, helpers) for node in raises] == [
         "ConfigError",
         "ArgumentTypeError",
         "ModelFileError",
         None,
         "StopIteration",
         None,
+        "LedgerError",
     ]
 
 

@@ -136,12 +136,21 @@ def test_custom_target_is_used_by_name_from_the_command_line(tmp_path):
     assert error < variance / 2  # learned something of the surface in 50 epochs
 
 
-def test_sine_better_beats_the_blog_within_its_budget(tmp_path):
-    out = run_example("sine_better.py", tmp_path, "--seeds", "2", "--epochs", "1000")
-    blog = re.search(rf"blog \(2-5-1 sigmoid, SGD\)  ({NUMBER})  \((\d+) updates\)", out)
-    better = re.search(rf"better \(layers=\(8, 8\).*\)  ({NUMBER})  \((\d+) updates\)", out)
+def test_sine_better_beats_the_blog_within_its_budget_and_lbfgs_beats_both(tmp_path):
+    flags = ["--seeds", "2", "--epochs", "1000", "--iterations", "200"]
+    out = run_example("sine_better.py", tmp_path, *flags)
+    spent = rf"\((\d+) updates, {NUMBER} s\)"
+    blog = re.search(rf"blog \(2-5-1 sigmoid, SGD\)  ({NUMBER})  {spent}", out)
+    better = re.search(rf"better \(layers=\(8, 8\).*\)  ({NUMBER})  {spent}", out)
     assert blog[2] == better[2] == str(1000 * 8)  # the same number of updates
     assert float(better[1]) < float(blog[1]) / 10
+    lbfgs = re.search(
+        rf"L-BFGS \(.*optimizer=lbfgs, target_eval=2e-05\)  ({NUMBER})  \((\d+) loss "
+        rf"evaluations, {NUMBER} s\); evaluation MSE <= 2e-05 after ({NUMBER} s|not reached)",
+        out,
+    )
+    assert float(lbfgs[1]) < float(better[1])
+    assert "1000 epochs (L-BFGS: 200 iterations at most)" in out
 
 
 def test_seed_sets_prints_each_point_per_seed_set_and_pooled(tmp_path):

@@ -177,7 +177,7 @@ def meant(dest, choices):
         return st.sampled_from(MEANT[dest])
     if dest in PATHS:
         return st.sampled_from(FILES)
-    if dest in ("domain", "plot_domain", "x", "noise", "validation", "lr", "target_loss"):
+    if dest in ("domain", "plot_domain", "x", "noise", "validation", "lr") or "target" in dest:
         return REAL
     return SMALL
 

@@ -201,7 +201,7 @@ def test_plugin_components_appear_in_the_menus_and_train(lab):
     _, answer, _ = call(lab, "GET", "/api/controls")
     activation = next(c for c in answer["controls"] if c["name"] == "activation")
     assert "lab_cube" in activation["choices"]
-    session = new_session(lab, {"output_activation": "lab_cube", "epochs": "3"})
+    session = new_session(lab, {"output_activation": "lab_cube", "epochs": "3", "engine": "numpy"})
     assert frames(lab, session, 1)[0]["x"]
 
 
@@ -341,7 +341,7 @@ def test_several_seeds_need_runs_that_stack(lab):
 
 def test_pause_step_resume_and_reset():
     session = LabSession("t", RunConfig(record=False))
-    assert session.apply({"epochs": "20000"}) == {}
+    assert session.apply({"epochs": "20000", "engine": "numpy"}) == {}
     wait_until(lambda: session.run.epochs_done > 0)
     session.control("pause")
     time.sleep(0.1)  # the chunk under way ends
@@ -373,7 +373,7 @@ def test_frames_are_dropped_not_queued_and_training_never_waits_for_the_page():
 
 
 def test_closing_the_stream_stops_the_sessions_training(lab):
-    session_id = new_session(lab, {"epochs": "20000", "samples": "400"})
+    session_id = new_session(lab, {"epochs": "20000", "samples": "400", "engine": "numpy"})
     session = lab.sessions[session_id]
     frames(lab, session_id, 2)  # then the connection closes, as a closed tab's does
     wait_until(lambda: session_id not in lab.sessions, 5)

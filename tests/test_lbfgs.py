@@ -94,3 +94,15 @@ def test_metrics_and_arrays_work_with_lbfgs_as_with_any_optimizer():
     assert len(result.history["mae"]) == result.epochs
     # The last iteration's metric is the accepted weights', as evaluate measures them.
     assert result.history["mae"][-1] == pytest.approx(trainer.evaluate(x, x**3)["mae"], rel=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
+def test_a_time_limit_stops_after_the_epoch_that_crosses_it_for_any_optimizer(optimizer):
+    for seconds, epochs in [(0.0, 1), (1e9, 20)]:
+        run = minifw.build(RunConfig(optimizer=optimizer, epochs=20))
+        limit = minifw.TimeLimit(seconds)
+        run.trainer.callbacks.append(limit)
+        assert run.fit().epochs == epochs
+        assert limit.stopped_epoch == (0 if seconds == 0 else None)
+    with pytest.raises(ConfigError, match="seconds must be a finite number >= 0"):
+        minifw.TimeLimit(-1.0)

@@ -211,7 +211,7 @@ def spoiled_checkpoint(path, **changes):
             {"source": {"class": "function_source", "f": {"name": "sin"}, "n": "many"}},
             "FunctionSource.n",
         ),
-        ({"shuffle": "yes"}, "'trainer.shuffle' must be bool"),
+        ({"shuffle": "yes"}, "'trainer.shuffle' must be true or false; got 'yes'"),
         ({"seed": -1}, r"trainer: Trainer\.seed must be .*>= 0.*; got -1"),
         ({"rng": {"bit_generator": "PCG64", "state": {"state": 2**200, "inc": 1}}}, "'rng'"),
     ],

@@ -418,9 +418,9 @@ BAD_FILES = [
     (invalid_json, "not valid JSON"),
     (nan_in_json, "not valid JSON"),
     (unicode_header, "header is not UTF-8 bytes"),
-    (lacks_layers, "lacks 'network.layers'"),
-    (lacks_network, "lacks 'network'"),
-    (wrong_type, "'network.seed' must be int or null"),
+    (lacks_layers, "header 'network.layers' is missing; expected a list"),
+    (lacks_network, "header 'network' is missing; expected a JSON object"),
+    (wrong_type, "header 'network.seed' must be a whole number or null; got 'zero'"),
     (unknown_activation, "unknown activation 'swishy'"),
     (unknown_optimizer, "unknown optimizer 'adagrad'"),
     (unknown_layer, "unknown layer class 'conv2d'"),
@@ -434,8 +434,8 @@ BAD_FILES = [
         r"'normaliser.source' has shape \(3,\); expected \(2,\) or \(2, 1\)",
     ),
     (text_weights, "'layers.0.bias' holds <U1, not real numbers"),
-    (huge_lr, "'optimizer.lr' must be a finite number; got a whole number of about 401 digits"),
-    (huge_count, "'optimizer.iterations' must be a finite number; got a negative whole number"),
+    (huge_lr, "'optimizer.lr' must be a number or null; got a whole number of about 401 digits"),
+    (huge_count, "'optimizer.iterations' must be a whole number; got a negative whole number"),
 ]
 
 
@@ -525,7 +525,7 @@ def test_a_source_that_cannot_be_saved_is_refused_before_writing(tmp_path):
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        (lambda h, a: h.update(history="loss"), "'history' must be list"),
+        (lambda h, a: h.update(history="loss"), "'history' must be a list; got 'loss'"),
         (lambda h, a: h.update(history=[1]), "must list logs keys as text"),
         (lambda h, a: a.pop("history.loss"), "array 'history.loss' is missing"),
         (lambda h, a: h.update(source={"class": "csv"}), "unknown source class 'csv'"),

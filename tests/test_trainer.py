@@ -432,3 +432,69 @@ def test_summary_of_a_stack_and_of_a_network_without_bias_unit(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert "(N, n, 3)" in lines[2] and "48 (N × (W 3×4, b 4))" in lines[2]
     assert lines[-1] == "Total: 78 parameters, over the N = 3 networks stacked."
+
+
+# --- Each epoch's logs are kept once, in the run history; LossHistory reads it ----------
+
+
+def epoch_lists(root, epochs):
+    """The distinct lists of ``epochs`` floats reachable from ``root`` through containers and
+    minifw's own objects: each is one more copy of a per-epoch record kept in memory."""
+    import gc
+
+    found, seen, todo = {}, set(), [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, list) and len(obj) == epochs and all(type(v) is float for v in obj):
+            found[id(obj)] = obj
+        if isinstance(obj, dict | list | tuple) or type(obj).__module__.startswith("minifw"):
+            todo.extend(gc.get_referents(obj))
+    return list(found.values())
+
+
+def test_a_run_keeps_each_epochs_loss_once_and_loss_history_reads_it():
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.01), batch_size=20)
+    trainer.fit(line_source(), 1000)
+    (kept,) = epoch_lists(trainer, 1000)  # one list of 1000 floats, not two
+    assert kept is trainer.run_history["loss"]
+    assert trainer.history.loss == kept and trainer.history.history == {"loss": kept}
+    second = trainer.fit(line_source(), 3)  # a new fit: the history starts afresh
+    assert second.loss == trainer.history.loss == trainer.run_history["loss"][1000:]
+    assert len(trainer.run_history["loss"]) == 1003 and not epoch_lists(trainer, 1000)
+
+
+def test_a_resumed_runs_loss_history_is_its_new_epochs_of_the_one_run_history(tmp_path):
+    whole = Trainer(small_network(), MSE(), SGD(lr=0.01), batch_size=5, seed=3)
+    everything = whole.fit(line_source(), 40)
+    first = Trainer(small_network(), MSE(), SGD(lr=0.01), batch_size=5, seed=3)
+    first.fit(line_source(), 25)
+    minifw.save_checkpoint(first, tmp_path / "run.npz")
+    resumed = minifw.load_checkpoint(tmp_path / "run.npz", line_source())
+    rest = resumed.fit(resumed.source, 15)
+    assert rest.loss == resumed.history.loss == everything.loss[25:]
+    (kept,) = epoch_lists(resumed, 40)
+    assert kept is resumed.run_history["loss"] and kept == everything.loss
+    assert not epoch_lists(resumed, 15)  # the fit's 15 epochs: read from the run's, not kept
+
+
+def test_a_key_logged_from_a_later_fit_on_reads_from_where_it_began():
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.01))
+    trainer.fit(line_source(), 4)  # no validation data: no val_loss
+    held_out = trainer.fit(line_with_held_out(), 2)
+    assert len(held_out.loss) == len(held_out.val_loss) == 2
+    assert held_out.val_loss == trainer.run_history["val_loss"] == trainer.history.val_loss
+
+
+def test_a_diverged_epoch_is_dropped_from_a_key_that_began_in_the_same_fit():
+    guard = minifw.TerminateOnNaN()  # stops without raising
+    trainer = Trainer(small_network(), MSE(), SGD(lr=0.01), callbacks=[guard])
+    trainer.fit(line_source(), 3)  # no val_loss in these three epochs
+    trainer.optimizer.lr = 1e300
+    with np.errstate(all="ignore"):
+        result = trainer.fit(line_with_held_out(), 2)
+    assert guard.diagnosis is not None and guard.diagnosis.epoch == 1  # the first step's
+    assert result.epochs == 1 == len(result.val_loss) and trainer.epochs_done == 4
+    assert trainer.run_history["val_loss"] == result.val_loss  # the bad epoch's is gone

@@ -14,9 +14,13 @@ from minifw import (
     DataError,
     DataSource,
     Dense,
+    LedgerError,
+    ModelFileError,
     Network,
     Trainer,
 )
+from minifw.core.registry import unknown_parameters
+from minifw.core.validation import checked, entry, is_a, is_finite, kinds_text
 
 HOOKS = ["on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"]
 
@@ -353,3 +357,110 @@ def test_a_count_past_4300_digits_is_refused_in_words_not_with_pythons_valueerro
     ]:
         with pytest.raises(ConfigError, match=r"~10\^5000|about 5001 digits"):
             make()
+
+
+# --- One checker for plain data read from files (a model file, a ledger line, a TOML table) --
+
+NULL = type(None)
+
+
+def test_is_a_counts_a_bool_as_a_bool_only():
+    assert is_a(3, int) and is_a(3, (int, NULL)) and is_a(2.5, (int, float))
+    assert not is_a(True, int) and not is_a(False, (int, float)) and not is_a(np.True_, int)
+    assert is_a(True, bool) and is_a(np.False_, (bool, NULL)) and is_a(True, (int, bool))
+    assert not is_a(1, bool) and not is_a("1", int)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "words"),
+    [
+        (str, "text"),
+        ((int, NULL), "a whole number or null"),
+        ((int, float, NULL), "a number or null"),  # a number covers the whole numbers
+        (bool, "true or false"),
+        ((dict, NULL), "a JSON object or null"),
+        (list, "a list"),
+    ],
+)
+def test_kinds_are_named_in_a_files_words(kinds, words):
+    assert kinds_text(kinds) == words
+
+
+def test_a_missing_key_is_named_with_the_file_and_what_was_expected():
+    with pytest.raises(ModelFileError) as caught:
+        entry(
+            {"seed": 0},
+            "layers",
+            list,
+            name="header 'network.layers'",
+            where="cannot load m.npz",
+            error=ModelFileError,
+        )
+    assert (
+        str(caught.value)
+        == "cannot load m.npz: header 'network.layers' is missing; expected a list"
+    )
+    with pytest.raises(LedgerError, match=r"^runs/ledger\.jsonl, line 2: time is missing"):
+        entry(
+            ["not", "a", "table"], "time", str, where="runs/ledger.jsonl, line 2", error=LedgerError
+        )
+
+
+def test_a_value_of_the_wrong_kind_says_what_was_found_and_expected():
+    with pytest.raises(ConfigError) as caught:
+        entry({"lr": "fast"}, "lr", (int, float), name="training.lr", where="run.toml")
+    assert str(caught.value) == "run.toml: training.lr must be a number; got 'fast'"
+    with pytest.raises(ConfigError, match=r"^run\.toml: lr must be a finite number; got 'x'$"):
+        checked("x", float, name="lr", where="run.toml", expected="a finite number")
+
+
+@pytest.mark.parametrize("flag", [True, False, np.True_])
+def test_a_bool_given_for_a_whole_number_is_refused_by_name(flag):
+    with pytest.raises(LedgerError) as caught:
+        entry({"seed": flag}, "seed", (int, NULL), where="ledger.jsonl, line 7", error=LedgerError)
+    message = str(caught.value)
+    assert message.startswith("ledger.jsonl, line 7: seed must be a whole number or null; got ")
+    assert message.endswith(repr(flag))
+
+
+def test_a_flag_takes_a_bool_and_refuses_a_one():
+    assert entry({"shuffle": False}, "shuffle", bool) is False
+    with pytest.raises(ConfigError, match=r"^shuffle must be true or false; got 1$"):
+        entry({"shuffle": 1}, "shuffle", bool)
+
+
+def test_a_default_stands_in_for_a_missing_key_only():
+    assert entry({}, "dtype", str, default="float64") == "float64"
+    assert entry({"dtype": "float32"}, "dtype", str, default="float64") == "float32"
+    with pytest.raises(ConfigError, match="dtype must be text; got 32"):
+        entry({"dtype": 32}, "dtype", str, default="float64")
+
+
+def test_a_test_refuses_a_value_of_the_right_kind_in_the_same_words():
+    huge = 10**400  # JSON's whole numbers have no bound; no float holds this one
+    with pytest.raises(ModelFileError) as caught:
+        entry({"lr": huge}, "lr", (int, float), where="m.npz", error=ModelFileError, test=is_finite)
+    assert str(caught.value) == (
+        "m.npz: lr must be a number; got a whole number of about 401 digits, too large for a "
+        "float (~1.8e308)"
+    )
+
+
+def test_a_long_value_is_shortened_in_the_message():
+    with pytest.raises(ConfigError) as caught:
+        entry({"history": list(range(10**5))}, "history", dict, where="run.npz")
+    assert len(str(caught.value)) < 120 and "got [0, 1, 2, 3, 4, 5, ...]" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("unknown", "takes", "message"),
+    [
+        (["beta"], ["lr", "beta1", "beta2"],
+         "optimizer 'adam': unknown parameter 'beta'; it takes: lr, beta1, beta2; "
+         "did you mean 'beta1' or 'beta2'?"),
+        (["a", "b"], ["lr"], "optimizer 'adam': unknown parameters 'a', 'b'; it takes: lr"),
+        (["alpha"], [], "optimizer 'adam': unknown parameter 'alpha'; it takes: no parameters"),
+    ],
+)  # fmt: skip
+def test_one_message_for_unknown_parameters(unknown, takes, message):
+    assert unknown_parameters("optimizer 'adam'", unknown, takes) == message

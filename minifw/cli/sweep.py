@@ -27,6 +27,7 @@ from ..core.metrics import STANDARD, Metric
 from ..core.registry import did_you_mean, load_plugins
 from ..core.registry import parse_value as spec_value
 from ..core.validation import plural
+from ..lab.results import TO_TARGET
 from ..lab.sweeps import (
     BASE_SETTINGS,
     MAX_RUNS,
@@ -145,8 +146,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default="evaluation_error",
         metavar="NAME",
         help="rank the leaderboard by the median of this over the seeds, best first: "
-        "evaluation_error, final_loss or a metric (mae, rmse, r2, max_abs_error, which every "
-        "row records, or one of your own) (default: evaluation_error)",
+        "evaluation_error, final_loss, a metric (mae, rmse, r2, max_abs_error, which every "
+        "row records, or one of your own), or the time or work to a target: "
+        "seconds_to_eval_target, epochs_to_eval_target, work_to_eval_target (with "
+        "--target-eval), seconds_to_target, epochs_to_target (with --target-loss); a run "
+        "that never reached it ranks last (default: evaluation_error)",
     )
     sweeping.add_argument(
         "--out", default="sweep", metavar="DIR", help="where to write (default: sweep)"
@@ -226,15 +230,23 @@ def sweep_grid(entries: Sequence[tuple[str, str]]) -> dict[str, list[Any]]:
     return grid
 
 
-def ranked_by(config: RunConfig, name: str) -> tuple[RunConfig, str]:
+def ranked_by(
+    config: RunConfig, name: str, target_loss: float | None = None
+) -> tuple[RunConfig, str]:
     """``--rank-by NAME`` checked before anything runs: (the configuration, with the metric
-    among those each row records if it is not already, and the name the rows record it by)."""
+    among those each row records if it is not already, and the name the rows record it by).
+    Ranking by the time or work to a target needs that target."""
     if name in ("evaluation_error", "final_loss"):
+        return config, name
+    if name in TO_TARGET:
+        needs = "--target-eval MSE" if "eval" in name else "--target-loss X"
+        if (config.target_eval if "eval" in name else target_loss) is None:
+            raise ConfigError(f"--rank-by {name} needs the target it measures: give {needs}")
         return config, name
     try:
         key = Metric.resolve(name).key
     except ConfigError:
-        choices = ["evaluation_error", "final_loss", *Metric.registry.names()]
+        choices = ["evaluation_error", "final_loss", *TO_TARGET, *Metric.registry.names()]
         raise ConfigError(
             f"--rank-by {name}: expected {', '.join(choices)} (a metric of your own is named "
             "once its file is loaded: --plugin FILE)" + did_you_mean(name, choices)
@@ -306,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
     config, _ = configuration(args, BASE_SETTINGS)
     grid = sweep_grid(args.grid)
     load_plugins(config.plugins)  # before planning, which builds each point's network
-    config, rank_by = ranked_by(config, args.rank_by)
+    config, rank_by = ranked_by(config, args.rank_by, args.target_loss)
     _check_size(config, grid, args)
     runs = plan(config, grid, args.seeds, args.sweep_seed)
     from ..lab.sweep_report import (

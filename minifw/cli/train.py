@@ -29,7 +29,7 @@ from ..files.ledger import Ledger, new_id
 from ..files.saving import Checkpoint, load_checkpoint_run, save
 from ..lab.plotting.kinds import figure_kind
 from ..run.config import SETTINGS, RunConfig, to_toml
-from ..run.experiment import Experiment, build
+from ..run.experiment import Experiment, build, evaluation_target
 from ..run.resolve import resolve, summary
 from .flags import add_run_flags, flag_for, typed_settings
 from .stopping import Stop, stop_cleanly
@@ -158,6 +158,8 @@ def _report(
         f"Evaluation MSE: {error:.6g} "
         f"(in the target's units, at {len(x_eval)} points shifted by half a step)"
     )
+    if experiment.eval_target is not None:
+        print(reached_text(experiment))
     scores = experiment.evaluation_metrics()
     if scores:
         print(_metrics_table(experiment, scores))
@@ -185,6 +187,22 @@ def _report(
         print(f"minifw: error: {not_finite(error, y_eval)}", file=sys.stderr)
         return 1
     return 0
+
+
+def reached_text(experiment: Experiment) -> str:
+    """One line on when the run's evaluation MSE first reached its ``target_eval``."""
+    at = experiment.eval_target.reached()  # type: ignore[union-attr]
+    if at["epoch"] is None:
+        epochs = experiment.trainer.epochs
+        return f"Evaluation MSE never reached {at['target']:g} in {epochs} epochs"
+    # A resumed run's record counts from the resume; its epoch is also given as the run's.
+    before = experiment.trainer.epochs_done - len(experiment.trainer.history.loss)
+    epoch = f"{at['epoch'] + before} ({at['epoch']} after resuming)" if before else at["epoch"]
+    since = " since resuming" if before else ""
+    return (
+        f"Evaluation MSE reached {at['target']:g} at epoch {epoch}, after "
+        f"{at['seconds']:.3g} s and {at['work']} {at['work_unit']}{since}"
+    )
 
 
 def not_finite(error: float, targets: Any) -> str:
@@ -238,6 +256,10 @@ def _resumed(config: RunConfig, given: set[str], callbacks: list[Callback]) -> E
     resumable = {n: getattr(config, n) for n in SETTINGS if SETTINGS[n].resumable}
     continued = resolve(attrs.evolve(saved, **resumable)).config
     trainer.metrics = list(continued.metrics)  # an output: this command line's, not the saved
+    watch = None
+    if continued.target_eval is not None:
+        watch = evaluation_target(trainer.source, continued.target_eval)  # type: ignore[arg-type]
+        trainer.callbacks.append(watch)
     print(
         f"Resuming {path} (run {described.get('id', 'unrecorded')}) after "
         f"{trainer.epochs_done} epochs: "
@@ -250,6 +272,7 @@ def _resumed(config: RunConfig, given: set[str], callbacks: list[Callback]) -> E
         continued,
         seconds=float(described.get("seconds", 0.0)),
         resumed_from=described.get("id"),
+        eval_target=watch,
     )
 
 
@@ -297,16 +320,18 @@ def _checkpoint(experiment: Experiment, run_id: str) -> Checkpoint:
 
     def describe(trainer: Trainer) -> dict[str, Any]:
         seconds = before + trainer.timer.elapsed()
-        return {"config": _run_tables(config), "id": run_id, "seconds": seconds}
+        return {"config": _run_tables(config, trainer), "id": run_id, "seconds": seconds}
 
     return Checkpoint(config.checkpoint, every=config.checkpoint_every, run=describe)  # type: ignore[arg-type]
 
 
-def _run_tables(config: RunConfig) -> dict[str, dict[str, Any]]:
+def _run_tables(config: RunConfig, trainer: Trainer) -> dict[str, dict[str, Any]]:
     """The run's settings as TOML tables, without the output table: what was tried, not where
-    its files went."""
+    its files went; the engine the one that trained it ("auto" chose compiled or numpy)."""
     tables = config.to_dict()
     tables.pop("output", None)
+    if trainer.trained_on is not None:
+        tables.setdefault("training", {})["engine"] = trainer.trained_on
     return tables
 
 
@@ -338,7 +363,7 @@ def _record(
         record = ledger.append(
             {
                 "id": run_id,
-                "config": _run_tables(config),
+                "config": _run_tables(config, experiment.trainer),
                 "seed": config.seed,
                 "final_loss": experiment.trainer.run_history["loss"][-1]
                 if experiment.trainer.run_history.get("loss")
@@ -351,6 +376,7 @@ def _record(
                 "summary": summary(config),
                 "resumed_from": experiment.resumed_from,
                 "status": status,
+                "eval_target": experiment.eval_target and experiment.eval_target.reached(),
             }
         )
     except (LedgerError, OSError) as problem:

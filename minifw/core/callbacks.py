@@ -126,29 +126,48 @@ class Callback(Component):
 
 @attrs.define(eq=False)
 class LossHistory(Callback):
-    """``history[key][epoch] = logs[key]`` at the end of each epoch, for every key logged.
+    """``history[key][epoch] = logs[key]`` for each epoch of the current (or last) fit.
 
-    Starts afresh at each ``fit``, as Keras's History does.
+    Starts afresh at each ``fit``, as Keras's History does. It keeps nothing of its own:
+    the trainer records each epoch's logs once, in its ``run_history`` (every epoch of
+    the run, which a checkpoint saves), and this is the part of it since the fit began.
+    Reading ``history``, ``loss`` or ``val_loss`` gives new lists, copied from it.
     """
 
-    history: dict[str, list[float]] = attrs.field(factory=dict)
+    # The trainer's run history as it was when the fit began (a resumed trainer gets a new
+    # one), and how many values each key held then: this fit's epochs come after those.
+    _run: dict[str, list[float]] = attrs.field(factory=dict, init=False, repr=False)
+    _starts: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Every key this fit logged, with its value at each of the fit's epochs."""
+        starts = self._starts
+        return {
+            key: values[starts.get(key, 0) :]
+            for key, values in self._run.items()
+            if len(values) > starts.get(key, 0)
+        }
 
     @property
     def loss(self) -> list[float]:
         """The per-epoch training loss."""
-        return self.history.get("loss", [])
+        return self._run.get("loss", [])[self._starts.get("loss", 0) :]
 
     @property
     def val_loss(self) -> list[float]:
         """The per-epoch validation loss; empty without validation data."""
-        return self.history.get("val_loss", [])
+        return self._run.get("val_loss", [])[self._starts.get("val_loss", 0) :]
 
     def on_train_begin(self, trainer: Training) -> None:
-        self.history = {}
+        self._run = trainer.run_history
+        self._starts = {key: len(values) for key, values in self._run.items()}
 
-    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
+    def forget_from(self, epoch: int) -> None:
+        """Drop this fit's epoch ``epoch`` (counted from 0) and every later one, from the
+        run's history, for each key (a key may have begun later in the run than another)."""
+        for key, values in self._run.items():
+            del values[self._starts.get(key, 0) + epoch :]
 
 
 @attrs.define(eq=False)
@@ -167,6 +186,27 @@ class Timer(Callback):
     def elapsed(self) -> float:
         """Seconds since training began: while it runs, so far; after it ends, in all."""
         return time.perf_counter() - self._start
+
+
+@attrs.define(eq=False)
+class TimeLimit(Callback):
+    """Stop once t - t₀ >= ``seconds``: checked at each epoch's end, t₀ the fit's start.
+
+    The epoch that crosses the limit finishes, so a fit runs at most one epoch past it;
+    ``stopped_epoch`` is that epoch (from 0), or None if the fit ended first. One L-BFGS
+    iteration is one epoch, so this is L-BFGS's time limit as well as SGD's.
+    """
+
+    seconds: float = attrs.field(validator=number(low=0))
+    stopped_epoch: int | None = attrs.field(default=None, init=False)
+    _start: float = attrs.field(default=0.0, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Training) -> None:
+        self.stopped_epoch, self._start = None, time.perf_counter()
+
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
+        if time.perf_counter() - self._start >= self.seconds:
+            self.stopped_epoch, trainer.stop_training = epoch, True
 
 
 def _logs_key(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
@@ -378,7 +418,6 @@ class TerminateOnNaN(Callback):
     check: str = attrs.field(default="batch", kw_only=True, validator=one_of("batch", "epoch"))
     diagnosis: Divergence | None = attrs.field(default=None, init=False)
     _epoch: int = attrs.field(default=0, init=False, repr=False)
-    _run_start: int = attrs.field(default=0, init=False, repr=False)  # epochs before this fit
     _weights: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
     _last_finite: Array = attrs.field(factory=lambda: np.empty(0), init=False, repr=False)
     _state: StateCopy | None = attrs.field(default=None, init=False, repr=False)
@@ -391,7 +430,7 @@ class TerminateOnNaN(Callback):
                 "whose networks diverge one by one: their losses (one per network) show which "
                 "became nan, and a sweep's rows say so"
             )
-        self.diagnosis, self._epoch, self._run_start = None, 0, trainer.epochs_done
+        self.diagnosis, self._epoch = None, 0
         packed = trainer.network.packed
         self._weights = packed.value
         self._last_finite = self._weights.copy()
@@ -415,7 +454,7 @@ class TerminateOnNaN(Callback):
             self._forget_diverged_epoch(trainer)
 
     def on_train_end(self, trainer: Training, logs: Logs) -> None:
-        if self.diagnosis is not None:  # again: a LossHistory listed after this one recorded it
+        if self.diagnosis is not None:  # again, harmlessly: whatever recorded it after the stop
             self._forget_diverged_epoch(trainer)
 
     def _check(self, trainer: Training, batch: int | None, loss: float) -> None:
@@ -451,10 +490,7 @@ class TerminateOnNaN(Callback):
         """Drop the diverged epoch from the run's history and the fit's, if recorded: both
         then count only the epochs before it, whose weights the network holds (for a
         batch-wise check, those epochs and the good batches of the diverged one)."""
-        for values in trainer.run_history.values():
-            del values[self._run_start + self._epoch :]
-        for values in trainer.history.history.values():
-            del values[self._epoch :]
+        trainer.history.forget_from(self._epoch)
 
 
 @attrs.define(eq=False)
@@ -479,6 +515,13 @@ class ProgressBar(Callback):
             disable=None if self.enabled else True,
         )
 
+    def listens_to(self, hook: str) -> bool:
+        # A silent bar (no terminal) has nothing to show at an epoch's end: the compiled
+        # engine may then train the epochs in blocks instead of one kernel call each.
+        if hook == "on_epoch_end" and self._bar is not None and self._bar.disable:
+            return False
+        return super().listens_to(hook)
+
     def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if self._bar is not None:
             self._bar.set_postfix(logs, refresh=False)
@@ -488,6 +531,76 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+@attrs.define(eq=False)
+class EvaluationTarget(Callback):
+    """When each network first reaches ``target``: mean((predict(x) - y)²) <= target.
+
+    ``x`` and ``y`` are the evaluation points (samples, inputs) and their targets in the
+    target's own units, as ``DataSource.evaluation_arrays()`` gives them. At each epoch's
+    end, until every network has reached the target, it predicts at ``x``: one forward
+    pass over the evaluation points (for a stack, one for all its networks), and nothing
+    per batch. On the blog's task that is a pass over 32 points; an epoch of batches of 4
+    makes eight forward and backward passes and eight updates, and an L-BFGS iteration at
+    least one forward and backward pass over the 32 training points.
+
+    Recorded for each network (one, or each of a stack), counted from this ``fit``'s
+    start, None until it reaches the target: ``epochs`` (from 1), ``seconds`` since
+    training began *less the time these checks took*, so that it is what a run without
+    them takes to get there, and ``work``: the updates made (``optimizer.iterations``),
+    or, for an optimizer that sees the whole data at each step (L-BFGS), the evaluations
+    of the loss (the epoch logs' ``evals``). With ``stop``, training stops once every
+    network has reached it.
+    """
+
+    x: Array = attrs.field(converter=np.asarray, repr=False)
+    y: Array = attrs.field(converter=np.asarray, repr=False)
+    target: float = attrs.field(validator=number(low=0))
+    stop: bool = False
+    epochs: list[int | None] = attrs.field(factory=list, init=False)
+    seconds: list[float | None] = attrs.field(factory=list, init=False)
+    work: list[int | None] = attrs.field(factory=list, init=False)
+    work_unit: str = attrs.field(default="updates", init=False)
+    _start: float = attrs.field(default=0.0, init=False, repr=False)
+    _checking: float = attrs.field(default=0.0, init=False, repr=False)
+    _updates_before: int = attrs.field(default=0, init=False, repr=False)
+
+    def on_train_begin(self, trainer: Training) -> None:
+        networks = trainer.network.copies or 1
+        self.epochs, self.seconds, self.work = ([None] * networks for _ in range(3))
+        self._checking, self._updates_before = 0.0, trainer.optimizer.iterations
+        whole = getattr(trainer.optimizer, "whole_data", False)
+        self.work_unit = "evaluations" if whole else "updates"
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
+        if None not in self.epochs:
+            return  # every network is there: no more passes
+        began = time.perf_counter()
+        with np.errstate(all="ignore"):  # a diverged network's error is nan: not reached
+            errors = np.mean((trainer.network.predict(self.x) - self.y) ** 2, axis=(-2, -1))
+        trained = began - self._start - self._checking
+        work = (
+            int(logs["evals"])
+            if "evals" in logs
+            else (trainer.optimizer.iterations - self._updates_before)
+        )
+        for i, error in enumerate(np.atleast_1d(errors)):
+            if self.epochs[i] is None and error <= self.target:
+                self.epochs[i], self.seconds[i], self.work[i] = epoch + 1, trained, work
+        self._checking += time.perf_counter() - began
+        if self.stop and None not in self.epochs:
+            trainer.stop_training = True
+
+    def reached(self, network: int = 0) -> dict[str, Any]:
+        """What one network's record says, as plain data: ``{"target", "epoch", "seconds",
+        "work", "work_unit"}``, with epoch, seconds and work None if it has not reached it."""
+        at = [None] * 3
+        if network < len(self.epochs):
+            at = [self.epochs[network], self.seconds[network], self.work[network]]
+        return dict(zip(("target", "epoch", "seconds", "work", "work_unit"),
+                        [self.target, *at, self.work_unit], strict=True))  # fmt: skip
 
 
 def _csv_line(cells: list[Any]) -> str:

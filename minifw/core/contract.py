@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .errors import ConfigError
+from .validation import is_a
 
 
 def abstract_methods(cls: type) -> list[str]:
@@ -111,7 +112,7 @@ def checked_range(value: Any, what: str, *, finite: bool = False) -> tuple[float
     ok = isinstance(value, tuple | list) and len(value) == 2
     if ok:
         low, high = value
-        ok = all(isinstance(v, Real) and not isinstance(v, bool) for v in (low, high))
+        ok = all(is_a(v, Real) for v in (low, high))
         ok = ok and not (math.isnan(low) or math.isnan(high)) and low < high
         ok = ok and (not finite or (math.isfinite(low) and math.isfinite(high)))
     if not ok:

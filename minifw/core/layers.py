@@ -26,6 +26,7 @@ from .validation import (
     check_memory,
     count_text,
     integer,
+    is_a,
     memory_needed,
     real_array,
 )
@@ -110,7 +111,7 @@ class Layer(Component, ABC):
     def _check_built(self) -> None:
         for name in ("n_in", "n_out"):
             value = getattr(self, name, None)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not is_a(value, int) or value < 1:
                 raise ConfigError(
                     refusal(
                         type(self),

@@ -138,7 +138,7 @@ class R2(Metric):
         spread = target - np.mean(target, axis=-2, keepdims=True)
         total = np.sum(spread * spread, axis=-2)
         constant = total == 0
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # -inf: R² of a blow-up
             scores = 1.0 - residual / np.where(constant, 1.0, total)
         scores = np.where(constant, np.where(residual == 0, 1.0, 0.0), scores)
         return per_network(np.mean(scores, axis=-1))

@@ -28,7 +28,7 @@ from .errors import ConfigError
 from .layers import Parameter
 from .registry import Registered, Registry, parameter_names
 from .schedules import Schedule
-from .validation import at_most, integer, number, where
+from .validation import at_most, boolean, integer, is_a, number, where
 
 Array = np.ndarray
 
@@ -275,9 +275,9 @@ class Optimizer(Registered, ABC):
         is checked first: on a ConfigError nothing has changed.
         """
         iterations, lr, states = (state.get(key) for key in ("iterations", "lr", "states"))
-        if not isinstance(iterations, Integral) or isinstance(iterations, bool) or iterations < 0:
+        if not is_a(iterations, Integral) or iterations < 0:
             raise ConfigError(f"optimizer state 'iterations' must be a count; got {iterations!r}")
-        if not isinstance(lr, Real) or isinstance(lr, bool):
+        if not is_a(lr, Real):
             raise ConfigError(f"optimizer state 'lr' must be a number; got {lr!r}")
         if not isinstance(states, Mapping) or not all(
             isinstance(s, Mapping) for s in states.values()
@@ -363,8 +363,7 @@ class StateCopy:
 
 
 def _nesterov(instance: SGD, attribute: attrs.Attribute[bool], value: Any) -> None:
-    if not isinstance(value, bool | np.bool_):
-        raise ConfigError(f"{where(instance, attribute)} must be True or False; got {value!r}")
+    boolean(instance, attribute, value)
     if value and not instance.momentum:
         raise ConfigError(
             f"{where(instance, attribute)}=True needs momentum > 0; got momentum "
@@ -467,7 +466,8 @@ class LBFGS(Optimizer):
     not used. Training stops after ``epochs`` iterations, or when the largest
     gradient component falls below ``gtol``, or the relative change of the loss
     below ``ftol``, or after ``max_evals`` evaluations of the loss (each a forward
-    and backward pass over the data; a line search may take several).
+    and backward pass over the data; a line search may take several), or, with the
+    callback ``TimeLimit(seconds)``, after the iteration that crosses that time.
 
     ``Trainer.fit`` runs it: one iteration is one epoch for the callbacks, whose
     logs hold the loss after it and ``evals``, the evaluations so far. SciPy's

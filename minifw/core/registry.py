@@ -185,6 +185,17 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {' or '.join(map(repr, best))}?"
 
 
+def unknown_parameters(what: str, unknown: Sequence[str], takes: Sequence[str]) -> str:
+    """The one message for parameters a component does not take, wherever they were given
+    (a spec string, a file's spec, a changed copy): "{what}: unknown parameter 'x'; it takes:
+    a, b", with a guess at the first unknown one when one is close."""
+    noun = "parameter" if len(unknown) == 1 else "parameters"
+    return (
+        f"{what}: unknown {noun} {', '.join(map(repr, unknown))}; "
+        f"it takes: {', '.join(takes) or 'no parameters'}{did_you_mean(unknown[0], takes)}"
+    )
+
+
 class Registered(Component):
     """Mixin for a component family: concrete subclasses register themselves.
 
@@ -249,12 +260,14 @@ class Registered(Component):
             try:
                 return component(**spec_params, **params)
             except TypeError as error:
+                what = f"{cls.registry.kind} {name!r}"  # type: ignore[attr-defined]
                 takes = parameter_names(component)
                 unknown = [key for key in [*spec_params, *params] if key not in takes]
-                raise ConfigError(
-                    f"bad parameters for {cls.registry.kind} {name!r}: {error}; "  # type: ignore[attr-defined]
-                    f"it takes: {', '.join(takes) or 'no parameters'}"
-                    + (did_you_mean(unknown[0], takes) if unknown else "")
+                if unknown:
+                    raise ConfigError(unknown_parameters(what, unknown, takes)) from None
+                raise ConfigError(  # a parameter left out, or the class's own TypeError
+                    f"bad parameters for {what}: {error}; it takes: "
+                    f"{', '.join(takes) or 'no parameters'}"
                 ) from None
         if not isinstance(spec, cls):
             raise ConfigError(

@@ -22,7 +22,7 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError
-from .registry import Registered, constructor_arguments, parameter_names
+from .registry import Registered, constructor_arguments, parameter_names, unknown_parameters
 
 R = TypeVar("R", bound=Registered)
 T = TypeVar("T")
@@ -63,10 +63,7 @@ def rebuilt(component: T, **changes: Any) -> T:
     values = constructor_arguments(component)
     unknown = [key for key in changes if key not in values]
     if unknown:
-        raise ConfigError(
-            f"{type(component).__qualname__} takes no parameter(s) "
-            f"{', '.join(map(repr, unknown))}; it takes: {', '.join(values) or 'none'}"
-        )
+        raise ConfigError(unknown_parameters(type(component).__qualname__, unknown, list(values)))
     return type(component)(**{**values, **changes})
 
 
@@ -139,10 +136,7 @@ def build(
     accepted = parameter_names(cls)
     unknown = [key for key in params if key not in accepted]
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
-            f"it takes: {', '.join(accepted) or 'no parameters'}"
-        )
+        raise ConfigError(unknown_parameters(where, unknown, accepted))
     signature = inspect.signature(cls).parameters
     missing = [
         key

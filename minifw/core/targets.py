@@ -18,13 +18,13 @@ from .data import FunctionSource, checked_domain
 from .errors import ConfigError
 from .expressions import Expression, shorten
 from .registry import Registered, Registry
+from .validation import check_count
 
 Array = np.ndarray
 
 
 def _count(value: object, what: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{what} must be a whole number >= 1; got {value!r}")
+    check_count(what, value, low=1)
 
 
 def _value_range(value: object, what: str) -> None:

@@ -34,6 +34,7 @@ from .validation import (
     check_count,
     each_instance_of,
     integer,
+    is_a,
     one_of,
     random_seed,
 )
@@ -81,10 +82,6 @@ def _metrics(value: Any) -> list[Metric]:
     return metrics
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
 @attrs.define(eq=False)
 class Trainer:
     """Mini-batch training: θ ← optimizer(θ, ∇θ loss(network(x_batch), y_batch)) for each batch.
@@ -108,7 +105,8 @@ class Trainer:
     generator and the shuffled order carry on, so ``fit(s, 100)`` then
     ``fit(s, 200)`` trains exactly as ``fit(s, 300)`` does. Each ``FitResult`` (and
     ``history``) holds its own fit's epochs; ``run_history`` holds every epoch's
-    logs since the run began, and ``epochs_done`` counts them. A checkpoint
+    logs since the run began, and ``epochs_done`` counts them. Each epoch's logs are
+    kept there only: the ``LossHistory`` reads its fit's part of them. A checkpoint
     (``save_checkpoint``) keeps all of this, and ``minifw.load_checkpoint`` rebuilds the
     run as it was: its ``run_history`` is the checkpoint's, its next fit's
     result holds the new epochs only, and the two end to end are the loss history
@@ -126,10 +124,12 @@ class Trainer:
     "compiled" runs the same arithmetic as compiled kernels (``minifw.engine``, with
     numba), for networks of built-in parts: Dense layers, the built-in activations,
     losses and optimizers, any schedule; it refuses, naming it, a part it has no kernel
-    for. "auto" is "compiled" when it can and numpy otherwise, with one
-    ``EngineFallback`` warning saying why. Both give the same numbers (to rounding, 1e-12
-    relative in float64), call every callback alike and leave the same state behind;
-    the compiled engine ignores ``np.errstate`` (auto leaves a raising one to numpy).
+    for. "auto", the default, is "compiled" when it can and numpy otherwise, with one
+    ``EngineFallback`` warning saying why (once a process for each reason). Both give the
+    same numbers (to rounding, 1e-12 relative in float64), call every callback alike and
+    leave the same state behind; the compiled engine ignores ``np.errstate`` (auto leaves a
+    raising one to numpy). ``trained_on`` says which engine ran the epochs; a checkpoint
+    keeps it, and a run that continues on the other one says so (``EngineSwitch``).
     """
 
     network: Network
@@ -149,8 +149,11 @@ class Trainer:
     stop_on_divergence: bool = attrs.field(default=True, kw_only=True, validator=boolean)
     metrics: list[Metric] = attrs.field(factory=list, converter=_metrics, kw_only=True)
     engine: str = attrs.field(
-        default="numpy", kw_only=True, validator=one_of(*engine_support.ENGINES)
+        default="auto", kw_only=True, validator=one_of(*engine_support.ENGINES)
     )
+    # The engine that ran the run's epochs so far, "compiled" or "numpy" (None before any):
+    # what "auto" chose, which the checkpoint and the ledger record.
+    trained_on: str | None = attrs.field(default=None, init=False)
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
@@ -197,7 +200,8 @@ class Trainer:
         """What the trainer itself changes as it trains, as plain data, copied.
 
         ``{"rng": the shuffling generator's bit_generator.state, "order": the run's
-        shuffled order (an int array) or None, "history": run_history}``. The
+        shuffled order (an int array) or None, "history": run_history, "engine":
+        trained_on}``. The
         network and the optimizer keep their own state. ``history=False`` leaves
         the history out ({}), for a caller that keeps it by other means: copying it
         costs as much as the run is long.
@@ -208,6 +212,7 @@ class Trainer:
             "history": (
                 {key: list(values) for key, values in self.run_history.items()} if history else {}
             ),
+            "engine": self.trained_on,
         }
 
     def import_state(self, state: Mapping[str, Any]) -> None:
@@ -237,6 +242,10 @@ class Trainer:
             for v in history.values()
         ):
             raise ConfigError("trainer state 'history' must map log keys to lists of numbers")
+        engine = state.get("engine")  # absent in states exported before engines were recorded
+        if engine not in (None, "numpy", "compiled"):
+            raise ConfigError(f"trainer state 'engine' must be numpy or compiled; got {engine!r}")
+        self.trained_on = engine
         self._rng = rng
         self._order = None if order is None else order.astype(np.intp)
         self.run_history = {str(key): [float(x) for x in v] for key, v in history.items()}
@@ -289,7 +298,7 @@ class Trainer:
                     "(ArraySource(x, y, validation_data=(x_val, y_val)), or validation=0.2)"
                 )
             return x, check_count("epochs", y if epochs is None else epochs)
-        if y is None or _is_count(y):  # fit(data, 100) with data that is no DataSource
+        if y is None or is_a(y, Integral):  # fit(data, 100) with data that is no DataSource
             given = (
                 f"an array of shape {x.shape}"
                 if isinstance(x, np.ndarray)
@@ -336,8 +345,11 @@ class Trainer:
         # Checked here, with the training data, so that bad validation data changes nothing.
         validation = None if held_out is None else self._checked(*held_out, suffix="_val")
         if getattr(self.optimizer, "whole_data", False):  # L-BFGS: no batches, no step()
+            self.trained_on = "numpy"  # SciPy's loop, whatever the engine
             return self._fit_whole_data(source, x, y, validation, epochs, (x_data, y_given))
         compiled = engine_support.compiled(self)  # before any state changes: it may refuse
+        engine_support.switched(self, "compiled" if compiled else "numpy")
+        self.trained_on = "compiled" if compiled else "numpy"
         n = x.shape[0]
         starts = range(0, n, self.batch_size)
         # Views into x and y, made once: shuffling permutes x and y in place beneath them.
@@ -397,13 +409,14 @@ class Trainer:
         return self._result()
 
     def _result(self) -> FitResult:
-        history = self.history
+        history = self.history.history  # this fit's part of run_history, copied once
+        loss = history.get("loss", [])
         return FitResult(
-            loss=list(history.loss),
+            loss=loss,
             seconds=self.timer.seconds,
-            epochs=len(history.loss),
-            val_loss=list(history.val_loss),
-            history={key: list(values) for key, values in history.history.items()},
+            epochs=len(loss),
+            val_loss=history.get("val_loss", []),
+            history=history,
         )
 
     def _end_epoch(
@@ -426,7 +439,9 @@ class Trainer:
             if measured:
                 logs.update(self._scores(out, validation[2], "val_"))
         history = self.run_history
-        for key, value in logs.items():  # before the callbacks: a checkpoint includes it
+        # The one record of the epoch (LossHistory reads it), made before the callbacks run:
+        # a checkpoint written by one of them includes it.
+        for key, value in logs.items():
             history.setdefault(key, []).append(value)
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch, logs)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Callable, Sequence
+import reprlib
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,23 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, MinifwError
 
 Array = np.ndarray
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+Kinds = type | tuple[type, ...]
+
+
+def is_a(value: Any, kinds: Kinds) -> bool:
+    """``isinstance(value, kinds)``, except that True and False (numpy's too) are bools only.
+
+    Python makes bool a subclass of int, so ``isinstance(True, int)`` holds: without this a
+    flag would pass for a count (``epochs = true`` in a file) and a count for a number. A
+    bool is of ``kinds`` only when ``kinds`` lists ``bool`` itself.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool in (kinds if isinstance(kinds, tuple) else (kinds,))
+    return isinstance(value, kinds)
 
 
 def where(instance: Any, attribute: attrs.Attribute[Any]) -> str:
@@ -38,7 +52,7 @@ def is_finite(value: Any) -> bool:
     spec, a TOML file or a JSON line), for which ``math.isfinite`` would raise
     OverflowError instead of answering.
     """
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if not is_a(value, Real):
         return False
     try:
         return math.isfinite(value)
@@ -52,7 +66,7 @@ def shown(value: Any) -> str:
     Python refuses to write out an int of more than 4300 digits (ValueError), and one of
     hundreds of digits would drown the message; its number of digits says what is wrong.
     """
-    if isinstance(value, Integral) and not isinstance(value, bool) and not is_finite(value):
+    if is_a(value, Integral) and not is_finite(value):
         digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
         sign = "a negative" if value < 0 else "a"
         return f"{sign} whole number of about {digits} digits, too large for a float (~1.8e308)"
@@ -76,10 +90,7 @@ def integer(*, low: int) -> Validator:
     """An attrs validator: a whole number of at least ``low``."""
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-            raise ConfigError(
-                f"{where(instance, attribute)} must be a whole number >= {low}; got {shown(value)}"
-            )
+        check_count(where(instance, attribute), value, low=low)
 
     return check
 
@@ -122,7 +133,7 @@ def check_seed(name: str, value: Any) -> None:
     """
     if value is None or isinstance(value, np.random.SeedSequence):
         return
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 0:
+    if not is_a(value, Integral) or value < 0:
         raise ConfigError(
             f"{name} must be None, a whole number >= 0 or a numpy.random.SeedSequence; "
             f"got {value!r}"
@@ -139,7 +150,7 @@ def boolean(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
     A flag given "no" or 0 would otherwise be read by its truthiness, silently.
     """
-    if not isinstance(value, bool | np.bool_):
+    if not is_a(value, bool):
         raise ConfigError(f"{where(instance, attribute)} must be True or False; got {value!r}")
 
 
@@ -218,9 +229,99 @@ def check_output_path(
 
 def check_count(name: str, value: Any, *, low: int = 0) -> int:
     """Return ``value`` as an int if it is a whole number >= ``low``, else raise ConfigError."""
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+    if not is_a(value, Integral) or value < low:
         raise ConfigError(f"{name} must be a whole number >= {low}; got {shown(value)}")
     return int(value)
+
+
+# Plain data read from a file --------------------------------------------------------------
+
+# How a message names each kind of plain value (JSON's and TOML's words: null, an object).
+_KIND_WORDS: dict[type, str] = {
+    str: "text",
+    bool: "true or false",
+    int: "a whole number",
+    Integral: "a whole number",
+    float: "a number",
+    Real: "a number",
+    dict: "a JSON object",
+    Mapping: "a table",
+    list: "a list",
+    type(None): "null",
+}
+_REQUIRED: Any = object()  # entry's default: the key must be there
+
+
+def kinds_text(kinds: Kinds) -> str:
+    """``kinds`` in a message's words: ``(int, type(None))`` -> "a whole number or null"; a
+    number covers the whole numbers, so ``(int, float)`` is "a number"."""
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if float in kinds or Real in kinds:
+        kinds = tuple(kind for kind in kinds if kind not in (int, Integral))
+    words = (_KIND_WORDS.get(kind, f"a {kind.__name__}") for kind in kinds)
+    return " or ".join(dict.fromkeys(words))
+
+
+def refusal_text(name: str, value: Any, expected: str, where: str = "") -> str:
+    """The one wording of a refused value: "{where}: {name} must be {expected}; got {value}".
+
+    ``value`` is shown shortened (a file may hold a list of a million numbers), and a whole
+    number too large for a float by its size (``shown``).
+    """
+    found = shown(value) if is_a(value, Integral) else reprlib.repr(value)
+    return f"{where}: " * bool(where) + f"{name} must be {expected}; got {found}"
+
+
+def checked(
+    value: Any,
+    kinds: Kinds,
+    *,
+    name: str,
+    where: str = "",
+    error: type[MinifwError] = ConfigError,
+    expected: str | None = None,
+    test: Callable[[Any], bool] | None = None,
+) -> Any:
+    """``value`` if it is of ``kinds`` (``is_a``: a bool is no number) and passes ``test``;
+    else ``error`` (an exception class: ConfigError, ModelFileError, LedgerError) with
+    ``refusal_text``'s message: ``where`` (the file, and the record or line in it), ``name``,
+    what was expected (``expected``, else the kinds in words) and what was found.
+    """
+    if not is_a(value, kinds) or (test is not None and not test(value)):
+        raise error(refusal_text(name, value, expected or kinds_text(kinds), where))
+    return value
+
+
+def entry(
+    table: Any,
+    key: str,
+    kinds: Kinds,
+    *,
+    name: str | None = None,
+    where: str = "",
+    error: type[MinifwError] = ConfigError,
+    expected: str | None = None,
+    test: Callable[[Any], bool] | None = None,
+    default: Any = _REQUIRED,
+) -> Any:
+    """``table[key]``, from plain data read from a file (a model file's header, a ledger line,
+    a TOML table): ``table`` must be a mapping holding ``key`` and its value what ``checked``
+    accepts. Else ``error``, naming ``where``, the key (as ``name``, if given: a dotted path
+    such as "network.seed"), what was found and what was expected. With a ``default``, a
+    missing key gives it instead.
+
+    ``entry(header, "seed", (int, type(None)), where="model.npz")`` refuses
+    ``{"seed": True}`` with "model.npz: seed must be a whole number or null; got True".
+    """
+    name = key if name is None else name
+    if not isinstance(table, Mapping) or key not in table:
+        if default is not _REQUIRED:
+            return default
+        wanted = expected or kinds_text(kinds)
+        raise error(f"{where}: " * bool(where) + f"{name} is missing; expected {wanted}")
+    return checked(
+        table[key], kinds, name=name, where=where, error=error, expected=expected, test=test
+    )
 
 
 def real_array(name: str, value: Any) -> Array:

@@ -1,8 +1,13 @@
 """The compiled training loop: numba kernels that do what the numpy core does, batch by batch.
 
-Importing this module imports numba (about 0.3 s), so only ``minifw.engine.loop`` does,
-and only when a fit runs compiled. Every function is compiled once per dtype and cached
-on disk (``cache=True``), so a second process loads it instead of compiling again.
+Importing this module imports numba (about 0.35 s), so only ``minifw.engine.loop`` does,
+and only when a fit runs compiled. Every function is compiled once per dtype (about 3.7 s
+of CPU) and cached on disk (``cache=True``),
+so a later process loads it instead (about 0.3 s, most of it numba setting up its
+compiler's tables, which it does before loading anything) on top of importing numba.
+What keeps the compile short: one kernel signature per dtype; the small helpers called,
+not inlined by numba (its IR inlining copies them into every caller, and took 1.5x as long);
+loops instead of whole-array statements (``a[:] = b`` alone costs numba ~2 s to compile).
 
 The kernels follow the numpy reference operation for operation (the same formulas, the
 same order of additions where numpy's is known, every constant rounded to the network's
@@ -39,14 +44,26 @@ H_WD = 5
 S_CLIP, S_BETA1, S_BETA2 = range(3)
 
 
-@njit(cache=True, inline="always")
+# Every kernel: cached on disk; numpy's error model (x / 0 is inf or nan, as in numpy, not
+# ZeroDivisionError, and no checks for it to compile); the GIL released, so that a stack's
+# networks train on every core from Python threads. The helpers work on one number each
+# and are left to LLVM to inline: numba's own inlining copies their IR into every caller,
+# which made the first compile several times slower.
+KERNEL = {"cache": True, "error_model": "numpy", "nogil": True}
+# The batch and the step, called once each per update, are inlined by numba into ``train``:
+# compiled apart, each costs a module of its own to optimise and link (the first compile
+# took 4.7 s of CPU, against 3.7 s so); the per-layer and per-number helpers stay calls.
+INLINED = {**KERNEL, "inline": "always"}
+
+
+@njit(**KERNEL)
 def _cast(scratch, value):
     """``value`` (a float64) rounded to the dtype of ``scratch``, as numpy rounds a Python float."""
     scratch[0] = value
     return scratch[0]
 
 
-@njit(cache=True, inline="always")
+@njit(**KERNEL)
 def _sigmoid(x, consts):
     """u / (1 + u), u = e^x with x held to [EXP_LOW, EXP_HIGH]: Sigmoid.forward; NaN stays NaN."""
     if x < consts[EXP_LOW]:
@@ -57,11 +74,16 @@ def _sigmoid(x, consts):
     return u / (u + consts[ONE])
 
 
-@njit(cache=True, inline="always")
+@njit(**KERNEL)
 def _activate(code, alpha, z, out, start, stop, consts):
-    """out[k] = f(z[k]) for k in [start, stop): each activation's ``forward``."""
+    """out[k] = f(z[k]) for k in [start, stop): each activation's ``forward``.
+
+    One loop per activation, chosen outside it: a call per number would cost more than
+    the number's arithmetic, and LLVM does not inline a helper with eight branches.
+    """
     one = consts[ONE]
     zero = one - one
+    low = consts[EXP_LOW]
     if code == IDENTITY:
         for k in range(start, stop):
             out[k] = z[k]
@@ -87,103 +109,89 @@ def _activate(code, alpha, z, out, start, stop, consts):
         for k in range(start, stop):
             x = z[k]
             tail = -abs(x)
-            if tail < consts[EXP_LOW]:
-                tail = consts[EXP_LOW]
-            out[k] = (x if x > zero else zero) + math.log1p(math.exp(tail))
+            out[k] = (x if x > zero else zero) + math.log1p(math.exp(low if tail < low else tail))
     else:  # SILU
         for k in range(start, stop):
             held = z[k]
-            if held < consts[EXP_LOW]:
-                held = consts[EXP_LOW]
+            if held < low:
+                held = low
             out[k] = held * _sigmoid(held, consts)
 
 
-@njit(cache=True, inline="always")
-def _slope(code, alpha, z, y, grad, delta, start, stop, consts):
-    """delta[k] = f'(z[k]) · grad[k]: each activation's ``derivative``, times the gradient."""
+@njit(**KERNEL)
+def _slope(code, alpha, z, y, grad, start, stop, consts):
+    """grad[k] = f'(z[k]) · grad[k], given y = f(z): each activation's ``derivative``."""
     one = consts[ONE]
     zero = one - one
     if code == IDENTITY:
+        return
+    if code == SIGMOID:
         for k in range(start, stop):
-            delta[k] = grad[k]
-    elif code == SIGMOID:
-        for k in range(start, stop):
-            delta[k] = y[k] * (one - y[k]) * grad[k]
+            grad[k] = y[k] * (one - y[k]) * grad[k]
     elif code == TANH:
         for k in range(start, stop):
-            delta[k] = (one - y[k]) * (one + y[k]) * grad[k]
+            grad[k] = (one - y[k]) * (one + y[k]) * grad[k]
     elif code == RELU:
         for k in range(start, stop):
-            delta[k] = (one if z[k] > zero else zero) * grad[k]
+            grad[k] = (one if z[k] > zero else zero) * grad[k]
     elif code == LEAKY_RELU:
         for k in range(start, stop):
-            delta[k] = (one if z[k] > zero else alpha) * grad[k]
+            grad[k] = (one if z[k] > zero else alpha) * grad[k]
     elif code == ELU:
         for k in range(start, stop):
-            delta[k] = (one if z[k] > zero else y[k] + alpha) * grad[k]
+            grad[k] = (one if z[k] > zero else y[k] + alpha) * grad[k]
     elif code == SOFTPLUS:
         for k in range(start, stop):
-            delta[k] = _sigmoid(z[k], consts) * grad[k]
+            grad[k] = _sigmoid(z[k], consts) * grad[k]
     else:  # SILU
         for k in range(start, stop):
             s = _sigmoid(z[k], consts)
-            delta[k] = (s + y[k] * (one - s)) * grad[k]
+            grad[k] = (s + y[k] * (one - s)) * grad[k]
 
 
-@njit(cache=True, inline="always")
-def _loss(code, pred, target, grad, start, size, lc, consts, scratch):
-    """The batch's loss (a float64) and dL/dpred into grad[start:start + size]: ``Loss``.
+@njit(**KERNEL)
+def _pointwise(code, p, t, lc, consts):
+    """One entry's loss and its slope dL/dp, before the mean: each ``Loss``'s formula.
 
     ``lc`` holds the loss's constants in the dtype: Huber's δ and ½δ, BCE's ε and 1 - ε.
     """
     one, half = consts[ONE], consts[HALF]
-    total = half - half  # summed in the dtype, as numpy sums the dtype's array
     if code == MSE:
-        scale = _cast(scratch, 2.0 / size)
-        for k in range(size):
-            d = pred[start + k] - target[k]
-            total += d * d
-            grad[start + k] = d * scale
-        return float(total) / size
-    inverse = _cast(scratch, size)  # MeanLoss divides the slopes by the entry count
+        d = p - t
+        return d * d, d
     if code == MAE:
-        for k in range(size):
-            d = pred[start + k] - target[k]
-            total += abs(d)
-            grad[start + k] = (one if d > 0 else (-one if d < 0 else d - d)) / inverse
-        return float(total) / size
+        d = p - t
+        return abs(d), (one if d > 0 else (-one if d < 0 else d - d))
     if code == HUBER:
         delta, half_delta = lc[0], lc[1]
-        for k in range(size):
-            d = pred[start + k] - target[k]
-            magnitude = abs(d)
-            total += half * d * d if magnitude <= delta else delta * (magnitude - half_delta)
-            clipped = -delta if d < -delta else (delta if d > delta else d)
-            grad[start + k] = clipped / inverse
-        return float(total) / size
+        d = p - t
+        magnitude = abs(d)
+        value = half * d * d if magnitude <= delta else delta * (magnitude - half_delta)
+        return value, (-delta if d < -delta else (delta if d > delta else d))
     low, high = lc[0], lc[1]  # BCE
+    p = low if p < low else (high if p > high else p)
+    return -(t * math.log(p) + (one - t) * math.log1p(-p)), (p - t) / (p * (one - p))
+
+
+@njit(**KERNEL)
+def _loss(code, pred, target, grad, start, size, lc, consts, scratch):
+    """The batch's loss (a float64) and dL/dpred into grad[start:start + size]: ``Loss``."""
+    total = consts[HALF] - consts[HALF]  # summed in the dtype, as numpy sums the dtype's array
+    scale = _cast(scratch, 2.0 / size)  # MSE scales its slopes by 2/n
+    inverse = _cast(scratch, float(size))  # MeanLoss divides the slopes by the entry count
     for k in range(size):
-        p = pred[start + k]
-        p = low if p < low else (high if p > high else p)
-        t = target[k]
-        total += -(t * math.log(p) + (one - t) * math.log1p(-p))
-        grad[start + k] = (p - t) / (p * (one - p)) / inverse
+        value, slope = _pointwise(code, pred[start + k], target[k], lc, consts)
+        total += value
+        grad[start + k] = slope * scale if code == MSE else slope / inverse
     return float(total) / size
 
 
-@njit(cache=True, inline="always")
-def _adjusted(grad, value, factor, clipping, wd, decay):
-    """``Optimizer._adjusted``: g · scale where the clip scaled it, then + wd · θ."""
-    if clipping:
-        grad = grad * factor
-    if decay:
-        grad = grad + wd * value
-    return grad
-
-
-@njit(cache=True, inline="always")
+@njit(**INLINED)
 def _step(w, g, opt, hyper, settings, lr, state1, state2, counters, scratch):
-    """One optimizer step on the packed parameters: ``Optimizer.step`` and its ``update``."""
+    """One optimizer step on the packed parameters: ``Optimizer.step`` and its ``update``.
+
+    g_i = (g · scale where the clip scaled it) + wd · θ (``Optimizer._adjusted``), then the rule.
+    """
     size = w.size
     clip = settings[S_CLIP]
     scale = 1.0
@@ -204,35 +212,29 @@ def _step(w, g, opt, hyper, settings, lr, state1, state2, counters, scratch):
         t = counters[0]
         first = _cast(scratch, 1.0 - settings[S_BETA1] ** t)
         second = _cast(scratch, 1.0 - settings[S_BETA2] ** t)
-    # One loop per rule, the rule chosen outside it; g_i = (g · scale if clipped) + wd · θ.
-    if opt == SGD:
-        for i in range(size):
-            grad = _adjusted(g[i], w[i], factor, clipping, wd, decay)
+    h0, h1, h2, h3, h4 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    for i in range(size):
+        grad = g[i] * factor if clipping else g[i]
+        if decay:
+            grad = grad + wd * w[i]
+        if opt == SGD:
             w[i] -= lr * grad
-    elif opt in (MOMENTUM, NESTEROV):
-        momentum = hyper[0]
-        nesterov = opt == NESTEROV
-        for i in range(size):
-            grad = _adjusted(g[i], w[i], factor, clipping, wd, decay)
-            velocity = state1[i] * momentum + grad
+        elif opt in (MOMENTUM, NESTEROV):
+            velocity = state1[i] * h0 + grad
             state1[i] = velocity
-            w[i] -= lr * (grad + momentum * velocity if nesterov else velocity)
-    elif opt == RMSPROP:
-        for i in range(size):
-            grad = _adjusted(g[i], w[i], factor, clipping, wd, decay)
-            s = state1[i] * hyper[0] + hyper[1] * grad * grad
+            w[i] -= lr * (grad + h0 * velocity if opt == NESTEROV else velocity)
+        elif opt == RMSPROP:
+            s = state1[i] * h0 + h1 * grad * grad
             state1[i] = s
-            w[i] -= lr * grad / (math.sqrt(s) + hyper[2])
-    else:  # ADAM
-        for i in range(size):
-            grad = _adjusted(g[i], w[i], factor, clipping, wd, decay)
-            m = state1[i] * hyper[0] + hyper[1] * grad
-            v = state2[i] * hyper[2] + hyper[3] * grad * grad
+            w[i] -= lr * grad / (math.sqrt(s) + h2)
+        else:  # ADAM
+            m = state1[i] * h0 + h1 * grad
+            v = state2[i] * h2 + h3 * grad * grad
             state1[i], state2[i] = m, v
-            w[i] -= lr * (m / first) / (math.sqrt(v / second) + hyper[4])
+            w[i] -= lr * (m / first) / (math.sqrt(v / second) + h4)
 
 
-@njit(cache=True, inline="always")
+@njit(**INLINED)
 def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, target,
            acts, zs, grads, loss, lc, scratch):  # fmt: skip
     """Forward and backward over one batch of ``rows`` samples from row ``row0``: its loss.
@@ -255,15 +257,21 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         n_i, n_o = layout[layer, N_IN], layout[layer, N_OUT]
         w_at, b_at = layout[layer, W_AT], layout[layer, B_AT]
         a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
-        for i in range(rows):  # z = x W (+ b), each sum from k = 0 up, as the BLAS kernels do
+        code, alpha = layout[layer, ACTIVATION], alphas[layer]
+        # z = x W (+ b), each sum from k = 0 up, as the BLAS kernels do: a row of W at a
+        # time, so that the innermost loop runs along rows of W and z, which LLVM vectorises.
+        for i in range(rows):
             xi, zi = a_at + i * n_i, o_at + i * n_o
             for j in range(n_o):
-                total = zero
-                for k in range(n_i):
-                    total += acts[xi + k] * w[w_at + k * n_o + j]
-                zs[zi + j] = total + w[b_at + j] if b_at >= 0 else total
-        _activate(layout[layer, ACTIVATION], alphas[layer], zs, acts, o_at, o_at + rows * n_o,
-                  consts)  # fmt: skip
+                zs[zi + j] = zero
+            for k in range(n_i):
+                x_ik, wk = acts[xi + k], w_at + k * n_o
+                for j in range(n_o):
+                    zs[zi + j] += x_ik * w[wk + j]
+            if b_at >= 0:
+                for j in range(n_o):
+                    zs[zi + j] += w[b_at + j]
+        _activate(code, alpha, zs, acts, o_at, o_at + rows * n_o, consts)
     out_at = layout[layers - 1, OUTPUT_AT]
     value = _loss(loss, acts, target, grads, out_at, rows * n_out, lc, consts, scratch)
     for layer in range(layers - 1, -1, -1):
@@ -271,14 +279,16 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         w_at, b_at = layout[layer, W_AT], layout[layer, B_AT]
         a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
         # delta = f'(z) · dL/dy, written over dL/dy (nothing else reads it)
-        _slope(layout[layer, ACTIVATION], alphas[layer], zs, acts, grads, grads, o_at,
-               o_at + rows * n_o, consts)  # fmt: skip
+        code, alpha = layout[layer, ACTIVATION], alphas[layer]
+        _slope(code, alpha, zs, acts, grads, o_at, o_at + rows * n_o, consts)
         for k in range(n_i):  # dL/dW = xᵀ delta, summed over the samples from the first
+            wk = w_at + k * n_o
             for j in range(n_o):
-                total = zero
-                for i in range(rows):
-                    total += acts[a_at + i * n_i + k] * grads[o_at + i * n_o + j]
-                g[w_at + k * n_o + j] = total
+                g[wk + j] = zero
+            for i in range(rows):
+                x_ik, di = acts[a_at + i * n_i + k], o_at + i * n_o
+                for j in range(n_o):
+                    g[wk + j] += x_ik * grads[di + j]
         if b_at >= 0:  # dL/db = Σ_samples delta
             for j in range(n_o):
                 g[b_at + j] = grads[o_at + j]
@@ -297,7 +307,7 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
     return value
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def compose(order, permutations, orders):
     """orders[e] = orders[e - 1][permutations[e]], from ``order``; ``order`` ends as the last.
 
@@ -311,7 +321,7 @@ def compose(order, permutations, orders):
             order[i] = orders[e, i]
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def train(w, g, layout, alphas, consts, x, y, orders, batch_size, first, stop, epochs,
           loss, lc, opt, hyper, settings, lrs, state1, state2, counters,
           acts, zs, grads, target, prev, guard, totals, last):  # fmt: skip
@@ -329,8 +339,9 @@ def train(w, g, layout, alphas, consts, x, y, orders, batch_size, first, stop, e
     no_order = np.empty(0, np.int64)
     update = 0
     for e in range(epochs):
-        if guard:
-            prev[:] = w
+        if guard:  # a loop: numba compiles prev[:] = w's broadcasting machinery for ~2 s
+            for i in range(w.size):
+                prev[i] = w[i]
         order = orders[e] if shuffled else no_order
         total = 0.0
         for b in range(first, stop):

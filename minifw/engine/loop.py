@@ -6,9 +6,9 @@ optimizer's count, rate and state, the shuffling generator and order, the run hi
 every callback called with the same arguments in the same order. The work is cut into
 kernel calls by what the callbacks need:
 
-- blocks of many epochs, when the only epoch hooks are the ones that can be replayed
-  afterwards (``LossHistory``, and the ``TerminateOnNaN`` that checks epochs, whose check
-  the kernel does itself, stopping at the first bad epoch);
+- blocks of many epochs, when the only epoch hook is one that can be replayed afterwards
+  (the ``TerminateOnNaN`` that checks epochs, whose check the kernel does itself, stopping
+  at the first bad epoch; ``LossHistory`` has no hook there, it reads the run history);
 - one epoch per call, when another callback listens at epoch ends (it may read the
   weights or stop training), or the source has validation data (its loss is numpy's);
 - one batch per call, when a callback listens to ``on_batch_end``: about 10 µs of call
@@ -18,11 +18,13 @@ kernel calls by what the callbacks need:
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from ..core.callbacks import LossHistory, TerminateOnNaN
+from ..core.callbacks import TerminateOnNaN
 from ..core.layers import Dense
 from . import kernels as k
 from .support import ACTIVATION_KERNELS, LOSS_KERNELS, OPTIMIZER_KERNELS
@@ -40,13 +42,23 @@ def _offset(view: Array, base: Array) -> int:
 
 
 class _Plan:
-    """A run's tables and buffers for the kernels, made once per fit."""
+    """A run's tables and buffers for the kernels, made once per fit.
+
+    A stack of N networks (``minifw.stack``) is N runs of the one kernel, each on its
+    network's row of the packed weights, the optimizer's state and the buffers, side by
+    side on every core: the kernel releases the GIL, so Python threads run them at once.
+    (One scalar kernel called per network, rather than a second, parallel one: numba
+    compiles nothing more for stacks, and each network's arithmetic is the single
+    network's.) A single network is a stack of one here.
+    """
 
     def __init__(self, trainer: Any, n: int) -> None:
         network, loss, optimizer = trainer.network, trainer.loss, trainer.optimizer
         dtype = network.dtype
-        self.dtype, self.packed = dtype, network.packed
-        self.w, self.g = network.packed.value, network.packed.grad
+        self.dtype, self.packed, self.stacked = dtype, network.packed, network.copies is not None
+        self.copies = copies = network.copies or 1
+        self.w = network.packed.value.reshape(copies, -1)  # views: the kernels update in place
+        self.g = network.packed.grad.reshape(copies, -1)
         layers: list[Dense] = network.layers
         self.rows = min(trainer.batch_size, n)
         self.layout = np.zeros((len(layers), 7), np.int64)
@@ -58,7 +70,7 @@ class _Plan:
             self.layout[i] = (
                 layer.n_in,
                 layer.n_out,
-                _offset(weights, self.w),
+                _offset(weights, self.w),  # in the first network's row: every row's
                 -1 if bias is None else _offset(bias, self.w),
                 getattr(k, ACTIVATION_KERNELS[type(layer.activation)]),
                 at - self.rows * layer.n_in,
@@ -66,10 +78,10 @@ class _Plan:
             )
             self.alphas[i] = getattr(layer.activation, "alpha", 0.0)
             at += self.rows * layer.n_out
-        self.acts = np.zeros(at, dtype)
-        self.zs = np.zeros(at, dtype)
-        self.grads = np.zeros(at, dtype)
-        self.target = np.zeros(self.rows * layers[-1].n_out, dtype)
+        self.acts = np.zeros((copies, at), dtype)
+        self.zs = np.zeros((copies, at), dtype)
+        self.grads = np.zeros((copies, at), dtype)
+        self.target = np.zeros((copies, self.rows * layers[-1].n_out), dtype)
         limit = float(-k_exp_low(dtype))
         self.consts = np.array([1.0, 0.5, -limit, limit], dtype)
         self.loss = getattr(k, LOSS_KERNELS[type(loss)])
@@ -81,13 +93,13 @@ class _Plan:
             self.lc = np.zeros(2, dtype)
         self._optimizer(optimizer)
         self.prev = np.empty_like(self.w)
-        self.totals = np.zeros(1)
-        self.last = np.zeros(1)  # the last batch's loss
+        self.totals = np.zeros((copies, 1))
+        self.last = np.zeros((copies, 1))  # the last batch's loss
         self.layers = layers
 
     def _optimizer(self, optimizer: Any) -> None:
         """The rule's code, constants and state arrays (the optimizer's own, made as it would)."""
-        dtype, packed = self.dtype, self.packed
+        dtype, packed, copies = self.dtype, self.packed, self.copies
         hyper = np.zeros(6)
         hyper[k.H_WD] = optimizer.weight_decay
         self.settings = np.array([optimizer.clip_norm or 0.0, 0.0, 0.0])
@@ -97,35 +109,42 @@ class _Plan:
         state = progress.states.get(id(packed))
         if state is None:
             state = progress.start(packed)
-        self.state, self.counters = state, np.zeros(1, np.int64)
-        empty = np.zeros(0, dtype)
+        self.state, self.counters = state, np.zeros((copies, 1), np.int64)
+        empty = np.zeros((copies, 0), dtype)
         self.state1 = self.state2 = empty
+        value = packed.value
         if rule == k.SGD and optimizer.momentum:
             rule = k.NESTEROV if optimizer.nesterov else k.MOMENTUM
             hyper[0] = optimizer.momentum
-            self.state1 = state.setdefault("velocity", np.zeros_like(self.w))
+            self.state1 = state.setdefault("velocity", np.zeros_like(value))
         elif rule == k.RMSPROP:
             hyper[:3] = optimizer.rho, 1.0 - optimizer.rho, optimizer.epsilon
-            self.state1 = state.setdefault("square_average", np.zeros_like(self.w))
+            self.state1 = state.setdefault("square_average", np.zeros_like(value))
         elif rule == k.ADAM:
             b1, b2 = optimizer.beta1, optimizer.beta2
             hyper[:5] = b1, 1.0 - b1, b2, 1.0 - b2, optimizer.epsilon
             self.settings[1:] = b1, b2
             if not state:
-                state.update(t=0, m=np.zeros_like(self.w), v=np.zeros_like(self.w))
+                state.update(t=0, m=np.zeros_like(value), v=np.zeros_like(value))
             self.state1, self.state2 = state["m"], state["v"]
-            self.counters[0] = state["t"]
+            self.counters[:] = state["t"]
+        self.state1 = self.state1.reshape(copies, -1)
+        self.state2 = self.state2.reshape(copies, -1)
         self.rule, self.hyper = rule, hyper.astype(dtype)
         self.optimizer = optimizer
 
     def rates(self, updates: int) -> Array:
-        """The learning rate of each of the next ``updates`` updates, as the optimizer asks."""
+        """The learning rate of each of the next ``updates`` updates, as the optimizer asks:
+        one row per update (one row in all without a schedule), one column per network."""
         optimizer = self.optimizer
         t = self.progress.iterations
         if optimizer.schedule is None:
-            return np.array([optimizer.lr], self.dtype)
-        schedule, lr = optimizer.schedule, optimizer.lr
-        return np.array([schedule(lr, t + u) for u in range(updates)], self.dtype)
+            rates = [optimizer.lr]
+        else:
+            schedule, lr = optimizer.schedule, optimizer.lr
+            rates = [schedule(lr, t + u) for u in range(updates)]
+        table = np.array(rates, self.dtype).reshape(len(rates), -1)  # a stack's lr is (N, 1)
+        return np.ascontiguousarray(np.broadcast_to(table, (len(rates), self.copies)).T)
 
     def stepped(self, updates: int) -> None:
         """Book ``updates`` kernel updates with the optimizer, as ``step`` would have."""
@@ -135,36 +154,68 @@ class _Plan:
         t = progress.iterations + updates - 1
         lr = optimizer.lr if optimizer.schedule is None else optimizer.schedule(optimizer.lr, t)
         progress.iterations = t + 1
-        if lr != progress.lr:
+        if lr is not progress.lr and (isinstance(lr, np.ndarray) or lr != progress.lr):
             progress.lr, progress.lr_array = lr, np.asarray(lr, dtype=progress.dtype)
         if self.rule == k.ADAM:
-            self.state["t"] = int(self.counters[0])
+            self.state["t"] = int(self.counters[0, 0])
 
     def expose(self, rows: int) -> None:
         """Point each Dense layer's cache at the kernel's buffers for a batch of ``rows``, as
         a forward leaves it: ``pre_activation`` (the divergence diagnosis reads it) is then
         the last batch's, kept current by the kernel with no work per call."""
+        copies = self.copies
         for i, layer in enumerate(self.layers):
             n_in, n_out, *_, at_in, at_out = (int(v) for v in self.layout[i])
-            x = self.acts[at_in : at_in + rows * n_in].reshape(rows, n_in)
-            z = self.zs[at_out : at_out + rows * n_out].reshape(rows, n_out)
-            y = self.acts[at_out : at_out + rows * n_out].reshape(rows, n_out)
-            layer._cache[:] = (x, z, y)  # Dense's own cache: the engine runs its forward
+            views = [
+                buffer[:, at : at + rows * width].reshape(copies, rows, width)
+                for buffer, at, width in (
+                    (self.acts, at_in, n_in),
+                    (self.zs, at_out, n_out),
+                    (self.acts, at_out, n_out),
+                )
+            ]
+            # Dense's own cache: the engine runs its forward. One network's are 2-D.
+            layer._cache[:] = views if self.stacked else [view[0] for view in views]
+
+    def losses(self, done: int, n: int) -> list[Any]:
+        """Each of the last ``done`` epochs' mean loss: a float, or a stack's array of N."""
+        means = self.totals[:, :done] / n
+        if not self.stacked:
+            return means[0].tolist()
+        return list(means.T.astype(self.dtype))
+
+    def last_loss(self) -> Any:
+        """The last batch's loss: a float, or a stack's array of N."""
+        return float(self.last[0, 0]) if not self.stacked else self.last[:, 0].astype(self.dtype)
 
     def run(
         self, x: Array, y: Array, orders: Array, first: int, stop: int, epochs: int, guard: bool
     ) -> int:
-        """Epochs of batches [first, stop) through the kernel; the number run."""
-        if self.totals.size < epochs:
-            self.totals = np.zeros(epochs)
+        """Epochs of batches [first, stop) through the kernel, every network's; the number run
+        (a stack's runs them all: each network's divergence is its own business)."""
+        if self.totals.shape[1] < epochs:
+            self.totals = np.zeros((self.copies, epochs))
         rates = self.rates(epochs * (stop - first))
-        return k.train(
-            self.w, self.g, self.layout, self.alphas, self.consts, x, y, orders,
-            self.rows, first, stop, epochs, self.loss, self.lc, self.rule, self.hyper,
-            self.settings, rates, self.state1, self.state2, self.counters,
-            self.acts, self.zs, self.grads, self.target, self.prev, guard, self.totals,
-            self.last,
-        )  # fmt: skip
+
+        def network(i: int) -> int:
+            return k.train(
+                self.w[i], self.g[i], self.layout, self.alphas, self.consts, x, y, orders,
+                self.rows, first, stop, epochs, self.loss, self.lc, self.rule, self.hyper,
+                self.settings, rates[i], self.state1[i], self.state2[i], self.counters[i],
+                self.acts[i], self.zs[i], self.grads[i], self.target[i], self.prev[i],
+                guard and not self.stacked, self.totals[i], self.last[i],
+            )  # fmt: skip
+
+        if self.copies == 1:
+            return network(0)
+        workers = min(self.copies, os.cpu_count() or 1)
+        # Each thread a run of neighbouring networks: rows that two threads wrote side by
+        # side would share cache lines, which the cores would pass back and forth.
+        bounds = np.linspace(0, self.copies, workers + 1).astype(int)
+        with ThreadPoolExecutor(workers) as pool:
+            shares = pool.map(lambda w: [network(i) for i in range(bounds[w], bounds[w + 1])],
+                              range(workers))  # fmt: skip
+            return min(min(share) for share in shares)
 
 
 def k_exp_low(dtype: np.dtype) -> float:
@@ -172,11 +223,10 @@ def k_exp_low(dtype: np.dtype) -> float:
     return -math.floor(-math.log(np.finfo(dtype).smallest_normal))
 
 
-def _replayable(callback: Any) -> bool:
-    """Whether ``callback``'s epoch hooks may run after a block of epochs, all at once."""
-    if type(callback) is LossHistory:
-        return True
-    return type(callback) is TerminateOnNaN and callback.check == "epoch"
+def _replayable(callback: Any, stacked: bool) -> bool:
+    """Whether ``callback``'s epoch hooks may run after a block of epochs, all at once (the
+    epoch guard's check the kernel does itself, but not a stack's: it checks every epoch)."""
+    return type(callback) is TerminateOnNaN and callback.check == "epoch" and not stacked
 
 
 def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dict[str, float]:
@@ -198,8 +248,14 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
     batch_end = [c for c in callbacks if c.listens_to("on_batch_end")]
     listening = [c for c in callbacks if c.listens_to("on_epoch_end") or c in epoch_begin]
     # Metrics are measured at each epoch's end, so an epoch with metrics is never bulk.
-    blocks = validation is None and not trainer.metrics and all(_replayable(c) for c in listening)
-    guard = any(type(c) is TerminateOnNaN and c.check == "epoch" for c in callbacks)
+    blocks = (
+        validation is None
+        and not trainer.metrics
+        and all(_replayable(c, plan.stacked) for c in listening)
+    )
+    guard = not plan.stacked and any(
+        type(c) is TerminateOnNaN and c.check == "epoch" for c in callbacks
+    )
     no_orders = np.zeros((0, n), np.int64)
     logs: dict[str, float] = {}
     epoch = 0
@@ -217,19 +273,17 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
         if done < count and rewind is not None:
             rewind(done)  # the generator and order as if only `done` epochs had drawn theirs
         bad = done < count or (guard and count > 1 and not _finite(plan, done))
-        losses = (plan.totals[:done] / n).tolist()
+        losses = plan.losses(done, n)
         # Epochs no callback needs to see one by one (replayable hooks only): recorded in
         # bulk. The guard needs the last good epoch (its weights) and the bad one, if any.
         bulk = max(0, done - (2 if bad else 1))
         if bulk:
-            for history in [trainer.run_history] + [
-                c.history for c in listening if type(c) is LossHistory
-            ]:  # what LossHistory.on_epoch_end and the numpy loop record for {"loss": ...}
-                history.setdefault("loss", []).extend(losses[:bulk])
+            # What Trainer._end_epoch records for {"loss": ...}, one epoch at a time.
+            trainer.run_history.setdefault("loss", []).extend(losses[:bulk])
         weights = trainer.network.packed.value
         diverged = weights.copy() if bad else None
         if bad:  # the epochs before the bad one end with the weights it started from
-            np.copyto(weights, plan.prev)
+            np.copyto(weights, plan.prev.reshape(weights.shape))
         for i in range(bulk, done):
             if i:
                 for callback in epoch_begin:
@@ -245,7 +299,7 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
 
 def _finite(plan: _Plan, done: int) -> bool:
     """Whether the block's last epoch ended with a finite loss and finite weights."""
-    return math.isfinite(plan.totals[done - 1]) and math.isfinite(np.add.reduce(plan.w))
+    return math.isfinite(plan.totals[0, done - 1]) and math.isfinite(np.add.reduce(plan.w[0]))
 
 
 def _orders(trainer: Any, n: int, count: int) -> tuple[Array, Any]:
@@ -295,8 +349,8 @@ def _epoch_by_batches(
         plan.stepped(1)
         rows = min(batch_size, n - b * batch_size)
         plan.expose(rows)
-        value = float(plan.last[0])
-        total += plan.totals[0]
+        value = plan.last_loss()
+        total += plan.losses(1, 1)[0]
         seen += rows
         for callback in batch_end:
             callback.on_batch_end(trainer, b, {"loss": value})

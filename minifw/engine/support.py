@@ -52,8 +52,33 @@ LAYER_KERNELS: dict[type, str] = {Dense: "DENSE"}
 # Python, as the numpy engine asks it, and handed to the kernel as a table.
 
 
+# The most multiply-adds a batch's forward pass may take (batch size x the sum over layers
+# of inputs x outputs, per network) for "auto" to choose the kernels: they loop over every
+# product one by one, which beats numpy's ~0.4 µs a call on small networks (the blog's is
+# 60: 30 times faster) but loses to BLAS past about this size (1-16-16-1 in batches of 32,
+# 9,216: 1.3 times numpy's time; 1-64-64-1, 135,168: 4 times).
+AUTO_LIMIT = 8192
+
+
+def work(trainer: Any) -> int:
+    """Multiply-adds of one batch's forward pass, per network: batch x Σ n_in · n_out."""
+    layers = trainer.network.layers
+    sizes = sum(getattr(layer, "n_in", 0) * getattr(layer, "n_out", 0) for layer in layers)
+    return trainer.batch_size * sizes
+
+
 class EngineFallback(UserWarning):
-    """``engine="auto"`` trained on numpy; the message says why (shown once per reason)."""
+    """``engine="auto"`` trained on numpy; the message says why (once per reason a process)."""
+
+
+class EngineSwitch(UserWarning):
+    """A run continues on another engine than the one that trained it so far (a checkpoint
+    resumed on numpy, say): the same numbers to rounding, said in one line, once."""
+
+
+# The fallback reasons already given in this process: a sweep of a hundred runs with a
+# user's own activation says why once, whatever the warning filters (pytest's show all).
+_SAID: set[str] = set()
 
 
 def _named(component: Any) -> str:
@@ -63,8 +88,6 @@ def _named(component: Any) -> str:
 def problems(trainer: Any) -> list[str]:
     """Why the compiled engine cannot train ``trainer``'s run: one line each; [] if it can."""
     network, found = trainer.network, []
-    if network.copies is not None:
-        found.append(f"the network stacks {network.copies} networks (minifw.stack)")
     for i, layer in enumerate(network.layers):
         if type(layer) not in LAYER_KERNELS:
             found.append(f"layer {i}, {_named(layer)}, has no kernel")
@@ -75,8 +98,21 @@ def problems(trainer: Any) -> list[str]:
     optimizer = trainer.optimizer
     if type(optimizer) not in OPTIMIZER_KERNELS:
         found.append(f"the optimizer {_named(optimizer)} has no kernel")
-    elif isinstance(optimizer.lr, np.ndarray):
-        found.append("the optimizer's lr is an array (one rate per stacked network)")
+    else:
+        found.extend(_stack_problems(network.copies, optimizer))
+    return found
+
+
+def _stack_problems(copies: int | None, optimizer: Any) -> list[str]:
+    """What the kernels, one per network, cannot do for this optimizer on ``copies`` networks."""
+    rates = np.shape(optimizer.lr)
+    if copies is None:
+        return ["the optimizer's lr is an array, for a stack"] if rates else []
+    found = []
+    if optimizer.clip_norm is not None:  # one norm over every network's gradients
+        found.append(f"the optimizer clips a stack of {copies} networks by their joint norm")
+    if rates and np.size(optimizer.lr) not in (1, copies):
+        found.append(f"the optimizer's lr has shape {rates}, not one rate per network")
     return found
 
 
@@ -95,12 +131,24 @@ def numpy_raises() -> str | None:
     return None
 
 
+def _too_large(trainer: Any) -> str | None:
+    """Whether the run is past the size where numpy's BLAS outruns the kernels."""
+    multiply_adds = work(trainer)
+    if multiply_adds > AUTO_LIMIT:
+        return (
+            f"a batch's forward pass is {multiply_adds:,} multiply-adds, past the "
+            f"{AUTO_LIMIT:,} where numpy's matrix products outrun the kernels' loops"
+        )
+    return None
+
+
 def compiled(trainer: Any) -> bool:
     """Whether ``trainer`` trains on the compiled engine in this fit, by its ``engine``.
 
     "numpy": never. "compiled": always, or ConfigError naming each part that has no
-    kernel (or numba missing). "auto": when it can; otherwise an ``EngineFallback``
-    warning says why, once per reason (Python's warning filter keeps the repeats quiet).
+    kernel (or numba missing). "auto": when it can, and the network is small enough for
+    the kernels to be the faster (``AUTO_LIMIT``); otherwise an ``EngineFallback`` warning
+    says why, once a process for each reason.
     """
     if trainer.engine == "numpy":
         return False
@@ -114,15 +162,26 @@ def compiled(trainer: Any) -> bool:
                 + "; use engine='auto' (falls back to numpy) or engine='numpy'"
             )
         return True
-    reasons = [*found, *filter(None, [numba_missing(), numpy_raises()])]
+    reasons = [*found, *filter(None, [numba_missing(), numpy_raises(), _too_large(trainer)])]
     if reasons:
-        warnings.warn(
-            f"engine='auto' trains on numpy: {'; '.join(reasons)}",
-            EngineFallback,
-            stacklevel=4,
-        )
+        message = f"engine='auto' trains on numpy: {'; '.join(reasons)}"
+        if message not in _SAID:
+            _SAID.add(message)
+            warnings.warn(message, EngineFallback, stacklevel=4)
         return False
     return True
+
+
+def switched(trainer: Any, engine: str) -> None:
+    """Say, once, that ``trainer``'s run goes on on ``engine`` after training on another."""
+    before = trainer.trained_on
+    if before is not None and before != engine:
+        warnings.warn(
+            f"this run trained on the {before} engine so far and continues on the {engine} "
+            "engine: the same numbers to rounding (1e-12 relative in float64)",
+            EngineSwitch,
+            stacklevel=4,
+        )
 
 
 def check_engine(trainer: Any) -> None:

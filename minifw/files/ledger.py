@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 
 from ..core.errors import LedgerError
-from ..core.validation import is_finite, path_problem
+from ..core.validation import Kinds, entry, is_a, is_finite, path_problem
 
 try:
     from fcntl import LOCK_EX, LOCK_SH, LOCK_UN, flock
@@ -45,53 +45,43 @@ MISSING = "—"  # shown for a setting a run's configuration does not have
 
 # Readers: one per field, shared by ``records`` (a line from the file) and ``append``
 # (the caller's values, written out and read back), so both check exactly the same things.
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be text")
-    return value
+# Each says what JSON value the field takes (checked by ``validation.entry``, which names
+# the line and the field) and how it becomes the record's value.
+@attrs.frozen
+class _Read:
+    kinds: Kinds
+    expected: str
+    test: Callable[[Any], bool] | None = None
+    convert: Callable[[Any], Any] = lambda value: value
 
 
-def _optional_text(value: Any) -> str | None:
-    return None if value is None else _text(value)
+def _is_number(value: Any) -> bool:
+    """A JSON number a float holds, or null: how a non-finite number is written (strict JSON
+    has no NaN, nor inf; an int too large for a float, 1e400 as digits, is refused)."""
+    return value is None or (is_a(value, int | float) and is_finite(value))
 
 
-def _seed(value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError("must be a whole number or null")
-    return value
+def _float(value: int | float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError("must be a JSON object")
-    return value
-
-
-def _optional_mapping(value: Any) -> dict[str, Any] | None:
-    return None if value is None else _mapping(value)
-
-
-def _number(value: Any) -> float:
-    if value is None:  # how a non-finite number is written (strict JSON has no NaN)
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a number or null")
-    if not is_finite(value):  # JSON has no inf: an int too large for a float (1e400 as digits)
-        raise ValueError("must be a number a float can hold (at most ~1.8e308) or null")
-    return float(value)
-
-
-def _numbers(value: Any) -> tuple[float, ...]:
-    if isinstance(value, list):
-        with contextlib.suppress(ValueError):
-            return tuple(_number(item) for item in value)
-    raise ValueError("must be a list of numbers (or nulls)")
-
-
-def _optional_numbers_by_name(value: Any) -> dict[str, float] | None:
-    if value is None:
-        return None
-    return {str(key): _number(number) for key, number in _mapping(value).items()}
+_NULL = type(None)
+_TEXT = _Read(str, "text")
+_OPTIONAL_TEXT = _Read((str, _NULL), "text or null")
+_MAPPING = _Read(dict, "a JSON object")
+_NUMBER = _Read((int, float, _NULL), "a number or null", _is_number, _float)
+_NUMBERS = _Read(
+    list,
+    "a list of numbers (or nulls)",
+    lambda values: all(map(_is_number, values)),
+    lambda values: tuple(map(_float, values)),
+)
+_NUMBERS_BY_NAME = _Read(
+    (dict, _NULL),
+    "a JSON object of numbers (or nulls), or null",
+    lambda table: table is None or all(map(_is_number, table.values())),
+    lambda table: None if table is None else {str(k): _float(v) for k, v in table.items()},
+)
 
 
 def _json_safe_numbers(value: Any) -> Any:
@@ -102,9 +92,9 @@ def _json_safe_numbers(value: Any) -> Any:
     return value
 
 
-def _field(read: Callable[[Any], Any]) -> Any:
+def _field(read: _Read, **options: Any) -> Any:
     """A RunRecord field with the reader that checks and converts its JSON value."""
-    return attrs.field(metadata={"read": read})
+    return attrs.field(metadata={"read": read}, **options)
 
 
 @attrs.frozen
@@ -116,30 +106,33 @@ class RunRecord:
     fields are ``nan`` where the run produced no finite value.
     """
 
-    id: str = _field(_text)
-    time: str = _field(_text)
-    config: Mapping[str, Any] = _field(_mapping)
-    seed: int | None = _field(_seed)
-    numpy: str = _field(_text)
-    blas: str = _field(_text)
-    final_loss: float = _field(_number)
-    evaluation_error: float = _field(_number)
-    seconds: float = _field(_number)
-    loss_history: tuple[float, ...] = _field(_numbers)
-    model_path: str | None = _field(_optional_text)
+    id: str = _field(_TEXT)
+    time: str = _field(_TEXT)
+    config: Mapping[str, Any] = _field(_MAPPING)
+    seed: int | None = _field(_Read((int, _NULL), "a whole number or null"))
+    numpy: str = _field(_TEXT)
+    blas: str = _field(_TEXT)
+    final_loss: float = _field(_NUMBER)
+    evaluation_error: float = _field(_NUMBER)
+    seconds: float = _field(_NUMBER)
+    loss_history: tuple[float, ...] = _field(_NUMBERS)
+    model_path: str | None = _field(_OPTIONAL_TEXT)
     # A run of a sweep: its place in the sweep (see minifw.sweeps); None for a run on its own.
-    sweep: Mapping[str, Any] | None = attrs.field(
-        default=None, metadata={"read": _optional_mapping}
+    sweep: Mapping[str, Any] | None = _field(
+        _Read((dict, _NULL), "a JSON object or null"), default=None
     )
     # The settings that differ from the blog's, as the stats line's second line shows them.
-    summary: str | None = attrs.field(default=None, metadata={"read": _optional_text})
+    summary: str | None = _field(_OPTIONAL_TEXT, default=None)
     # A run resumed from a checkpoint: the id of the run that wrote the checkpoint.
-    resumed_from: str | None = attrs.field(default=None, metadata={"read": _optional_text})
+    resumed_from: str | None = _field(_OPTIONAL_TEXT, default=None)
     # How a run ended early ("interrupted at epoch 120", "diverged at epoch 9"); None if not.
-    status: str | None = attrs.field(default=None, metadata={"read": _optional_text})
+    status: str | None = _field(_OPTIONAL_TEXT, default=None)
     # The run's metrics (--metrics) at the evaluation points, by name; None if it had none.
-    metrics: Mapping[str, float] | None = attrs.field(
-        default=None, metadata={"read": _optional_numbers_by_name}
+    metrics: Mapping[str, float] | None = _field(_NUMBERS_BY_NAME, default=None)
+    # With target_eval: when the evaluation MSE first reached it ({"target", "epoch",
+    # "seconds", "work", "work_unit"}, see EvaluationTarget.reached); None without one.
+    eval_target: Mapping[str, Any] | None = _field(
+        _Read((dict, _NULL), "a JSON object or null"), default=None
     )
 
     @classmethod
@@ -153,22 +146,27 @@ class RunRecord:
             raise LedgerError(f"{where}: expected a JSON object, got {reprlib.repr(data)}")
         values = {}
         for field in attrs.fields(cls):
-            if field.name not in data:
-                if field.default is not attrs.NOTHING:  # added later: older ledgers lack it
-                    continue
-                raise LedgerError(f"{where}: missing key {field.name!r}")
-            try:
-                values[field.name] = field.metadata["read"](data[field.name])
-            except ValueError as error:
-                raise LedgerError(
-                    f"{where}: {field.name} {error}, got {reprlib.repr(data[field.name])}"
-                ) from None
+            if field.name not in data and field.default is not attrs.NOTHING:
+                continue  # added later: older ledgers lack it
+            read: _Read = field.metadata["read"]
+            value = entry(
+                data,
+                field.name,
+                read.kinds,
+                where=where,
+                error=LedgerError,
+                expected=read.expected,
+                test=read.test,
+            )
+            values[field.name] = read.convert(value)
         return cls(**values)
 
 
 # What a caller of ``append`` gives; the ledger adds the id, the time, numpy and BLAS.
 _GIVEN = ("config", "seed", "final_loss", "evaluation_error", "seconds", "loss_history")
-_OPTIONAL = ("id", "model_path", "sweep", "summary", "resumed_from", "status", "metrics")
+_OPTIONAL = (
+    "id", "model_path", "sweep", "summary", "resumed_from", "status", "metrics", "eval_target"
+)  # fmt: skip
 
 
 def new_id() -> str:
@@ -192,7 +190,7 @@ def blas_name() -> str:
 def _json_number(value: Any) -> Any:
     """A caller's number as JSON writes it: non-finite -> None; anything else unchanged (the
     reader then refuses it, naming the field)."""
-    if isinstance(value, Real) and not isinstance(value, bool):
+    if is_a(value, Real):
         if isinstance(value, Integral) and not is_finite(value):
             return int(value)  # too large for a float: the reader refuses it, naming the field
         return float(value) if math.isfinite(value) else None
@@ -258,8 +256,9 @@ class Ledger:
         ``record`` holds ``config`` (a JSON-safe dict), ``seed``, ``final_loss``,
         ``evaluation_error``, ``seconds``, ``loss_history`` (a float per epoch) and,
         optionally, ``id`` (a run id chosen beforehand, as ``new_id`` makes them),
-        ``model_path``, ``sweep`` (a JSON-safe dict), ``summary``, ``resumed_from`` and
-        ``metrics`` ({name: number}).
+        ``model_path``, ``sweep`` (a JSON-safe dict), ``summary``, ``resumed_from``,
+        ``metrics`` ({name: number}) and ``eval_target`` (when the evaluation error
+        reached the run's target_eval, ``EvaluationTarget.reached``).
         The ledger adds a new id if none is given, the UTC time, numpy's version and
         its BLAS. A bad record raises
         LedgerError and writes nothing; so does a failed write, which leaves the file
@@ -301,6 +300,7 @@ class Ledger:
             "resumed_from": record.get("resumed_from"),
             "status": record.get("status"),
             "metrics": _json_safe_numbers(record.get("metrics")),
+            "eval_target": record.get("eval_target"),
         }
         # repr for anything else JSON cannot write: the reader below then refuses it by name.
         text = json.dumps(data, allow_nan=False, separators=(",", ":"), default=repr)

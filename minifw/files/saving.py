@@ -66,14 +66,17 @@ from ..core.serialize import arguments, build, comparable, from_spec, plain, to_
 from ..core.targets import Target
 from ..core.trainer import Trainer
 from ..core.validation import (
+    Kinds,
     byte_size,
     check_memory,
     count_text,
+    entry,
     integer,
+    is_a,
     is_finite,
     memory_needed,
     path_problem,
-    shown,
+    refusal_text,
 )
 from .atomic import atomic_path, check_writable
 from .journal import HistoryJournal, journal_pattern, read_journal, remove_journals
@@ -309,6 +312,7 @@ def _write_checkpoint(
         "order": state["order"] is not None,
         "history": list(state["history"]) if journal is None else list(journal.keys),
         "source": source,
+        "engine": state["engine"],  # the engine that trained the run so far
     }
     if run is not None:
         try:  # plain JSON, as the header is: tuples become lists, and nothing else passes
@@ -335,10 +339,6 @@ def _what_it_is(start: bytes) -> str:
     if start.startswith(_PICKLE_MAGIC):
         return "it looks like a Python pickle, which minifw never loads (unpickling can run code)"
     return "it is not a minifw file (not a .npz archive)"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _fits(shape: tuple[int, ...], pattern: Shape) -> bool:
@@ -545,16 +545,18 @@ class _Reader:
             )
         return header
 
-    def field(self, table: Any, key: str, kinds: type | tuple[type, ...], where: str) -> Any:
-        """``table[key]``, checked to be of ``kinds`` (a bool is not an int); ``where`` names it."""
-        if not isinstance(table, dict) or key not in table:
-            raise self.error(f"its header lacks '{where}'")
-        value = table[key]
-        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
-            raise self.error(f"header '{where}' must be {names}; got {value!r}")
-        return value
+    def field(self, table: Any, key: str, kinds: Kinds, where: str, **options: Any) -> Any:
+        """``table[key]`` of ``kinds`` (``validation.entry``, whose ``options`` it takes);
+        ``where`` is its path in the header ("network.seed"), which the message names."""
+        return entry(
+            table,
+            key,
+            kinds,
+            name=f"header '{where}'",
+            where=f"cannot load {self.path}",
+            error=ModelFileError,
+            **options,
+        )
 
     def built(self, make: Callable[[], Any], where: str) -> Any:
         """``make()``, with a refusal of a value turned into a ModelFileError.
@@ -607,9 +609,7 @@ class _Reader:
         has_normaliser = self.field(record, "normaliser", bool, "network.normaliser")
         layers = [self._layer(spec, i) for i, spec in enumerate(specs)]
         # Files written before float32 networks existed have no dtype: they are float64.
-        dtype = (
-            self.field(record, "dtype", str, "network.dtype") if "dtype" in record else "float64"
-        )
+        dtype = self.field(record, "dtype", str, "network.dtype", default="float64")
         network = self.built(lambda: Network(layers, seed=seed, dtype=dtype), "network")
         named = {k: p for k, p in named_parameters(network).items() if k != "packed"}
         expected: dict[str, Sequence[Shape] | None] = {
@@ -646,7 +646,7 @@ class _Reader:
         name = f"layers.{index}.weights"
         stored = self.arrays.describe(name)  # its shape: the array itself is not read yet
         size = 0 if stored is None else math.prod(stored[0])
-        if _is_int(n_in) and _is_int(n_out) and n_in * n_out > size:
+        if is_a(n_in, int) and is_a(n_out, int) and n_in * n_out > size:
             found = "is missing" if stored is None else f"has shape {stored[0]}"
             raise self.error(
                 f"{where} says n_in={n_in}, n_out={n_out}, but array {name!r} {found}; "
@@ -660,19 +660,21 @@ class _Reader:
         if record is None:
             return None
         optimizer = self.component(Optimizer, record.get("spec"), "optimizer.spec")
-        iterations = self.field(record, "iterations", int, "optimizer.iterations")
-        lr = self.field(record, "lr", (float, int, type(None)), "optimizer.lr")
-        for where, value in (("iterations", iterations), ("lr", lr)):
-            if value is not None and not is_finite(value):  # JSON's ints have no bound
-                raise self.error(
-                    f"header 'optimizer.{where}' must be a finite number; got {shown(value)}"
-                )
+        # Finite, as a float holds them: JSON's whole numbers have no bound.
+        iterations = self.field(record, "iterations", int, "optimizer.iterations", test=is_finite)
+        lr = self.field(
+            record,
+            "lr",
+            (float, int, type(None)),
+            "optimizer.lr",
+            test=lambda value: value is None or is_finite(value),
+        )
         table = self.field(record, "states", dict, "optimizer.states")
         values, array_keys = {}, {}
-        for name, entry in table.items():
+        for name, state in table.items():
             where = f"optimizer.states.{name}"
-            values[name] = self.field(entry, "values", dict, f"{where}.values")
-            array_keys[name] = self.field(entry, "arrays", list, f"{where}.arrays")
+            values[name] = self.field(state, "values", dict, f"{where}.values")
+            array_keys[name] = self.field(state, "arrays", list, f"{where}.arrays")
         # Finite, as the weights: non-finite moments (a diverged run's, before the guard put
         # them back with the weights) would make the first step of any resumed run non-finite.
         self.checked_arrays(
@@ -720,10 +722,8 @@ class _Reader:
                     )
             for key, value in values[name].items():
                 if not is_finite(value):  # a count (Adam's t) or a number, that a float holds
-                    problems.append(
-                        f"optimizer.states.{name}.values.{key} must be a finite number; "
-                        f"got {shown(value)}"
-                    )
+                    where = f"optimizer.states.{name}.values.{key}"
+                    problems.append(refusal_text(where, value, "a finite number"))
         if problems:
             raise self.error("; ".join(problems))
 
@@ -755,7 +755,7 @@ class _Reader:
             raise self.error(f"header 'trainer.journal.file' names {name!r}, not its journal")
         if not all(isinstance(key, str) for key in keys) or len(set(keys)) != len(keys):
             raise self.error(f"header 'trainer.history' must list distinct keys; got {keys!r}")
-        wrong = {k: n for k, n in counts.items() if not _is_int(n) or not 0 <= n <= MAX_HISTORY}
+        wrong = {k: n for k, n in counts.items() if not is_a(n, int) or not 0 <= n <= MAX_HISTORY}
         if not 0 <= records <= sum(counts.values()) or wrong or set(counts) != set(keys):
             raise self.error(
                 f"header 'trainer.journal' counts {records} values, {counts} per key, for keys "
@@ -787,9 +787,10 @@ class _Reader:
                     )
                 except ConfigError as error:
                     raise self.error(str(error)) from None
-            held_out = params.pop("validation_data", False)  # absent in files before it was
-            if not isinstance(held_out, bool):
-                raise self.error("trainer.source.validation_data must be true or false")
+            # Absent in files written before validation data was saved.
+            held_out = self.field(
+                params, "validation_data", bool, "trainer.source.validation_data", default=False
+            )
             names = ["source.x", "source.y", *(["source.x_val", "source.y_val"] * held_out)]
             self.checked_arrays({name: [(None, None)] for name in names})
             x, y, *validation = (self.arrays[name] for name in names)
@@ -804,9 +805,8 @@ class _Reader:
             raise self.error("the checkpoint holds no optimizer")
         record = self.field(self.header, "trainer", dict, "trainer")
         loss = self.component(Loss, record.get("loss"), "trainer.loss")
-        specs = record.get("metrics", [])  # absent in checkpoints written before metrics were
-        if not isinstance(specs, list):
-            raise self.error(f"header 'trainer.metrics' must be a list; got {specs!r:.80}")
+        # Absent in checkpoints written before metrics were.
+        specs = self.field(record, "metrics", list, "trainer.metrics", default=[])
         metrics = [
             self.component(Metric, spec, f"trainer.metrics[{i}]") for i, spec in enumerate(specs)
         ]
@@ -826,6 +826,7 @@ class _Reader:
                 if "journal" in record
                 else self.history(record, "trainer.history")
             ),
+            "engine": record.get("engine"),
         }
         source = self.source(self.field(record, "source", (dict, type(None)), "trainer.source"))
         trainer = self.built(

@@ -18,6 +18,16 @@ from ..core.registry import did_you_mean
 from ..core.text import aligned
 from ..files.atomic import atomic_path
 
+# What a run took to reach a target, each a column a leaderboard can rank by (lowest first):
+# the sweep's target loss, and the evaluation error's (the run's target_eval).
+TO_TARGET = (
+    "seconds_to_eval_target",
+    "epochs_to_eval_target",
+    "work_to_eval_target",
+    "seconds_to_target",
+    "epochs_to_target",
+)
+
 # A run that learned nothing: its evaluation error is at least this fraction of the targets'
 # variance at the evaluation points, the error of predicting their mean (it explains < 5 %).
 FLAT = 0.95
@@ -46,7 +56,12 @@ class SweepRow:
     the error of predicting their mean (``FLAT``). ``metrics`` holds the run's
     metrics at the evaluation points, in the target's units, by name: minifw's
     own (``minifw.core.metrics.STANDARD``) and those of the run's ``metrics``
-    setting (empty for a run that failed).
+    setting (empty for a run that failed). With the run's ``target_eval`` set,
+    ``epochs_to_eval_target`` is the first epoch (from 1) whose evaluation MSE reached it,
+    ``seconds_to_eval_target`` the time to it (measured at that epoch's end, less the time
+    the checks took; like ``seconds``, the stack's) and ``work_to_eval_target`` the work
+    done by then: updates, or loss evaluations for L-BFGS. All three are None for a run
+    that never reached it, or had no target (``EvaluationTarget``).
     """
 
     index: int
@@ -69,6 +84,9 @@ class SweepRow:
     lr: float = math.nan
     flat: bool = False
     metrics: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+    epochs_to_eval_target: int | None = None
+    seconds_to_eval_target: float | None = None
+    work_to_eval_target: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -99,6 +117,9 @@ COLUMNS = (
     "seconds",
     "epochs_to_target",
     "seconds_to_target",
+    "epochs_to_eval_target",
+    "seconds_to_eval_target",
+    "work_to_eval_target",
     "diverged",
     "flat",
     "reason",
@@ -159,7 +180,7 @@ class SweepResults:
     def _ranking(self, by: str) -> tuple[str, bool]:
         """The column ``by`` names (a metric by any of its names) and whether higher is better;
         ConfigError for one the rows do not hold."""
-        if by in ("evaluation_error", "final_loss"):
+        if by in ("evaluation_error", "final_loss", *TO_TARGET):
             return by, False
         held = self.metric_names()
         try:
@@ -168,9 +189,10 @@ class SweepResults:
             metric = None
         if metric is None or metric.key not in held:
             raise ConfigError(
-                f"cannot rank the sweep by {by!r}; it ranks by evaluation_error, final_loss or a "
-                f"metric its runs recorded: {', '.join(held) or 'none'}"
-                + did_you_mean(by, ["evaluation_error", "final_loss", *held])
+                f"cannot rank the sweep by {by!r}; it ranks by evaluation_error, final_loss, "
+                f"the time or work to a target ({', '.join(TO_TARGET)}) or a metric its runs "
+                f"recorded: {', '.join(held) or 'none'}"
+                + did_you_mean(by, ["evaluation_error", "final_loss", *TO_TARGET, *held])
             )
         return metric.key, metric.greater_is_better
 
@@ -179,7 +201,11 @@ class SweepResults:
     ) -> list[list[str]]:
         """The leaderboard as rows of text cells, the header first: one row per grid point,
         sorted by the median of ``by`` over its seeds, best first: the evaluation error
-        (lowest first), the final loss, or a metric the rows hold (``"r2"``: highest first).
+        (lowest first), the final loss, a metric the rows hold (``"r2"``: highest first), or
+        what a run took to reach its target (``TO_TARGET``: ``"seconds_to_eval_target"``,
+        lowest first, each run's share of its stack's seconds): a run that never reached it
+        counts as infinitely slow, so a point whose median run did not reach it comes last,
+        shown "not reached", and a column says how many of its runs reached it.
         Failed runs are left out of the medians; a point with no good run comes last.
         ``seconds/run`` is each run's share of the wall time of the stack it trained in."""
         key, higher = self._ranking(by)
@@ -192,27 +218,31 @@ class SweepResults:
             losses = np.array([r.final_loss for r in good])
             seconds = float(np.median([r.seconds / r.stacked for r in rows]))
             worst = -math.inf if higher else math.inf
-            q1, median, q3 = np.percentile(ranked, [25, 50, 75]) if ranked.size else [worst] * 3
+            q1, median, q3 = _quartiles(ranked) if ranked.size else [worst] * 3
             error = float(np.median(errors)) if errors.size else math.inf
             loss = float(np.median(losses)) if losses.size else math.nan
             rates = sorted({f"{r.lr:g}" for r in rows}, key=float)
             counts = [str(sum(r.outcome == o for r in rows)) for o in _OUTCOMES[1:]]
+            if key in TO_TARGET:  # how many got there, before the outcomes
+                counts.insert(0, f"{sum(math.isfinite(_value(r, key)) for r in rows)}/{len(rows)}")
             lines.append((median, values, "/".join(rates), q1, q3, error, loss, seconds, counts))
         lines.sort(key=lambda line: (-line[0] if higher else line[0], str(line[1])))
         # The learning rate as resolved, unless the grid shows it already: a point's rate may
         # have moved with another setting (the blog's step for its activation, say).
         lr = [] if "lr" in self.varied else ["lr"]
         ranks = {"evaluation_error": "median error", "final_loss": "median final loss"}
+        ranks |= {k: f"median {k.replace('_', ' ')}" for k in TO_TARGET}
         header = [*self.varied, *lr, ranks.get(key, f"median {key}"), "quartiles"]
         # The evaluation error and final loss are always shown, once.
         others = [c for c in ("evaluation_error", "final_loss") if c != key]
         header += [
             {"evaluation_error": "median error", "final_loss": "final loss"}[c] for c in others
         ]
-        cells = [[*header, "seconds/run", "flat", "diverged", "failed"]]
+        reached = ["reached"] if key in TO_TARGET else []
+        cells = [[*header, "seconds/run", *reached, "flat", "diverged", "failed"]]
         for median, values, rates, q1, q3, error, loss, seconds, counts in lines[:top]:
             shown = {"evaluation_error": error, "final_loss": loss}
-            numbers = [f"{median:.4g}", f"{q1:.3g}..{q3:.3g}"]
+            numbers = [_ranked(median, ".4g"), f"{_ranked(q1, '.3g')}..{_ranked(q3, '.3g')}"]
             numbers += [f"{shown[c]:.4g}" for c in others] + [f"{seconds:.3g}"]
             rate = [rates] if lr else []
             cells.append([*(_show(v) for v in values), *rate, *numbers, *counts])
@@ -269,10 +299,40 @@ def _show(value: Any) -> str:
 
 
 def _value(row: SweepRow, key: str) -> float:
-    """The number a leaderboard ranks ``row`` by: a column, or a metric."""
+    """The number a leaderboard ranks ``row`` by: a column, what it took to reach a target
+    (inf if it never did; seconds as the run's share of its stack's), or a metric."""
     if key in ("evaluation_error", "final_loss"):
         return getattr(row, key)
+    if key in TO_TARGET:
+        took = getattr(row, key)
+        if took is None:
+            return math.inf
+        return took / row.stacked if key.startswith("seconds") else float(took)
     return row.metrics.get(key, math.nan)
+
+
+def _quartiles(values: np.ndarray) -> list[float]:
+    """The 25th, 50th and 75th percentiles of ``values``, which may hold inf (a run that never
+    reached its target): numpy's, but inf wherever it would interpolate towards an inf
+    (where numpy gives nan, from inf - inf)."""
+    if np.isfinite(values).all():
+        return [float(q) for q in np.percentile(values, [25, 50, 75])]
+    ordered = np.sort(values)
+    quartiles = []
+    for q in (0.25, 0.5, 0.75):
+        place = q * (ordered.size - 1)
+        low, high = ordered[math.floor(place)], ordered[math.ceil(place)]
+        weight = place - math.floor(place)
+        if weight == 0 or math.isinf(high):
+            quartiles.append(float(low if weight == 0 else high))
+        else:
+            quartiles.append(float(low + weight * (high - low)))
+    return quartiles
+
+
+def _ranked(value: float, spec: str) -> str:
+    """A ranked number as the leaderboard shows it; inf only arises for a target not reached."""
+    return "not reached" if value == math.inf else format(value, spec)
 
 
 def _hashable(value: Any) -> Any:

@@ -454,6 +454,8 @@ def write_report(
         details.append(f"drawn from sweep seed {sweep_seed}")
     if target_loss is not None:
         details.append(f"target loss {target_loss:g}")
+    if config.target_eval is not None:
+        details.append(f"target evaluation MSE {config.target_eval:g}")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',

@@ -32,15 +32,17 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..core.callbacks import EvaluationTarget
 from ..core.errors import ConfigError, SweepInterrupted
 from ..core.metrics import STANDARD, Metric, scores
 from ..core.registry import did_you_mean, load_plugins, parse_spec
 from ..core.serialize import rebuilt, to_spec
 from ..core.trainer import Trainer
+from ..core.validation import check_count
 from ..files.atomic import atomic_path
 from ..files.ledger import Ledger
 from ..run.config import SETTINGS, RunConfig
-from ..run.experiment import Experiment, build
+from ..run.experiment import Experiment, build, evaluation_target
 from . import workers
 from .results import FLAT, SweepResults, SweepRow, rows_from
 from .stacking import stack, unstack
@@ -126,8 +128,7 @@ def plan(
     """Every run of the sweep, grid point by grid point (the last key varying fastest), each
     point once per seed. Each point's settings are checked, and its network built once, now:
     a bad value is a ConfigError before anything runs."""
-    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise ConfigError(f"seeds must be a whole number >= 1; got {seeds!r}")
+    check_count("seeds", seeds, low=1)
     for key, values in grid.items():
         if isinstance(values, str) or not isinstance(values, Sequence) or not values:
             raise ConfigError(f"grid[{key!r}] must be a non-empty list of values; got {values!r}")
@@ -214,19 +215,27 @@ def run_group(
         return rows
 
 
-Trained = tuple[list[Array], list[Array], Array, float, int]
+# (loss histories, predictions at the evaluation points, the targets there, seconds, how many
+# trained together, and when each reached the evaluation target, if the runs have one)
+Trained = tuple[list[Array], list[Array], Array, float, int, EvaluationTarget | None]
 
 
 def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
-    """Train the runs of ``configs`` as one stack (one run: alone); (loss histories, predictions
-    at the evaluation points, the targets there, seconds, how many trained together), or None
-    if they cannot stack."""
+    """Train the runs of ``configs`` as one stack (one run: alone), their ``Trained``, or None
+    if they cannot stack. With ``target_eval`` (the same for the whole group, which differs
+    only in seed and learning rate) an ``EvaluationTarget`` records, for each network, the
+    first epoch its evaluation MSE reached it: one forward pass of the stack over the
+    evaluation points at each epoch's end until every network has."""
     runs = [build(c) for c in configs]
     first = runs[0]
     if len(runs) > 1 and not stackable(runs):
         return None
     single = len(runs) == 1
     trainer = stacked_trainer(runs)
+    watch = None
+    if first.config.target_eval is not None:
+        watch = evaluation_target(first.source, first.config.target_eval)
+        trainer.callbacks.append(watch)
     began = time.perf_counter()
     result = trainer.fit(first.source, configs[0].epochs)
     seconds = time.perf_counter() - began
@@ -235,7 +244,7 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     networks = [trainer.network] if single else unstack(trainer.network)
     x, y = first.source.evaluation_arrays()
     predictions = [network.predict(x) for network in networks]
-    return histories, predictions, y, seconds, len(runs)
+    return histories, predictions, y, seconds, len(runs), watch
 
 
 def stacked_trainer(runs: Sequence[Experiment]) -> Trainer:
@@ -256,15 +265,15 @@ def stacked_trainer(runs: Sequence[Experiment]) -> Trainer:
         shuffle=first.trainer.shuffle,
         seed=first.trainer.seed,
         stop_on_divergence=False,
-        # The compiled engine has no kernel for stacks yet: they stay with numpy, unannounced.
-        engine=first.trainer.engine if single else "numpy",
+        engine=first.trainer.engine,
     )
 
 
 def stackable(runs: Sequence[Experiment]) -> bool:
     """Whether these runs can train as one stack and end exactly as each would alone: the
     same data, no shuffling (each run's order would differ), the same loss and optimizer but
-    for the learning rate, without gradient clipping (its norm spans the whole stack)."""
+    for the learning rate, without gradient clipping (its norm spans the whole stack), with
+    an optimizer that steps batch by batch (L-BFGS's line search would be the stack's)."""
     first = runs[0]
 
     def settings(run: Experiment) -> Any:
@@ -272,7 +281,8 @@ def stackable(runs: Sequence[Experiment]) -> bool:
         optimizer.pop("lr", None)
         return (to_spec(run.trainer.loss), optimizer, run.trainer.batch_size, run.trainer.shuffle)
 
-    if first.trainer.shuffle or first.trainer.optimizer.clip_norm is not None:
+    whole_data = getattr(first.trainer.optimizer, "whole_data", False)  # L-BFGS: one at a time
+    if first.trainer.shuffle or first.trainer.optimizer.clip_norm is not None or whole_data:
         return False
     data = [first.source.arrays(), first.source.validation_arrays()]
     for run in runs[1:]:
@@ -297,11 +307,13 @@ def _rows(
     targets: Array,
     seconds: float,
     stacked: int,
+    watch: EvaluationTarget | None,
     target_loss: float | None,
 ) -> list[dict[str, Any]]:
     rows = []
     spread = float(np.mean((targets - targets.mean(axis=0)) ** 2))  # predicting the mean's error
-    for run, history, prediction in zip(runs, histories, predictions, strict=True):
+    for i, (run, history, prediction) in enumerate(zip(runs, histories, predictions, strict=True)):
+        at = {} if watch is None else watch.reached(i)
         error = float(np.mean((prediction - targets) ** 2))
         measured = scores(_metrics(run), prediction, targets)
         bad = np.flatnonzero(~np.isfinite(history))
@@ -333,6 +345,9 @@ def _rows(
             lr=_lr(run),
             flat=reason is None and error >= FLAT * spread,
             metrics=measured,
+            epochs_to_eval_target=at.get("epoch"),
+            seconds_to_eval_target=at.get("seconds"),
+            work_to_eval_target=at.get("work"),
         )
         rows.append({**row.plain(), "loss_history": history.tolist()})
     return rows

@@ -33,7 +33,7 @@ from ..core.data import checked_domain
 from ..core.errors import ConfigError
 from ..core.registry import Registered, did_you_mean
 from ..core.serialize import spec_text
-from ..core.validation import check_seed, path_problem
+from ..core.validation import check_seed, checked, is_a, path_problem
 from ..files.atomic import atomic_path
 
 GROUPS = ("data", "network", "training", "output")
@@ -140,10 +140,6 @@ def _validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
     check_value(attribute.name, value, attribute.metadata["setting"])
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def check_value(name: str, value: Any, declared: Setting, *, where: str = "") -> Any:
     """``value`` if it is what setting ``name`` takes, else a ConfigError naming ``where``
     (a file and key path, or a flag) or the setting, what was wrong and what was expected."""
@@ -174,14 +170,18 @@ def check_value(name: str, value: Any, declared: Setting, *, where: str = "") ->
         _check_number(name, label, value, declared)
         return value
     if kind == "interval":
-        if not isinstance(value, tuple) or len(value) != 2 or not all(map(_is_number, value)):
+        if (
+            not isinstance(value, tuple)
+            or len(value) != 2
+            or not all(is_a(v, (int, float)) for v in value)
+        ):
             raise ConfigError(f"{label} must be two numbers [low, high]; got {value!r}")
         return checked_domain(value, name=label)
     if kind == "sizes":
         if not isinstance(value, tuple) or not value:
             raise ConfigError(f"{label} must be a list of hidden layer sizes, e.g. (8, 8)")
         for size in value:
-            if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            if not is_a(size, int) or size < 1:
                 raise ConfigError(
                     f"{label} must be whole numbers >= 1 (units per hidden layer); got {value!r}"
                 )
@@ -205,12 +205,12 @@ def _check_number(name: str, label: str, value: Any, declared: Setting) -> None:
         expected += f" {'>' if declared.strict else '>='} {low:g}"
     if high is not None:
         expected += f" and < {high:g}"
-    if declared.kind == "count" and name == "seed" and _is_number(value):
+    kinds = int if declared.kind == "count" else (int, float)
+    if declared.kind == "count" and name == "seed" and is_a(value, (int, float)):
         check_seed(label, value)
     try:
         ok = (
-            (isinstance(value, int) if declared.kind == "count" else _is_number(value))
-            and not isinstance(value, bool)
+            is_a(value, kinds)
             and math.isfinite(float(value))
             and (low is None or value > low or (value == low and not declared.strict))
             and (high is None or value < high)
@@ -340,13 +340,25 @@ class RunConfig:
         0, "training", "count", "seed of every random choice: weights, shuffling, sampling", low=0
     )
     engine: str = setting(
-        "numpy",
+        "auto",
         "training",
         "choice",
-        "who runs the training loop: numpy, the reference; compiled kernels (minifw.engine, "
-        "numba), refusing parts without one; or auto, compiled when every part has a kernel",
+        "who runs the training loop: auto, the compiled kernels when every part has one "
+        "and numpy otherwise (saying why once); numpy, the reference; compiled (minifw.engine, "
+        "numba), refusing parts without a kernel",
         choices=("auto", "numpy", "compiled"),
         resumable=True,  # the same numbers either way: a run may resume on the other engine
+    )
+    target_eval: float | None = setting(
+        None,
+        "training",
+        "number",
+        "also record when the evaluation MSE first reaches this: the epoch, the seconds and "
+        "the work (updates, or loss evaluations for lbfgs); it costs a forward pass over the "
+        "evaluation points at each epoch's end until then",
+        low=0,
+        metavar="MSE",
+        resumable=True,  # a measurement, not part of the run: a resumed run may change it
     )
     plot: str | None = setting(
         None,
@@ -525,9 +537,8 @@ def _from_toml(name: str, value: Any, declared: Setting, where: str) -> Any:
     kinds = _TOML_KINDS[declared.kind]
     if isinstance(value, tuple):  # as to_dict gives it: a list in TOML
         value = list(value)
-    # bool is an int in Python; a TOML true must not pass for a number, nor 1 for a flag.
-    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-        raise ConfigError(f"{where} must be {_KIND_NAMES[declared.kind]}; got {value!r}")
+    # A TOML true must not pass for a number, nor 1 for a flag (is_a: a bool is no int).
+    checked(value, kinds, name=where, expected=_KIND_NAMES[declared.kind])
     if declared.kind == "number":
         check_value(name, value, declared, where=where)
         return float(value)

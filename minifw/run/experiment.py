@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from ..core.activations import Activation
-from ..core.callbacks import Callback
+from ..core.callbacks import Callback, EvaluationTarget
 from ..core.data import DataSource, Normaliser
 from ..core.errors import ConfigError
 from ..core.initializers import Initializer
@@ -52,6 +52,8 @@ class Experiment:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
     resumed_from: str | None = None  # the id of the run whose checkpoint this one continues
+    # With the configuration's target_eval: when the evaluation MSE first reached it.
+    eval_target: EvaluationTarget | None = None
 
     def fit(self, epochs: int | None = None) -> FitResult:
         """Train for ``epochs`` more (by default the configuration's, the blog's 3000)."""
@@ -147,6 +149,7 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
     if c.schedule is not None:
         changes["schedule"] = Schedule.resolve(c.schedule)
     optimizer = rebuilt(Optimizer.resolve(c.optimizer), **changes)
+    watch = [] if c.target_eval is None else [evaluation_target(source, c.target_eval)]
     trainer = Trainer(
         network,
         Loss.resolve(c.loss),
@@ -154,11 +157,18 @@ def build(config: RunConfig, callbacks: Sequence[Callback] = ()) -> Experiment:
         batch_size=c.batch_size,
         shuffle=c.shuffle,
         seed=c.seed,
-        callbacks=list(callbacks),
+        callbacks=[*callbacks, *watch],
         metrics=list(c.metrics),
         engine=c.engine,
     )
-    return Experiment(network, trainer, source, c, resolved.notes)
+    watching = watch[0] if watch else None
+    return Experiment(network, trainer, source, c, resolved.notes, eval_target=watching)
+
+
+def evaluation_target(source: DataSource, target: float) -> EvaluationTarget:
+    """The callback that records when a run's evaluation MSE at ``source``'s evaluation
+    points first reaches ``target`` (see ``EvaluationTarget`` for what it costs)."""
+    return EvaluationTarget(*source.evaluation_arrays(), target)  # type: ignore[attr-defined]
 
 
 def experiment(*, callbacks: Sequence[Callback] = (), **settings: Any) -> Experiment:

@@ -54,6 +54,7 @@ def blog(
     bias: bool = True,
     seed: int = 0,
     callbacks: Sequence[Callback] = (),
+    engine: str = "auto",
 ) -> Experiment:
     """The blog's setup for ``activation``, with the knobs its closing list invites you to turn.
 
@@ -62,6 +63,7 @@ def blog(
     ``bias=False`` drops the bias unit. Weights are drawn with the blog's limit
     sqrt(2 / fan_in), the fan-in counting the bias unit, from ``seed``: the
     same network built by hand with ``Network(..., seed=seed)`` starts the same.
+    ``engine`` is the ``Trainer``'s: "auto" (compiled where it can), "numpy" or "compiled".
     """
     setting(activation)  # refuse anything but the blog's three, naming them
     return experiment(
@@ -72,4 +74,5 @@ def blog(
         bias=bias,
         seed=seed,
         callbacks=callbacks,
+        engine=engine,
     )

@@ -34,6 +34,7 @@ from ..core.schedules import Schedule
 from ..core.serialize import arguments, rebuilt
 from ..core.targets import Target
 from ..core.trainer import Trainer
+from ..core.validation import check_count, is_a
 from ..files.saving import savable
 from . import strategies
 from .roundtrip import (
@@ -57,8 +58,7 @@ def _common(check: str, component: Any, family: type, examples: int) -> str:
     """The name a check's messages start with, after refusing a component of another family."""
     if not isinstance(component, family):
         raise ConfigError(f"{check} takes a {family.__name__}; got {component!r:.80}")
-    if not isinstance(examples, int) or isinstance(examples, bool) or examples < 1:
-        raise ConfigError(f"{check}: max_examples must be a whole number >= 1; got {examples!r}")
+    check_count(f"{check}: max_examples", examples, low=1)
     return f"{check}({component!r})"
 
 
@@ -568,7 +568,7 @@ def _state_problem(optimizer: Optimizer, curvature: Array, start: Array) -> str 
                     f"its state {key!r} is {value.dtype} of shape {value.shape}; a checkpoint "
                     f"holds arrays of the parameter's dtype and shape, {start.dtype} {start.shape}"
                 )
-        elif not isinstance(value, int | float) or isinstance(value, bool):
+        elif not is_a(value, (int, float)):
             return f"its state {key!r} is {value!r}; a checkpoint holds numbers and arrays only"
     follower = rebuilt(optimizer, lr=SMALL_LR)
     copied = Parameter("θ", parameter.value.copy())
