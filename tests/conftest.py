@@ -39,6 +39,8 @@ TOGETHER = {
     "test_figures.py",
     "test_film.py",
     "test_gallery.py",
+    "test_lab_browser.py",
+    "test_lab_server.py",
     "test_plotting.py",
     "test_site.py",
     "test_sweep.py",

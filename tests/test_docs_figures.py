@@ -26,6 +26,12 @@ def gallery_images():
     return [t.removeprefix("images/") for t in IMAGE.findall(text) if t.startswith("images/")]
 
 
+def lab_images():
+    """The screenshots docs/lab.md shows, which the lab's browser tests take."""
+    text = (DOCS / "lab.md").read_text(encoding="utf-8")
+    return [t.removeprefix("images/") for t in IMAGE.findall(text) if t.startswith("images/")]
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     """examples/docs_figures.py run as its command line asks, here in this process, every run
@@ -45,13 +51,24 @@ def written(tmp_path_factory):
         for name in gallery_images():
             (out / name).write_bytes(b"")
 
+    # The lab's screenshots come from its browser tests, run whole in test_lab_browser.py
+    # (which checks that they take exactly the ones docs/lab.md shows): here, noted only.
+    def lab_screenshots(where):
+        called.append(where)
+        paths = [out / name for name in lab_images()]
+        for path in paths:
+            path.write_bytes(b"")
+        return paths
+
     real, gallery.main = gallery.main, gallery_main
+    real_lab, docs_figures.lab_screenshots = docs_figures.lab_screenshots, lab_screenshots
     try:
         with contextlib.chdir(out), contextlib.redirect_stdout(io.StringIO()):
             docs_figures.main(["--epochs", "20", "--out", str(out)])
     finally:
         gallery.main = real
-    assert called == [["--epochs", "20", "--out", str(out)]]
+        docs_figures.lab_screenshots = real_lab
+    assert called == [["--epochs", "20", "--out", str(out)], out]
     return out
 
 

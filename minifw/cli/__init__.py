@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..core.errors import MinifwError
-from . import runs, saved, sweep, train
+from . import lab, runs, saved, sweep, train
 from .flags import Parser
 
 # Each subcommand and the function that runs it.
@@ -28,6 +28,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "runs": runs.runs,
     "plot": saved.plot,
     "sweep": sweep.run,
+    "lab": lab.run,
 }
 
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_parsers(commands)
     saved.add_parsers(commands)
     sweep.add_parser(commands)
+    lab.add_parser(commands)
     return parser
 
 

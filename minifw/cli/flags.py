@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
 from ..core.errors import ConfigError
-from ..run.config import SETTINGS, RunConfig, Setting, parse_text
+from ..run.config import SETTINGS, RunConfig, Setting, flags_of, parse_text
 
 # argparse takes "-1e308" for a flag (its own pattern knows no exponent): a number it is.
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE)
@@ -94,14 +94,6 @@ def finite_number(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
-
-
-def flags_of(name: str, declared: Setting) -> tuple[str, ...]:
-    """The command-line spellings of setting ``name``, the main one first."""
-    if declared.flags:
-        return declared.flags
-    dashed = name.replace("_", "-")
-    return (f"--no-{dashed}",) if declared.kind == "flag" and _default(name) else (f"--{dashed}",)
 
 
 def _default(name: str) -> Any:

@@ -28,19 +28,19 @@ from ..core.registry import did_you_mean, load_plugins
 from ..core.registry import parse_value as spec_value
 from ..core.validation import plural
 from ..lab.results import TO_TARGET
-from ..lab.sweeps import MAX_RUNS, groups, plan, planned_runs, sweep, varied_settings
+from ..lab.sweeps import (
+    BASE_SETTINGS,
+    MAX_RUNS,
+    groups,
+    plan,
+    planned_runs,
+    sweep,
+    varied_settings,
+)
 from ..run.config import SETTINGS, RunConfig, parse_text
 from ..run.experiment import build
 from .flags import add_run_flags, finite_number
 from .train import configuration
-
-# The base run's flags: what trains, the plugins and the metrics each row records; not the
-# seed, which --seeds and --sweep-seed choose, nor where train's files go.
-BASE_SETTINGS = [
-    n
-    for n, s in SETTINGS.items()
-    if (s.group != "output" and n != "seed") or n in ("plugins", "metrics")
-]
 
 
 def count(low: int) -> Callable[[str], int]:

@@ -56,6 +56,15 @@ _ALIASES = {"optimizer.lr": "lr"}
 MAX_RUNS = 1_000_000
 
 
+# The base run's settings (``minifw sweep``'s flags): what trains, the plugins and the metrics
+# each row records; not the seed, which the sweep's seeds choose, nor where files go.
+BASE_SETTINGS = [
+    n
+    for n, s in SETTINGS.items()
+    if (s.group != "output" and n != "seed") or n in ("plugins", "metrics")
+]
+
+
 def planned_runs(grid: Mapping[str, Sequence[Any]], seeds: int) -> int:
     """How many runs a sweep of ``grid`` over ``seeds`` seeds trains: every combination."""
     return math.prod(len(values) for values in grid.values()) * seeds
@@ -222,22 +231,7 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     if len(runs) > 1 and not stackable(runs):
         return None
     single = len(runs) == 1
-    optimizer = first.trainer.optimizer
-    if not single:
-        rates = np.array([[r.trainer.optimizer.lr] for r in runs], dtype=np.float64)
-        optimizer = rebuilt(optimizer, lr=rates)
-    # One trainer for one run or a stack, neither stopping at divergence: a run that diverges
-    # goes on to the end either way, so its row is the same whichever way it trained.
-    trainer = Trainer(
-        first.network if single else stack([r.network for r in runs]),
-        first.trainer.loss,
-        optimizer,
-        batch_size=first.trainer.batch_size,
-        shuffle=first.trainer.shuffle,
-        seed=first.trainer.seed,
-        stop_on_divergence=False,
-        engine=first.trainer.engine,
-    )
+    trainer = stacked_trainer(runs)
     watch = None
     if first.config.target_eval is not None:
         watch = evaluation_target(first.source, first.config.target_eval)
@@ -251,6 +245,28 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     x, y = first.source.evaluation_arrays()
     predictions = [network.predict(x) for network in networks]
     return histories, predictions, y, seconds, len(runs), watch
+
+
+def stacked_trainer(runs: Sequence[Experiment]) -> Trainer:
+    """One trainer for the runs (``stackable`` ones): the single run's network, or a stack of
+    them, each with its own learning rate. It never stops at divergence: a run that diverges
+    goes on to the end either way, so it ends the same whichever way it trained."""
+    first = runs[0]
+    single = len(runs) == 1
+    optimizer = first.trainer.optimizer
+    if not single:
+        rates = np.array([[r.trainer.optimizer.lr] for r in runs], dtype=np.float64)
+        optimizer = rebuilt(optimizer, lr=rates)
+    return Trainer(
+        first.network if single else stack([r.network for r in runs]),
+        first.trainer.loss,
+        optimizer,
+        batch_size=first.trainer.batch_size,
+        shuffle=first.trainer.shuffle,
+        seed=first.trainer.seed,
+        stop_on_divergence=False,
+        engine=first.trainer.engine,
+    )
 
 
 def stackable(runs: Sequence[Experiment]) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -581,6 +582,45 @@ def parse_text(name: str, text: str, *, where: str = "") -> Any:
         expected = written.get(kind, _KIND_NAMES[kind])
         raise ConfigError(f"{label}: expected {expected}; got {text!r}") from None
     return check_value(name, value, declared, where=label)
+
+
+def flags_of(name: str, declared: Setting) -> tuple[str, ...]:
+    """The command-line spellings of setting ``name``, the main one first: the declared ones,
+    else ``--name-with-dashes`` (``--no-name`` for a flag that defaults to True)."""
+    if declared.flags:
+        return declared.flags
+    dashed = name.replace("_", "-")
+    on_by_default = declared.kind == "flag" and getattr(RunConfig(), name)
+    return (f"--no-{dashed}",) if on_by_default else (f"--{dashed}",)
+
+
+def command_line(config: RunConfig, program: str = "minifw train") -> str:
+    """The shell command that trains ``config``: ``program`` and a flag for each setting that
+    differs from its default, quoted for a POSIX shell, in declaration order."""
+    default = RunConfig()
+    words = program.split()
+    for name, declared in SETTINGS.items():
+        value = getattr(config, name)
+        if value == getattr(default, name):
+            continue
+        flag = flags_of(name, declared)[0]
+        if declared.kind == "flag":
+            words.append(flag)  # a flag's spelling turns it away from its default
+        elif declared.kind == "interval":
+            words += [flag, *(_number_text(v) for v in value)]
+        elif declared.kind == "paths":
+            for path in value:
+                words += [flag, path]
+        elif isinstance(value, tuple):
+            words += [flag, ",".join(map(_number_text, value))]
+        elif value is not None:
+            words += [flag, _number_text(value)]
+    return shlex.join(words)
+
+
+def _number_text(value: Any) -> str:
+    """A value as a flag's argument; a float by repr, which reads back exactly."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def to_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
