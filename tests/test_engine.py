@@ -425,13 +425,36 @@ def test_import_minifw_does_not_import_numba_and_a_second_process_loads_the_kern
         "from minifw.engine import kernels\n"
         "stats = kernels.train.stats\n"
         "print(before, 'numba' in sys.modules, sum(stats.cache_hits.values()),"
-        " sum(stats.cache_misses.values()))"
+        " sum(stats.cache_misses.values()), t.trainer.compile_seconds)"
     )
     for _ in range(2):
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
-    assert out.stdout.split() == ["False", "True", "1", "0"]
+    # One load, by the fit's loop.ready before its clock: the fit itself then found its
+    # kernel ready (a second hit would mean it needed another signature), compiling nothing.
+    assert out.stdout.split() == ["False", "True", "1", "0", "None"]
+
+
+def test_a_fit_finds_the_kernel_ready_made_before_its_clock_started():
+    # loop.ready compiles (or loads) through a one-weight network; every fit, shuffled or
+    # not, one network or a stack, must use that same signature, or it would compile on the
+    # clock. A fit that compiled nothing says so with compile_seconds None.
+    from minifw.engine import kernels, loop
+
+    loop.ready(np.float64)
+    signatures = list(kernels.train.signatures)
+    runs = [presets.blog("sigmoid"), presets.blog("tanh", batch_size=3)]
+    runs[1].trainer.shuffle = True
+    for run in runs:
+        run.trainer.engine = "compiled"
+        run.fit(2)
+        assert run.trainer.compile_seconds is None and run.trainer.trained_on == "compiled"
+    stacked = Trainer(stack([Network([Dense(1, 3, "tanh"), Dense(3, 1)], seed=s) for s in (1, 2)]),
+                      "mse", SGD(0.1), batch_size=4, engine="compiled")  # fmt: skip
+    stacked.fit(np.linspace(-1, 1, 10).reshape(-1, 1), np.zeros((10, 1)), epochs=2)
+    assert stacked.compile_seconds is None
+    assert list(kernels.train.signatures) == signatures
 
 
 STACKED = {
@@ -529,6 +552,7 @@ def test_a_silent_progress_bar_lets_the_compiled_engine_train_in_blocks(monkeypa
 
     calls = []
     run = loop._Plan.run
+    loop.ready(np.float64)  # its own call of the kernel, if this process had none yet
     monkeypatch.setattr(loop._Plan, "run", lambda plan, *a: calls.append(a) or run(plan, *a))
     bar = ProgressBar(enabled=False)
     assert bar.listens_to("on_epoch_end")  # before a fit, it cannot know

@@ -140,6 +140,11 @@ def _report(
     return the exit status: 130 after a Ctrl-C, 1 for a result that is not finite."""
     config = experiment.config
     print(experiment.stats_line(result))
+    if experiment.trainer.compile_seconds is not None:
+        print(
+            f"Compiled the engine's kernels in {experiment.trainer.compile_seconds:.1f} s first "
+            "(once after installing: numba keeps them on disk); Time counts training alone"
+        )
     status = None
     if guard.diagnosis is not None:
         print(f"Training stopped: {guard.diagnosis}")

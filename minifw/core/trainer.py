@@ -154,6 +154,9 @@ class Trainer:
     # The engine that ran the run's epochs so far, "compiled" or "numpy" (None before any):
     # what "auto" chose, which the checkpoint and the ledger record.
     trained_on: str | None = attrs.field(default=None, init=False)
+    # Seconds the last fit spent compiling the engine's kernels before training (the first
+    # compiled fit after installing; numba caches them on disk), or None if it compiled none.
+    compile_seconds: float | None = attrs.field(default=None, init=False)
     stop_training: bool = attrs.field(default=False, init=False)
     epochs: int = attrs.field(default=0, init=False)
     source: DataSource | None = attrs.field(default=None, init=False)
@@ -365,14 +368,18 @@ class Trainer:
         if shuffle and (order is None or order.size != n):  # a new run, or new data: start over
             order = self._order = np.arange(n)
 
+        self.compile_seconds = None
+        if compiled:  # the same epochs, in kernels: minifw.engine.loop
+            from ..engine import loop
+
+            # Compiling is not training: done (or loaded from numba's cache) before the clock.
+            self.compile_seconds = loop.ready(self.network.dtype)
         self.source, self.stop_training, self.epochs = source, False, epochs
         self._measured_on = (x_data, y_given)
         for callback in self.callbacks:
             callback.on_train_begin(self)
         logs: dict[str, float] = {}
-        if compiled:  # the same epochs, in kernels: minifw.engine.loop
-            from ..engine import loop
-
+        if compiled:
             logs = loop.train(self, x_data, y_data, validation, epochs)
         for epoch in range(0 if compiled else epochs):  # the numpy engine: the reference
             if shuffle:

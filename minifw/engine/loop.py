@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from ..core.callbacks import TerminateOnNaN
 from ..core.layers import Dense
+from ..core.losses import MSE
+from ..core.network import Network
+from ..core.optimizers import SGD
 from . import kernels as k
 from .support import ACTIVATION_KERNELS, LOSS_KERNELS, OPTIMIZER_KERNELS
 
@@ -147,7 +152,9 @@ class _Plan:
             schedule, lr = optimizer.schedule, optimizer.lr
             rates = [schedule(lr, t + u) for u in range(updates)]
         table = np.array(rates, self.dtype).reshape(len(rates), -1)  # a stack's lr is (N, 1)
-        return np.ascontiguousarray(np.broadcast_to(table, (len(rates), self.copies)).T)
+        # Always a new, writable array: a read-only one (the broadcast view, when nothing needs
+        # copying) is another type to numba, and would cost a second compile of the kernel.
+        return np.array(np.broadcast_to(table, (len(rates), self.copies)).T, order="C")
 
     def stepped(self, updates: int) -> None:
         """Book ``updates`` kernel updates with the optimizer, as ``step`` would have."""
@@ -219,6 +226,29 @@ class _Plan:
             shares = pool.map(lambda w: [network(i) for i in range(bounds[w], bounds[w + 1])],
                               range(workers))  # fmt: skip
             return min(min(share) for share in shares)
+
+
+def ready(dtype: np.dtype) -> float | None:
+    """Make the kernels for ``dtype`` ready before a fit starts its clock: numba compiles
+    them on a process's first compiled fit, or loads them from its disk cache.
+
+    Returns the seconds a compile took, or None if nothing was compiled (loaded from the
+    cache, or ready already): the first run after installing compiles for a few seconds,
+    which is not training, so ``Trainer.fit`` calls this before its ``Timer`` starts and
+    the command line says so in one line. The call trains a one-weight network for no
+    epochs, through the same tables a real fit makes, so it has the same signature.
+    """
+    dtype = np.dtype(dtype)
+    if any(str(signature[0].dtype) == dtype.name for signature in k.train.signatures):
+        return None  # compiled or loaded already, in this process
+    misses = sum(k.train.stats.cache_misses.values())
+    began = time.perf_counter()
+    network = Network([Dense(1, 1)], dtype=dtype)
+    plan = _Plan(SimpleNamespace(network=network, loss=MSE(), optimizer=SGD(), batch_size=1), 1)
+    x = np.zeros((1, 1), dtype)
+    plan.run(x, x, NO_ORDERS, 0, 1, 0, False)
+    compiled = sum(k.train.stats.cache_misses.values()) > misses
+    return time.perf_counter() - began if compiled else None
 
 
 def k_exp_low(dtype: np.dtype) -> float:
