@@ -21,7 +21,6 @@ import argparse
 import http.client
 import json
 import statistics
-import threading
 import time
 from pathlib import Path
 
@@ -131,19 +130,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
-    server = LabServer(0, runs_dir="/tmp/minifw-lab-benchmark")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    rates, latencies = [], []
-    for i in range(args.rounds):
-        rate, latency = stream_round(server, args.seeds, "sigmoid" if i % 2 else "tanh")
-        rates.append(rate)
-        latencies.append(latency)
-    report(f"stream client, {args.seeds} seed(s), {args.rounds} rounds", rates, latencies)
-    if not args.no_browser and Path(CHROMIUM).exists():
-        rates, latencies = browser_rounds(server, args.rounds, args.seeds)
-        label = f"page in headless Chromium, {args.seeds} seed(s), {args.rounds} rounds"
-        report(label, rates, latencies)
-    server.close_all()
+    with LabServer(0, runs_dir="/tmp/minifw-lab-benchmark").running() as server:
+        rates, latencies = [], []
+        for i in range(args.rounds):
+            rate, latency = stream_round(server, args.seeds, "sigmoid" if i % 2 else "tanh")
+            rates.append(rate)
+            latencies.append(latency)
+        report(f"stream client, {args.seeds} seed(s), {args.rounds} rounds", rates, latencies)
+        if not args.no_browser and Path(CHROMIUM).exists():
+            rates, latencies = browser_rounds(server, args.rounds, args.seeds)
+            label = f"page in headless Chromium, {args.seeds} seed(s), {args.rounds} rounds"
+            report(label, rates, latencies)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ MINIFW_LAB_SCREENSHOTS=DIR they also write the docs' screenshots (lab-*.png) to 
 
 import os
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -63,13 +62,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    server = LabServer(0, runs_dir=str(tmp_path_factory.mktemp("lab") / "runs"))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.close_all()
-    thread.join()
+    with LabServer(0, runs_dir=str(tmp_path_factory.mktemp("lab") / "runs")).running() as server:
+        yield server
 
 
 @pytest.fixture

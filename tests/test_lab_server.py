@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -47,13 +46,8 @@ def lab(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lab")
     plugin = folder / "lab_cube.py"
     plugin.write_text(PLUGIN)
-    server = LabServer(0, plugins=(str(plugin),), runs_dir=str(folder / "runs"))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.close_all()
-    thread.join()
+    with LabServer(0, plugins=(str(plugin),), runs_dir=str(folder / "runs")).running() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

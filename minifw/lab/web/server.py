@@ -17,6 +17,7 @@ from the command line alone.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hmac
 import json
@@ -24,6 +25,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -127,6 +129,19 @@ class LabServer(ThreadingHTTPServer):
         for session in list(self.sessions.values()):
             self.end_session(session)
         self.server_close()
+
+    @contextlib.contextmanager
+    def running(self, poll_interval: float = 0.05) -> Iterator[LabServer]:
+        """Serve from a background thread while the ``with`` block runs (tests and
+        benchmarks); on leaving it, stop serving, end every session and close the socket."""
+        thread = threading.Thread(target=self.serve_forever, args=(poll_interval,))
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.shutdown()
+            self.close_all()
+            thread.join()
 
 
 class LabHandler(BaseHTTPRequestHandler):
