@@ -34,6 +34,7 @@ from ..core.errors import ConfigError
 from ..core.registry import Registered, did_you_mean
 from ..core.serialize import spec_text
 from ..core.validation import check_seed, checked, is_a, path_problem
+from ..engine.support import ENGINES
 from ..files.atomic import atomic_path
 
 GROUPS = ("data", "network", "training", "output")
@@ -346,7 +347,7 @@ class RunConfig:
         "who runs the training loop: auto, the compiled kernels when every part has one "
         "and numpy otherwise (saying why once); numpy, the reference; compiled (minifw.engine, "
         "numba), refusing parts without a kernel",
-        choices=("auto", "numpy", "compiled"),
+        choices=ENGINES,
         resumable=True,  # the same numbers either way: a run may resume on the other engine
     )
     target_eval: float | None = setting(
