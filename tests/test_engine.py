@@ -443,7 +443,8 @@ def test_a_fit_finds_the_kernel_ready_made_before_its_clock_started():
     from minifw.engine import kernels, loop
 
     loop.ready(np.float64)
-    signatures = list(kernels.train.signatures)
+    loop.ready(np.float64, stacked=True)
+    signatures = list(kernels.train.signatures), list(kernels.train_lanes.signatures)
     runs = [presets.blog("sigmoid"), presets.blog("tanh", batch_size=3)]
     runs[1].trainer.shuffle = True
     for run in runs:
@@ -454,7 +455,7 @@ def test_a_fit_finds_the_kernel_ready_made_before_its_clock_started():
                       "mse", SGD(0.1), batch_size=4, engine="compiled")  # fmt: skip
     stacked.fit(np.linspace(-1, 1, 10).reshape(-1, 1), np.zeros((10, 1)), epochs=2)
     assert stacked.compile_seconds is None
-    assert list(kernels.train.signatures) == signatures
+    assert (list(kernels.train.signatures), list(kernels.train_lanes.signatures)) == signatures
 
 
 STACKED = {
@@ -469,7 +470,7 @@ STACKED = {
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_a_stack_trains_to_the_numpy_stacks_numbers(optimizer, dtype):
     # Three networks, each its own initial weights and rate, shuffled, the last batch short:
-    # the kernel runs per network, on threads; each epoch's loss is an array of three.
+    # the stack's kernel trains them side by side; each epoch's loss is an array of three.
     def make():
         return stack([
             Network([Dense(2, 4, "tanh"), Dense(4, 1, "sigmoid")], seed=s, dtype=dtype)
@@ -482,6 +483,63 @@ def test_a_stack_trains_to_the_numpy_stacks_numbers(optimizer, dtype):
     assert np.asarray(compiled.loss).dtype == np.asarray(numpy_run.loss).dtype == dtype
     assert_same(runs, SAME if dtype == "float64" else SAME_FLOAT32)
     assert support.problems(runs["compiled"][0]) == []
+
+
+# The rules a stack trains with on the kernels (clipping sends a stack to numpy), each
+# taking the learning rate: one network's, or a stack's (N, 1) array of them.
+LANE_RULES = {
+    "sgd": lambda lr: SGD(lr),
+    "momentum": lambda lr: SGD(lr, momentum=0.5),
+    "nesterov, decay": lambda lr: SGD(lr, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "rmsprop": lambda lr: RMSProp(lr / 5),
+    "adam, decay, scheduled": lambda lr: Adam(
+        lr / 5, weight_decay=1e-2, schedule=StepDecay(7, 0.5)
+    ),
+}
+# Two hidden activations and a loss per case: every built-in activation and loss, and every
+# kind of bias, in four networks.
+LANE_NETWORKS = {
+    "tanh, elu, mse": ("tanh", "elu", "identity", "mse"),
+    "softplus, silu, mae": ("softplus", "silu", "identity", "mae"),
+    "relu, leaky relu, huber": ("relu", "leaky_relu", "tanh", "huber"),
+    "identity, sigmoid, bce": ("identity", "sigmoid", "sigmoid", "binary_cross_entropy"),
+}
+RATES = [0.02, 0.05, 0.1, 0.03, 0.07]
+
+
+@pytest.mark.parametrize("rule", list(LANE_RULES))
+@pytest.mark.parametrize("case", list(LANE_NETWORKS))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_stacked_network_trains_bit_for_bit_as_it_trains_alone(rule, case, dtype, monkeypatch):
+    # The stack's kernel trains its networks side by side, a network's number in each lane
+    # of a vector instruction, in groups of at most LANES (2 here: three groups, shared out
+    # to the threads). Each lane's arithmetic is the one-network kernel's, in its order, so
+    # each network ends exactly where it ends trained alone: a sweep's row does not depend
+    # on what it was stacked with.
+    from minifw.engine import loop
+
+    monkeypatch.setattr(loop, "LANES", 2)
+    first, second, out, loss = LANE_NETWORKS[case]
+
+    def network(seed):
+        layers = [
+            Dense(2, 4, first, bias_unit=True),
+            Dense(4, 3, second, bias_initializer="glorot_uniform"),
+            Dense(3, 1, out, bias=False),
+        ]
+        return Network(layers, seed=seed, dtype=dtype)
+
+    source = data(network(0), loss)
+    make = LANE_RULES[rule]
+    stacked = Trainer(stack([network(s) for s in range(len(RATES))]), loss,
+                      make(np.array(RATES)[:, None]), batch_size=4, engine="compiled")  # fmt: skip
+    together = np.asarray(stacked.fit(source, 15).loss)
+    assert together.shape == (15, len(RATES))
+    for i, lr in enumerate(RATES):
+        alone = Trainer(network(i), loss, make(lr), batch_size=4, engine="compiled")
+        losses = alone.fit(source, 15).loss
+        assert np.array_equal(stacked.network.packed.value[i], alone.network.packed.value)
+        assert np.array_equal(together[:, i], np.array(losses, dtype))
 
 
 def test_a_stack_with_batch_hooks_and_validation_agrees_call_for_call():

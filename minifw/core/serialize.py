@@ -22,7 +22,13 @@ import attrs
 import numpy as np
 
 from .errors import ConfigError
-from .registry import Registered, constructor_arguments, parameter_names, unknown_parameters
+from .registry import (
+    Registered,
+    constructor_arguments,
+    parameter_names,
+    signature_of,
+    unknown_parameters,
+)
 
 R = TypeVar("R", bound=Registered)
 T = TypeVar("T")
@@ -137,7 +143,7 @@ def build(
     unknown = [key for key in params if key not in accepted]
     if unknown:
         raise ConfigError(unknown_parameters(where, unknown, accepted))
-    signature = inspect.signature(cls).parameters
+    signature = signature_of(cls)
     missing = [
         key
         for key, p in signature.items()
@@ -221,7 +227,7 @@ def spec_text(component: Registered) -> str | None:
     name = spec.pop("name")
     defaults = {
         p.name: p.default
-        for p in inspect.signature(type(component)).parameters.values()
+        for p in signature_of(type(component)).values()
         if p.default is not inspect.Parameter.empty
     }
     changed = {k: v for k, v in spec.items() if k not in defaults or plain(defaults[k], k) != v}

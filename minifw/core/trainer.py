@@ -373,7 +373,7 @@ class Trainer:
             from ..engine import loop
 
             # Compiling is not training: done (or loaded from numba's cache) before the clock.
-            self.compile_seconds = loop.ready(self.network.dtype)
+            self.compile_seconds = loop.ready(self.network.dtype, self.network.copies is not None)
         self.source, self.stop_training, self.epochs = source, False, epochs
         self._measured_on = (x_data, y_given)
         for callback in self.callbacks:

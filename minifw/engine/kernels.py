@@ -1,20 +1,21 @@
 """The compiled training loop: numba kernels that do what the numpy core does, batch by batch.
 
+``train`` trains one network; ``train_lanes`` a group of a stack's networks side by side.
 Importing this module imports numba (about 0.35 s), so only ``minifw.engine.loop`` does,
-and only when a fit runs compiled. Every function is compiled once per dtype (about 4.4 s
-of CPU) and cached on disk (``cache=True``),
-so a later process loads it instead (about 0.3 s, most of it numba setting up its
-compiler's tables, which it does before loading anything) on top of importing numba.
-What keeps the compile short: one kernel signature per dtype; the activations called,
-not inlined by numba (its IR inlining copies them into every caller: inlining all the
-helpers took 1.5x as long); loops instead of whole-array statements (``a[:] = b`` alone
-costs numba ~2 s to compile).
+and only when a fit runs compiled. Each kernel is compiled once per dtype (about 4.4 s of
+CPU each, ``train_lanes`` only when a stack first trains) and cached on disk
+(``cache=True``), so a later process loads it instead (about 0.3 s, most of it numba
+setting up its compiler's tables, which it does before loading anything) on top of
+importing numba. What keeps the compile short: one kernel signature per dtype; the
+activations called, not inlined by numba (its IR inlining copies them into every caller:
+inlining all the helpers took 1.5x as long); loops instead of whole-array statements
+(``a[:] = b`` alone costs numba ~2 s to compile).
 
 The kernels follow the numpy reference operation for operation (the same formulas, the
 same order of additions where numpy's is known, every constant rounded to the network's
 dtype where numpy rounds it), so that a compiled run lands within rounding of the numpy
-one. All arrays are flat and C-ordered; a matrix of ``rows`` by ``cols`` at offset ``o``
-holds entry (i, j) at ``o + i * cols + j``.
+one. ``train``'s arrays are flat and C-ordered: a matrix of ``rows`` by ``cols`` at offset
+``o`` holds entry (i, j) at ``o + i * cols + j``. ``train_lanes``' are (entries, lanes).
 
 The codes below are the contract with ``minifw.engine.support``, which builds the tables.
 """
@@ -91,34 +92,37 @@ def _activate(code, alpha, z, out, start, stop, one, low, high):
     the number's arithmetic, and LLVM does not inline a helper with eight branches.
     """
     zero = one - one
+    # Slices, indexed from 0: an index numba cannot prove positive (start + k) gets a
+    # negative-index check inside the loop, which stops LLVM vectorising it.
+    z, out = z[start:stop], out[start:stop]
     if code == IDENTITY:
-        for k in range(start, stop):
+        for k in range(z.size):
             out[k] = z[k]
     elif code == SIGMOID:
-        for k in range(start, stop):
+        for k in range(z.size):
             out[k] = _sigmoid(z[k], one, low, high)
     elif code == TANH:
-        for k in range(start, stop):
+        for k in range(z.size):
             out[k] = math.tanh(z[k])
     elif code == RELU:
-        for k in range(start, stop):
+        for k in range(z.size):
             x = z[k]
             out[k] = x if x > zero or x != x else zero  # np.maximum(x, 0) keeps NaN
     elif code == LEAKY_RELU:
-        for k in range(start, stop):
+        for k in range(z.size):
             x = z[k]
             out[k] = x if x > zero else alpha * x
     elif code == ELU:
-        for k in range(start, stop):
+        for k in range(z.size):
             x = z[k]
             out[k] = x if x > zero else alpha * math.expm1(x)
     elif code == SOFTPLUS:
-        for k in range(start, stop):
+        for k in range(z.size):
             x = z[k]
             tail = -abs(x)
             out[k] = (x if x > zero else zero) + math.log1p(math.exp(low if tail < low else tail))
     else:  # SILU
-        for k in range(start, stop):
+        for k in range(z.size):
             held = z[k]
             if held < low:
                 held = low
@@ -131,26 +135,27 @@ def _slope(code, alpha, z, y, grad, start, stop, one, low, high):
     zero = one - one
     if code == IDENTITY:
         return
+    z, y, grad = z[start:stop], y[start:stop], grad[start:stop]  # as in ``_activate``
     if code == SIGMOID:
-        for k in range(start, stop):
+        for k in range(z.size):
             grad[k] = y[k] * (one - y[k]) * grad[k]
     elif code == TANH:
-        for k in range(start, stop):
+        for k in range(z.size):
             grad[k] = (one - y[k]) * (one + y[k]) * grad[k]
     elif code == RELU:
-        for k in range(start, stop):
+        for k in range(z.size):
             grad[k] = (one if z[k] > zero else zero) * grad[k]
     elif code == LEAKY_RELU:
-        for k in range(start, stop):
+        for k in range(z.size):
             grad[k] = (one if z[k] > zero else alpha) * grad[k]
     elif code == ELU:
-        for k in range(start, stop):
+        for k in range(z.size):
             grad[k] = (one if z[k] > zero else y[k] + alpha) * grad[k]
     elif code == SOFTPLUS:
-        for k in range(start, stop):
+        for k in range(z.size):
             grad[k] = _sigmoid(z[k], one, low, high) * grad[k]
     else:  # SILU
-        for k in range(start, stop):
+        for k in range(z.size):
             s = _sigmoid(z[k], one, low, high)
             grad[k] = (s + y[k] * (one - s)) * grad[k]
 
@@ -406,4 +411,191 @@ def train(w, g, layout, alphas, consts, x, y, orders, batch_size, first, stop, e
                 weights += w[i]
             if not (math.isfinite(total) and math.isfinite(weights)):
                 return e + 1
+    return epochs
+
+
+# A stack's kernel -------------------------------------------------------------------------
+# The networks of a stack see the same batches (one trainer, one shuffled order) and differ
+# in their numbers only. So ``train_lanes`` trains a group of them together, the network
+# the second index of every array ("lanes"): entry p of network l at [p, l]. Each of
+# ``train``'s loops over a network's numbers gains an inner loop over the lanes, which
+# runs along contiguous memory with no branch, and LLVM turns it into vector instructions
+# (4 or 8 networks an instruction); JAX's vmap does the same. (Two-dimensional arrays, not
+# flat ones with computed offsets: an offset numba cannot prove positive gets its
+# negative-index wraparound inside the loop, which stops LLVM vectorising it; five times
+# slower.) Every network's arithmetic is ``train``'s, in the same order, so a stacked
+# network ends bit for bit where it would alone.
+
+
+@njit(**INLINED)
+def _batch_lanes(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, target,
+                 acts, zs, grads, loss, lc, scratch, sums, values):  # fmt: skip
+    """``_batch`` for every lane at once: values[l] = network l's loss on the batch."""
+    lanes = values.size
+    layers = layout.shape[0]
+    one, half, low, high = consts[ONE], consts[HALF], consts[EXP_LOW], consts[EXP_HIGH]
+    zero = one - one
+    n_in0 = layout[0, N_IN]
+    n_out = layout[layers - 1, N_OUT]
+    for i in range(rows):  # the batch: the same rows for every network
+        r = order[row0 + i] if shuffled else row0 + i
+        for k in range(n_in0):
+            value, at = x[r, k], i * n_in0 + k
+            for lane in range(lanes):
+                acts[at, lane] = value
+        for k in range(n_out):
+            target[i * n_out + k] = y[r, k]
+    flat_acts, flat_zs, flat_grads = (
+        acts.reshape(acts.size),
+        zs.reshape(zs.size),
+        grads.reshape(grads.size),
+    )
+    for layer in range(layers):
+        n_i, n_o = layout[layer, N_IN], layout[layer, N_OUT]
+        w_at, b_at = layout[layer, W_AT], layout[layer, B_AT]
+        a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
+        code, alpha = layout[layer, ACTIVATION], alphas[layer]
+        for i in range(rows):  # z = x W (+ b), each sum from k = 0 up, as in ``_batch``
+            for j in range(n_o):
+                z = o_at + i * n_o + j
+                for lane in range(lanes):
+                    zs[z, lane] = zero
+                for k in range(n_i):
+                    a, wk = a_at + i * n_i + k, w_at + k * n_o + j
+                    for lane in range(lanes):
+                        zs[z, lane] += acts[a, lane] * w[wk, lane]
+                if b_at >= 0:
+                    for lane in range(lanes):
+                        zs[z, lane] += w[b_at + j, lane]
+        _activate(code, alpha, flat_zs, flat_acts, o_at * lanes, (o_at + rows * n_o) * lanes,
+                  one, low, high)  # fmt: skip
+    out_at = layout[layers - 1, OUTPUT_AT]
+    size = rows * n_out
+    scale, inverse = _cast(scratch, 2.0 / size), _cast(scratch, float(size))
+    for lane in range(lanes):
+        sums[lane] = zero  # summed in the dtype, as numpy sums the dtype's array
+    for k in range(size):
+        t, at = target[k], out_at + k
+        if loss == MSE:
+            for lane in range(lanes):
+                d = acts[at, lane] - t
+                sums[lane] += d * d
+                grads[at, lane] = d * scale
+        else:
+            for lane in range(lanes):
+                value, slope = _pointwise(loss, acts[at, lane], t, lc[0], lc[1], one, half)
+                sums[lane] += value
+                grads[at, lane] = slope / inverse
+    for lane in range(lanes):
+        values[lane] = float(sums[lane]) / size
+    for layer in range(layers - 1, -1, -1):
+        n_i, n_o = layout[layer, N_IN], layout[layer, N_OUT]
+        w_at, b_at = layout[layer, W_AT], layout[layer, B_AT]
+        a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
+        code, alpha = layout[layer, ACTIVATION], alphas[layer]
+        _slope(code, alpha, flat_zs, flat_acts, flat_grads, o_at * lanes,
+               (o_at + rows * n_o) * lanes, one, low, high)  # fmt: skip
+        for k in range(n_i):  # dL/dW = xᵀ delta, summed over the samples from the first
+            for j in range(n_o):
+                gk = w_at + k * n_o + j
+                for lane in range(lanes):
+                    g[gk, lane] = zero
+                for i in range(rows):
+                    a, d = a_at + i * n_i + k, o_at + i * n_o + j
+                    for lane in range(lanes):
+                        g[gk, lane] += acts[a, lane] * grads[d, lane]
+        if b_at >= 0:  # dL/db = Σ_samples delta, from the first sample's
+            for j in range(n_o):
+                b = b_at + j
+                for lane in range(lanes):
+                    g[b, lane] = grads[o_at + j, lane]
+                for i in range(1, rows):
+                    d = o_at + i * n_o + j
+                    for lane in range(lanes):
+                        g[b, lane] += grads[d, lane]
+        if layer > 0:  # dL/dx = delta Wᵀ, from the first product, as ``_batch`` sums it
+            for i in range(rows):
+                for kk in range(n_i):
+                    a, d, wk = a_at + i * n_i + kk, o_at + i * n_o, w_at + kk * n_o
+                    for lane in range(lanes):
+                        grads[a, lane] = grads[d, lane] * w[wk, lane]
+                    for j in range(1, n_o):
+                        for lane in range(lanes):
+                            grads[a, lane] += grads[d + j, lane] * w[wk + j, lane]
+
+
+@njit(**INLINED)
+def _step_lanes(w, g, opt, hyper, settings, lrs, state1, state2, counters, scratch):
+    """``_step`` for every lane at once, each network with its own rate lrs[l]. No clipping:
+    a stack clips by the norm of every network's gradients together, which ``support``
+    leaves to the numpy engine."""
+    size, lanes = w.shape
+    wd = hyper[H_WD]
+    decay = wd != 0
+    first = second = wd  # Adam's bias corrections; the other rules never read them
+    if opt == ADAM:
+        counters[0] += 1
+        t = counters[0]
+        first = _cast(scratch, 1.0 - settings[S_BETA1] ** t)
+        second = _cast(scratch, 1.0 - settings[S_BETA2] ** t)
+    h0, h1, h2, h3, h4 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    for i in range(size):
+        if opt == SGD:
+            for lane in range(lanes):
+                grad = _adjusted(g[i, lane], w[i, lane], False, wd, decay, wd)
+                w[i, lane] -= lrs[lane] * grad
+        elif opt == MOMENTUM:
+            for lane in range(lanes):
+                grad = _adjusted(g[i, lane], w[i, lane], False, wd, decay, wd)
+                velocity = state1[i, lane] * h0 + grad
+                state1[i, lane] = velocity
+                w[i, lane] -= lrs[lane] * velocity
+        elif opt == NESTEROV:
+            for lane in range(lanes):
+                grad = _adjusted(g[i, lane], w[i, lane], False, wd, decay, wd)
+                velocity = state1[i, lane] * h0 + grad
+                state1[i, lane] = velocity
+                w[i, lane] -= lrs[lane] * (grad + h0 * velocity)
+        elif opt == RMSPROP:
+            for lane in range(lanes):
+                grad = _adjusted(g[i, lane], w[i, lane], False, wd, decay, wd)
+                s = state1[i, lane] * h0 + h1 * grad * grad
+                state1[i, lane] = s
+                w[i, lane] -= lrs[lane] * grad / (math.sqrt(s) + h2)
+        else:  # ADAM
+            for lane in range(lanes):
+                grad = _adjusted(g[i, lane], w[i, lane], False, wd, decay, wd)
+                m = state1[i, lane] * h0 + h1 * grad
+                v = state2[i, lane] * h2 + h3 * grad * grad
+                state1[i, lane], state2[i, lane] = m, v
+                w[i, lane] -= lrs[lane] * (m / first) / (math.sqrt(v / second) + h4)
+
+
+@njit(**KERNEL)
+def train_lanes(w, g, layout, alphas, consts, x, y, orders, batch_size, first, stop, epochs,
+                loss, lc, opt, hyper, settings, lrs, state1, state2, counters,
+                acts, zs, grads, target, totals, last, scratch, sums, values):  # fmt: skip
+    """``train`` for a group of networks in lanes: w, g, the states (entries, lanes) and the
+    buffers (positions, lanes); lrs (updates or 1, lanes); totals (lanes, epochs); last,
+    ``sums`` and ``values`` one entry a lane. No divergence guard: a stack cannot have one.
+    Returns the number of epochs run."""
+    n = x.shape[0]
+    shuffled = orders.shape[1] > 0
+    lanes = values.size
+    update = 0
+    for e in range(epochs):
+        order = orders[e] if shuffled else orders[0]
+        for lane in range(lanes):
+            totals[lane, e] = 0.0
+        for b in range(first, stop):
+            row0 = b * batch_size
+            rows = min(batch_size, n - row0)
+            _batch_lanes(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled,
+                         target, acts, zs, grads, loss, lc, scratch, sums, values)  # fmt: skip
+            lr = lrs[update] if lrs.shape[0] > 1 else lrs[0]
+            _step_lanes(w, g, opt, hyper, settings, lr, state1, state2, counters, scratch)
+            update += 1
+            for lane in range(lanes):
+                totals[lane, e] += values[lane] * rows
+                last[lane] = values[lane]
     return epochs
