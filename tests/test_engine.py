@@ -358,12 +358,12 @@ def test_auto_uses_numpy_when_numba_is_missing_and_compiled_says_so(monkeypatch)
 
 
 def test_auto_leaves_a_network_past_the_kernels_size_to_numpy(monkeypatch):
-    # 1-16-16-1 in batches of 32: 32 x (16 + 256 + 16) = 9,216 multiply-adds a batch.
+    # 1-32-32-1 in batches of 32: 32 x (32 + 1024 + 32) = 34,816 multiply-adds a batch.
     monkeypatch.setattr(support, "_SAID", set())
-    network = Network([Dense(1, 16, "tanh"), Dense(16, 16, "tanh"), Dense(16, 1)])
-    assert support.work(Trainer(network, "mse", "sgd", batch_size=28)) == 8064
-    assert support.compiled(Trainer(network, "mse", "sgd", batch_size=28))
-    with pytest.warns(EngineFallback, match="9,216 multiply-adds, past the 8,192"):
+    network = Network([Dense(1, 32, "tanh"), Dense(32, 32, "tanh"), Dense(32, 1)])
+    assert support.work(Trainer(network, "mse", "sgd", batch_size=30)) == 32640
+    assert support.compiled(Trainer(network, "mse", "sgd", batch_size=30))
+    with pytest.warns(EngineFallback, match="34,816 multiply-adds, past the 32,768"):
         assert not support.compiled(Trainer(network, "mse", "sgd", batch_size=32))
     assert support.compiled(Trainer(network, "mse", "sgd", batch_size=32, engine="compiled"))
 
@@ -523,8 +523,8 @@ def test_a_stacked_network_trains_bit_for_bit_as_it_trains_alone(rule, case, dty
 
     def network(seed):
         layers = [
-            Dense(2, 4, first, bias_unit=True),
-            Dense(4, 3, second, bias_initializer="glorot_uniform"),
+            Dense(2, 9, first, bias_unit=True),  # wide: the one-network kernel's other loops
+            Dense(9, 3, second, bias_initializer="glorot_uniform"),
             Dense(3, 1, out, bias=False),
         ]
         return Network(layers, seed=seed, dtype=dtype)

@@ -270,6 +270,70 @@ def _step(w, g, opt, hyper, settings, lr, state1, state2, counters, scratch):
 
 
 @njit(**INLINED)
+def _views(row, params, inputs, outputs, rows):
+    """One layer's matrices, as 2-D views into the flat arrays: x (rows, n_in) in
+    ``inputs``, out (rows, n_out) in ``outputs``, the input side's (rows, n_in) in
+    ``outputs`` (the gradient's, going back), W (n_in, n_out) and b (n_out, or empty) in
+    ``params``. Indexed by loop counters, which numba knows are not negative, the loops over
+    them carry no negative-index checks, which would stop LLVM vectorising them."""
+    n_i, n_o, w_at, b_at = row[N_IN], row[N_OUT], row[W_AT], row[B_AT]
+    a_at, o_at = row[INPUT_AT], row[OUTPUT_AT]
+    x = inputs[a_at : a_at + rows * n_i].reshape(rows, n_i)
+    out = outputs[o_at : o_at + rows * n_o].reshape(rows, n_o)
+    back = outputs[a_at : a_at + rows * n_i].reshape(rows, n_i)
+    weights = params[w_at : w_at + n_i * n_o].reshape(n_i, n_o)
+    bias = params[b_at : b_at + n_o] if b_at >= 0 else params[0:0]
+    return x, out, back, weights, bias
+
+
+@njit(**KERNEL)
+def _wide_forward(row, w, acts, zs, rows, zero):
+    """z = x W (+ b) for a layer of WIDE outputs or more, each sum from k = 0 up, as the
+    BLAS kernels do: a row of W at a time, along which the innermost loop runs, vectorised
+    (one call a layer, not inlined: it would slow the narrow layers' loops around it)."""
+    x, z, _, weights, bias = _views(row, w, acts, zs, rows)
+    n_i, n_o = row[N_IN], row[N_OUT]
+    for i in range(rows):
+        z_i, x_i = z[i], x[i]
+        for j in range(n_o):
+            z_i[j] = zero
+        for k in range(n_i):
+            x_ik, w_k = x_i[k], weights[k]
+            for j in range(n_o):
+                z_i[j] += x_ik * w_k[j]
+        for j in range(bias.size):  # no bias: empty
+            z_i[j] += bias[j]
+
+
+@njit(**KERNEL)
+def _wide_backward(row, w, g, acts, grads, rows, zero, inputs):
+    """dL/dW = xᵀ delta and, if ``inputs``, dL/dx = delta Wᵀ for a wide layer, each sum in
+    the narrow loops' order (over the samples, then the outputs, from the first), many
+    sums side by side along contiguous rows, so that LLVM vectorises them."""
+    x, delta, dx, weights, _ = _views(row, w, acts, grads, rows)
+    dw = _views(row, g, acts, grads, rows)[3]
+    n_i, n_o = row[N_IN], row[N_OUT]
+    for k in range(n_i):
+        dw_k = dw[k]
+        for j in range(n_o):
+            dw_k[j] = zero
+        for i in range(rows):
+            x_ik, d_i = x[i, k], delta[i]
+            for j in range(n_o):
+                dw_k[j] += x_ik * d_i[j]
+    if not inputs:
+        return
+    for i in range(rows):
+        dx_i, d_i = dx[i], delta[i]
+        for k in range(n_i):
+            dx_i[k] = d_i[0] * weights[k, 0]
+        for j in range(1, n_o):
+            d_ij = d_i[j]
+            for k in range(n_i):
+                dx_i[k] += d_ij * weights[k, j]
+
+
+@njit(**INLINED)
 def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, target,
            acts, zs, grads, loss, lc, scratch):  # fmt: skip
     """Forward and backward over one batch of ``rows`` samples from row ``row0``: its loss.
@@ -294,26 +358,17 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         w_at, b_at = layout[layer, W_AT], layout[layer, B_AT]
         a_at, o_at = layout[layer, INPUT_AT], layout[layer, OUTPUT_AT]
         code, alpha = layout[layer, ACTIVATION], alphas[layer]
-        # z = x W (+ b), each sum from k = 0 up, as the BLAS kernels do: a row of W at a
-        # time, so that the innermost loop runs along rows of W and z, which LLVM vectorises.
-        for i in range(rows):
-            xi, zi = a_at + i * n_i, o_at + i * n_o
-            if n_o < WIDE:  # the same sums, each in a register: no loop too short to pay
+        # z = x W (+ b), each sum from k = 0 up, as the BLAS kernels do.
+        if n_o >= WIDE:  # a row of W at a time, vectorised
+            _wide_forward(layout[layer], w, acts, zs, rows, zero)
+        else:  # each sum in a register: no loop too short to pay
+            for i in range(rows):
+                xi, zi = a_at + i * n_i, o_at + i * n_o
                 for j in range(n_o):
                     total = zero
                     for k in range(n_i):
                         total += acts[xi + k] * w[w_at + k * n_o + j]
                     zs[zi + j] = total + w[b_at + j] if b_at >= 0 else total
-                continue
-            for j in range(n_o):
-                zs[zi + j] = zero
-            for k in range(n_i):
-                x_ik, wk = acts[xi + k], w_at + k * n_o
-                for j in range(n_o):
-                    zs[zi + j] += x_ik * w[wk + j]
-            if b_at >= 0:
-                for j in range(n_o):
-                    zs[zi + j] += w[b_at + j]
         _activate(code, alpha, zs, acts, o_at, o_at + rows * n_o, one, low, high)
     out_at = layout[layers - 1, OUTPUT_AT]
     size = rows * n_out
@@ -326,28 +381,24 @@ def _batch(w, g, layout, alphas, consts, x, y, rows, row0, order, shuffled, targ
         # delta = f'(z) · dL/dy, written over dL/dy (nothing else reads it)
         code, alpha = layout[layer, ACTIVATION], alphas[layer]
         _slope(code, alpha, zs, acts, grads, o_at, o_at + rows * n_o, one, low, high)
-        for k in range(n_i):  # dL/dW = xᵀ delta, summed over the samples from the first
-            wk = w_at + k * n_o
-            if n_o < WIDE:
+        wide = n_o >= WIDE
+        if wide:  # dL/dW and dL/dx, summed in the same order as below, vectorised
+            _wide_backward(layout[layer], w, g, acts, grads, rows, zero, layer > 0)
+        else:  # dL/dW = xᵀ delta, each sum over the samples from the first, in a register
+            for k in range(n_i):
+                wk = w_at + k * n_o
                 for j in range(n_o):
                     total = zero
                     for i in range(rows):
                         total += acts[a_at + i * n_i + k] * grads[o_at + i * n_o + j]
                     g[wk + j] = total
-                continue
-            for j in range(n_o):
-                g[wk + j] = zero
-            for i in range(rows):
-                x_ik, di = acts[a_at + i * n_i + k], o_at + i * n_o
-                for j in range(n_o):
-                    g[wk + j] += x_ik * grads[di + j]
         if b_at >= 0:  # dL/db = Σ_samples delta
             for j in range(n_o):
                 g[b_at + j] = grads[o_at + j]
             for i in range(1, rows):
                 for j in range(n_o):
                     g[b_at + j] += grads[o_at + i * n_o + j]
-        if layer > 0:  # dL/dx = delta Wᵀ, into the previous layer's output gradient
+        if layer > 0 and not wide:  # dL/dx = delta Wᵀ, into the previous layer's dL/dy
             for i in range(rows):
                 di = o_at + i * n_o
                 for k in range(n_i):

@@ -54,12 +54,15 @@ LAYER_KERNELS: dict[type, str] = {Dense: "DENSE"}
 
 # The most multiply-adds a batch's forward pass may take (batch size x the sum over layers
 # of inputs x outputs, per network) for "auto" to choose the kernels: they loop over every
-# product one by one, which beats numpy's ~0.4 µs a call on small networks (the blog's is
-# 60: 30 times faster) but loses to BLAS past about this size (1-16-16-1 in batches of 32,
-# 9,216: 1.3 times numpy's time; 1-64-64-1, 135,168: 4 times).
-AUTO_LIMIT = 8192
-# The limit is per network: a stack of any size still goes to the kernels, one run per
-# network on threads, because it stays the faster however many networks there are. Blog
+# product (layers of WIDE outputs or more a row of W at a time, vectorised), which beats
+# numpy's ~0.4 µs a call on small networks (the blog's is 60: 45 times faster) but loses
+# to BLAS past about this size. tanh networks in batches of 32, 1,600 updates, compiled
+# over numpy (python benchmarks/engine_sizes.py): 1-16-16-1 (9,216) 0.57; 1-32-32-1
+# (34,816) 1.05; 1-64-64-1 (135,168) 2.1; 1-128-128-1 5.0.
+AUTO_LIMIT = 32768
+# The limit is per network: a stack of any size still goes to the kernels, its networks
+# side by side in lanes, on threads, because it stays the faster however many networks
+# there are. Blog
 # networks stacked through minifw.sweep, end to end, compiled over numpy, measured in one
 # process, interleaved, on 2 cores already loaded by other jobs (so the kernels got about
 # one core): 0.21 for 10 networks, 0.64 for 100, 0.80 for 1000, 0.79 for 3000. The numpy
