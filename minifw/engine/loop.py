@@ -108,6 +108,11 @@ class _Plan:
         self.last = np.zeros((copies, 1))  # the last batch's loss
         self.scratch = np.zeros((copies, 1), dtype)  # where the kernel rounds to the dtype
         self.layers = layers
+        # A stack's groups of neighbouring networks, at least one per core and at most LANES
+        # each (a group's buffers then stay in the core's fastest cache), on threads.
+        groups = max(min(copies, os.cpu_count() or 1), -(-copies // LANES))
+        self.bounds = np.linspace(0, copies, groups + 1).astype(int)
+        self.pool: ThreadPoolExecutor | None = None
 
     def _optimizer(self, optimizer: Any) -> None:
         """The rule's code, constants and state arrays (the optimizer's own, made as it would)."""
@@ -218,17 +223,20 @@ class _Plan:
                 self.counters[0], self.acts[0], self.zs[0], self.grads[0], self.target[0],
                 self.prev[0], guard, self.totals[0], self.last[0], self.scratch[0],
             )  # fmt: skip
-        workers = os.cpu_count() or 1
-        # Groups of neighbouring networks, at least one per core and at most LANES each (a
-        # group's buffers then stay in the core's fastest cache).
-        groups = max(min(self.copies, workers), -(-self.copies // LANES))
-        bounds = np.linspace(0, self.copies, groups + 1).astype(int)
+        bounds = self.bounds
 
         def group(i: int) -> int:
             return self._lanes(bounds[i], bounds[i + 1], common, rates)
 
-        with ThreadPoolExecutor(min(groups, workers)) as pool:
-            return min(pool.map(group, range(groups)))
+        if self.pool is None:  # made once a fit: starting threads costs ~1 ms a call
+            self.pool = ThreadPoolExecutor(min(len(bounds) - 1, os.cpu_count() or 1))
+        return min(self.pool.map(group, range(len(bounds) - 1)))
+
+    def close(self) -> None:
+        """Let the stack's threads go, if it started any."""
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
 
     def _lanes(self, lo: int, hi: int, common: tuple[Any, ...], rates: Array) -> int:
         """Networks [lo, hi) of the stack through ``train_lanes``: their rows of the weights,
@@ -273,6 +281,7 @@ def ready(dtype: np.dtype, stacked: bool = False) -> float | None:
     plan = _Plan(SimpleNamespace(network=network, loss=MSE(), optimizer=SGD(), batch_size=1), 1)
     x = np.zeros((1, 1), dtype)
     plan.run(x, x, NO_ORDERS, 0, 1, 0, False)
+    plan.close()
     compiled = sum(kernel.stats.cache_misses.values()) > misses
     return time.perf_counter() - began if compiled else None
 
@@ -295,13 +304,22 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
     epoch's logs. Called after ``on_train_begin``; the caller calls ``on_train_end``.
     """
     n = x.shape[0]
-    batch_size = trainer.batch_size
-    batches = -(-n // batch_size)
-    last_rows = n - (batches - 1) * batch_size
     x = np.ascontiguousarray(x, dtype=trainer.network.dtype)
     y = np.ascontiguousarray(y, dtype=trainer.network.dtype)
     plan = _Plan(trainer, n)
-    plan.expose(last_rows)
+    try:
+        return _epochs(trainer, plan, x, y, validation, epochs)
+    finally:
+        plan.close()
+
+
+def _epochs(
+    trainer: Any, plan: _Plan, x: Array, y: Array, validation: Any, epochs: int
+) -> dict[str, float]:
+    """``train``'s loop: the epochs in kernel calls, the callbacks between them."""
+    n = x.shape[0]
+    batches = -(-n // trainer.batch_size)
+    plan.expose(n - (batches - 1) * trainer.batch_size)
     callbacks = trainer.callbacks
     epoch_begin = [c for c in callbacks if c.listens_to("on_epoch_begin")]
     batch_end = [c for c in callbacks if c.listens_to("on_batch_end")]
