@@ -270,20 +270,11 @@ def _step(w, g, opt, hyper, settings, lr, state1, state2, counters, scratch):
 
 
 @njit(**INLINED)
-def _views(row, params, inputs, outputs, rows):
-    """One layer's matrices, as 2-D views into the flat arrays: x (rows, n_in) in
-    ``inputs``, out (rows, n_out) in ``outputs``, the input side's (rows, n_in) in
-    ``outputs`` (the gradient's, going back), W (n_in, n_out) and b (n_out, or empty) in
-    ``params``. Indexed by loop counters, which numba knows are not negative, the loops over
-    them carry no negative-index checks, which would stop LLVM vectorising them."""
-    n_i, n_o, w_at, b_at = row[N_IN], row[N_OUT], row[W_AT], row[B_AT]
-    a_at, o_at = row[INPUT_AT], row[OUTPUT_AT]
-    x = inputs[a_at : a_at + rows * n_i].reshape(rows, n_i)
-    out = outputs[o_at : o_at + rows * n_o].reshape(rows, n_o)
-    back = outputs[a_at : a_at + rows * n_i].reshape(rows, n_i)
-    weights = params[w_at : w_at + n_i * n_o].reshape(n_i, n_o)
-    bias = params[b_at : b_at + n_o] if b_at >= 0 else params[0:0]
-    return x, out, back, weights, bias
+def _matrix(flat, at, rows, cols):
+    """The rows x cols matrix at offset ``at`` of a flat array, as a 2-D view. Indexed by loop
+    counters, which numba knows are not negative, the loops over it carry no negative-index
+    checks (a computed offset into the flat array does), which would stop LLVM vectorising."""
+    return flat[at : at + rows * cols].reshape(rows, cols)
 
 
 @njit(**KERNEL)
@@ -291,8 +282,10 @@ def _wide_forward(row, w, acts, zs, rows, zero):
     """z = x W (+ b) for a layer of WIDE outputs or more, each sum from k = 0 up, as the
     BLAS kernels do: a row of W at a time, along which the innermost loop runs, vectorised
     (one call a layer, not inlined: it would slow the narrow layers' loops around it)."""
-    x, z, _, weights, bias = _views(row, w, acts, zs, rows)
-    n_i, n_o = row[N_IN], row[N_OUT]
+    n_i, n_o, b_at = row[N_IN], row[N_OUT], row[B_AT]
+    x, z = _matrix(acts, row[INPUT_AT], rows, n_i), _matrix(zs, row[OUTPUT_AT], rows, n_o)
+    weights = _matrix(w, row[W_AT], n_i, n_o)
+    bias = w[b_at : b_at + n_o] if b_at >= 0 else w[0:0]
     for i in range(rows):
         z_i, x_i = z[i], x[i]
         for j in range(n_o):
@@ -310,9 +303,9 @@ def _wide_backward(row, w, g, acts, grads, rows, zero, inputs):
     """dL/dW = xᵀ delta and, if ``inputs``, dL/dx = delta Wᵀ for a wide layer, each sum in
     the narrow loops' order (over the samples, then the outputs, from the first), many
     sums side by side along contiguous rows, so that LLVM vectorises them."""
-    x, delta, dx, weights, _ = _views(row, w, acts, grads, rows)
-    dw = _views(row, g, acts, grads, rows)[3]
-    n_i, n_o = row[N_IN], row[N_OUT]
+    n_i, n_o, w_at = row[N_IN], row[N_OUT], row[W_AT]
+    x, delta = _matrix(acts, row[INPUT_AT], rows, n_i), _matrix(grads, row[OUTPUT_AT], rows, n_o)
+    weights, dw = _matrix(w, w_at, n_i, n_o), _matrix(g, w_at, n_i, n_o)
     for k in range(n_i):
         dw_k = dw[k]
         for j in range(n_o):
@@ -323,6 +316,7 @@ def _wide_backward(row, w, g, acts, grads, rows, zero, inputs):
                 dw_k[j] += x_ik * d_i[j]
     if not inputs:
         return
+    dx = _matrix(grads, row[INPUT_AT], rows, n_i)
     for i in range(rows):
         dx_i, d_i = dx[i], delta[i]
         for k in range(n_i):
