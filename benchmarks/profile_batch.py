@@ -1,13 +1,13 @@
 """Where one batch of the blog task spends its time: every call it makes, and their cost.
 
-Traces one batch of ``Trainer.fit`` on the blog's sigmoid network (2-5-1,
-batch 4): each Python function entered (``sys.setprofile``) and each numpy
-ufunc applied (``@``, ``*``, ``np.exp``, ... seen through ``__array_ufunc__``
-of an ndarray subclass that the batch's arrays are viewed as), in order. Then times
-batches without tracing: the mean time of one batch in the framework, against
-one batch of the plain loop (``minifw.presets.blog_loop``), and the cost of one
-numpy call on arrays this small, to split the batch into numpy time and
-Python overhead.
+Traces one batch of the numpy engine's ``Trainer.fit`` on the blog's sigmoid network
+(2-5-1, batch 4): each Python function entered (``sys.setprofile``) and each numpy
+call made (ufuncs, ``@``, ``*``, ``np.exp``, ... seen through ``__array_ufunc__`` of an
+ndarray subclass that the batch's arrays are viewed as), in order. Then times
+batches of the numpy engine without tracing: the mean time of one batch in the
+framework, against one batch of the blog's own loop (``minifw.run.blog.blog_loop``),
+and the cost of one numpy call on arrays this small, to split the batch into numpy
+time and Python overhead.
 
     python benchmarks/profile_batch.py
 """
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 import minifw
-from minifw.run.presets import blog_loop
+from minifw.run.blog import blog_loop
 
 CALLS: list[str] = []
 
@@ -43,6 +43,7 @@ class Traced(np.ndarray):
 def trace_one_batch() -> list[str]:
     """The calls one batch makes: 'py name' for Python functions, 'np name' for numpy ufuncs."""
     run = minifw.presets.blog("sigmoid", seed=0)
+    run.trainer.engine = "numpy"  # the default engine would run compiled kernels
     run.fit(1)  # warm: the optimizer has its state
     trainer, network = run.trainer, run.network
     # The packed parameters as Traced views of the same memory: the layers' arrays are views
@@ -69,8 +70,9 @@ def trace_one_batch() -> list[str]:
 
 
 def seconds_per_batch(epochs: int = 3000) -> tuple[float, float]:
-    """Mean seconds of one batch: minifw's Trainer.fit, and the plain loop (8 batches an epoch)."""
+    """Mean seconds of one batch: the numpy engine, and the blog's loop (8 batches an epoch)."""
     run = minifw.presets.blog("sigmoid", seed=0)
+    run.trainer.engine = "numpy"  # the reference this script profiles, not the compiled kernels
     hidden, output = run.network.layers
     wh, wz = np.vstack([hidden.bias, hidden.weights]), output.weights.copy()
     batches = epochs * 8
@@ -95,17 +97,17 @@ def main() -> None:
     calls = trace_one_batch()
     python = [c for c in calls if c.startswith("py")]
     native = [c for c in calls if c.startswith("np")]
-    print(f"one batch of the blog task: {len(python)} Python functions, {len(native)} numpy ufuncs")
+    print(f"one batch of the blog task: {len(python)} Python functions, {len(native)} numpy calls")
     print("in order:")
     for call in calls:
         print(f"  {call}")
-    print("numpy ufuncs by name:")
+    print("numpy calls by name:")
     for name, count in Counter(c[3:] for c in native).most_common():
         print(f"  {count:>3}  {name}")
     for_framework, for_plain = seconds_per_batch()
     per_call = seconds_per_numpy_call()
     numpy_part = per_call * len(native)
-    print(f"one batch: minifw {for_framework * 1e6:.1f} µs, plain loop {for_plain * 1e6:.1f} µs")
+    print(f"one batch: minifw {for_framework * 1e6:.1f} µs, blog's loop {for_plain * 1e6:.1f} µs")
     rest = (for_framework - numpy_part) * 1e6
     print(
         f"one small numpy call: {per_call * 1e6:.2f} µs; {len(native)} of them: "

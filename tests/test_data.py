@@ -233,3 +233,25 @@ def test_an_array_source_takes_validation_data_as_given_or_a_fraction_but_not_bo
         ArraySource(x, 2 * x, validation_data=(held[0], np.ones((1, 2))))
     with pytest.raises(DataError, match=r"x_val has 1 samples but y_val has 2"):
         ArraySource(x, 2 * x, validation_data=(held[0], np.ones((2, 1))))
+
+
+def test_function_source_draws_its_data_once_and_hands_it_out_read_only():
+    # A run reads its data several times (to build, to check, to fit): the source keeps what
+    # it drew, so each read is the same arrays, which no reader may change in place.
+    calls = []
+
+    def f(x):
+        calls.append(len(x))
+        return np.sin(x)
+
+    source = FunctionSource(f, (0.0, 6.28), 32, noise=0.1, validation=0.25)
+    (x, y), (x_val, y_val) = source.arrays(), source.validation_arrays()
+    assert source.arrays()[0] is x and source.validation_arrays()[1] is y_val
+    assert len(calls) == 1
+    assert source.evaluation_arrays()[0] is source.evaluation_arrays()[0]
+    assert len(calls) == 2
+    for array in (x, y, x_val, y_val, *source.evaluation_arrays()):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0.0
+    again = FunctionSource(f, (0.0, 6.28), 32, noise=0.1, validation=0.25)
+    assert np.array_equal(again.arrays()[1], y) and again == source

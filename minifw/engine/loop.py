@@ -304,8 +304,9 @@ def train(trainer: Any, x: Array, y: Array, validation: Any, epochs: int) -> dic
     epoch's logs. Called after ``on_train_begin``; the caller calls ``on_train_end``.
     """
     n = x.shape[0]
-    x = np.ascontiguousarray(x, dtype=trainer.network.dtype)
-    y = np.ascontiguousarray(y, dtype=trainer.network.dtype)
+    # Writable, as in ``ready``: a read-only array (a source's kept data) is another type to
+    # numba, which would load or compile a second kernel for it.
+    x, y = (np.require(a, trainer.network.dtype, ["C", "W"]) for a in (x, y))
     plan = _Plan(trainer, n)
     try:
         return _epochs(trainer, plan, x, y, validation, epochs)

@@ -90,15 +90,15 @@ def blog_loop(
     loss_history = []
     for _ in range(epochs):
         epoch_loss = []
-        for i in range(0, SAMPLES, batch_size):
+        for i in range(0, SAMPLES, batch_size):  # np.dot, as the blog wrote it
             Xb, Yb = X[i : i + batch_size], Y[i : i + batch_size]
-            H = act(Xb @ Wh)
-            Z = act(H @ Wz)
+            H = act(np.dot(Xb, Wh))
+            Z = act(np.dot(H, Wz))
             E = Yb - Z
             epoch_loss.append(np.mean(E**2))
             dZ = E * act_prime(Z)
-            dH = (dZ @ Wz.T) * act_prime(H)
-            Wz += (H.T @ dZ) * step
-            Wh += (Xb.T @ dH) * step
+            dH = np.dot(dZ, Wz.T) * act_prime(H)
+            Wz += np.dot(H.T, dZ) * step
+            Wh += np.dot(Xb.T, dH) * step
         loss_history.append(float(np.mean(epoch_loss)))
     return Wh, Wz, loss_history
