@@ -131,3 +131,21 @@ def test_backward_before_forward_raises():
 def test_bad_hyperparameters_raise_config_error(args, message):
     with pytest.raises(ConfigError, match=message):
         Dense(*args)
+
+
+def test_dense_backward_reads_what_remember_was_handed_as_after_its_own_forward():
+    # The compiled engine runs the forward in its kernels and hands Dense its buffers: the
+    # backward and pre_activation must then read them exactly as after Dense's own forward.
+    rng = np.random.default_rng(3)
+    layer = Dense(3, 4, "tanh")
+    layer.initialize(rng)
+    x, grad = rng.normal(size=(5, 3)), rng.normal(size=(5, 4))
+    y = layer.forward(x)
+    z = layer.pre_activation.copy()
+    expected = layer.backward(grad), layer.parameters()[0].grad.copy()
+    other = Dense(3, 4, "tanh")
+    other.weights, other.bias = layer.weights, layer.bias
+    other.remember(x, z, y)
+    assert other.pre_activation is z
+    got = other.backward(grad), other.parameters()[0].grad
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])

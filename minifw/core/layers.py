@@ -243,6 +243,11 @@ class Dense(Layer):
         """z = x W + b from the last forward (before the activation), or None before any."""
         return self._cache[1]
 
+    def remember(self, x: Array, z: Array, y: Array) -> None:
+        """Hold x, z and y = f(z) as the last forward's, which ``backward`` and
+        ``pre_activation`` read: for the compiled engine, whose kernels run the forward."""
+        self._cache[:] = (x, z, y)
+
     def _assign(self, parameter: Parameter | None, value: Array) -> None:
         if parameter is None:
             raise ConfigError("this Dense layer has no bias (bias=False); it cannot be assigned")

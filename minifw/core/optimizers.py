@@ -71,7 +71,7 @@ def _copied(value: Any) -> Any:
     return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
 
-class _Progress:
+class Progress:
     """What an optimizer changes as it steps, in a plain object made once.
 
     attrs checks every attribute assignment on the optimizer itself through a
@@ -171,7 +171,7 @@ class Optimizer(Registered, ABC):
         default=None, kw_only=True, validator=attrs.validators.optional(number(low=0, strict=True))
     )
     schedule: Schedule | None = attrs.field(default=None, kw_only=True, validator=_schedule_or_none)
-    _progress: _Progress = attrs.field(factory=_Progress, init=False, repr=False)
+    _progress: Progress = attrs.field(factory=Progress, init=False, repr=False)
 
     @classmethod
     def _check_class(cls) -> None:
@@ -206,6 +206,12 @@ class Optimizer(Registered, ABC):
     def iterations(self) -> int:
         """How many updates (calls of ``step``) this optimizer has made."""
         return self._progress.iterations
+
+    @property
+    def progress(self) -> Progress:
+        """The optimizer's books: its update count, latest rate and each parameter's state.
+        ``step`` keeps them; whatever steps for the optimizer (the compiled engine) must too."""
+        return self._progress
 
     @property
     def current_lr(self) -> float:

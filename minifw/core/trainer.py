@@ -408,7 +408,7 @@ class Trainer:
                         callback.on_batch_end(self, b, {"loss": value})
                     if self.stop_training:
                         break
-            logs = self._end_epoch(epoch, total / seen, validation)
+            logs = self.end_epoch(epoch, total / seen, validation)
             if self.stop_training:
                 break
         for callback in self.callbacks:
@@ -426,7 +426,19 @@ class Trainer:
             history=history,
         )
 
-    def _end_epoch(
+    @property
+    def rng(self) -> np.random.Generator:
+        """The generator that shuffles, seeded by ``seed`` (a checkpoint keeps its state)."""
+        return self._rng
+
+    @property
+    def order(self) -> Array | None:
+        """The run's shuffled order, changed in place as epochs draw their permutations: epoch
+        k trains on data[order_k], order_k = order_(k-1)[permutation_k]. None until a
+        shuffled fit starts."""
+        return self._order
+
+    def end_epoch(
         self,
         epoch: int,
         loss: float,
@@ -434,7 +446,7 @@ class Trainer:
         extra: dict[str, float] | None = None,
     ) -> dict[str, float]:
         """An epoch's logs (its mean loss, ``extra``, the metrics, val_loss and the validation
-        metrics), recorded and passed to the callbacks."""
+        metrics), recorded and passed to the callbacks: how every engine ends an epoch."""
         logs = {"loss": loss, **(extra or {})}
         forward, measured = self.network.forward, self.metrics and self._measured_on
         if measured:  # the whole training set with the epoch's final weights
@@ -486,7 +498,7 @@ class Trainer:
         def after_iteration(theta: Array, loss: float, evals: int) -> bool:
             nonlocal logs, iteration
             packed.value[...] = accepted[...] = theta.reshape(shape)  # not a line-search trial
-            logs = self._end_epoch(iteration, loss, validation, {"evals": float(evals)})
+            logs = self.end_epoch(iteration, loss, validation, {"evals": float(evals)})
             iteration += 1
             return self.stop_training
 

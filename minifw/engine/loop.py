@@ -76,8 +76,7 @@ class _Plan:
         self.alphas = np.zeros(len(layers), dtype)
         at = self.rows * layers[0].n_in  # the batch's inputs come first
         for i, layer in enumerate(layers):
-            weights = layer._w.value  # the views into packed that Network made
-            bias = None if layer._b is None else layer._b.value
+            weights, bias = layer.weights, layer.bias  # the views into packed Network made
             self.layout[i] = (
                 layer.n_in,
                 layer.n_out,
@@ -121,7 +120,7 @@ class _Plan:
         hyper[k.H_WD] = optimizer.weight_decay
         self.settings = np.array([optimizer.clip_norm or 0.0, 0.0, 0.0])
         rule = getattr(k, OPTIMIZER_KERNELS[type(optimizer)])
-        progress = optimizer._progress  # the engine steps for the optimizer: it keeps its books
+        progress = optimizer.progress  # the engine steps for the optimizer: it keeps its books
         self.progress = progress
         state = progress.states.get(id(packed))
         if state is None:
@@ -193,8 +192,8 @@ class _Plan:
                     (self.acts, at_out, n_out),
                 )
             ]
-            # Dense's own cache: the engine runs its forward. One network's are 2-D.
-            layer._cache[:] = views if self.stacked else [view[0] for view in views]
+            # One network's are 2-D: the engine runs the layer's forward.
+            layer.remember(*(views if self.stacked else [view[0] for view in views]))
 
     def losses(self, done: int, n: int) -> list[Any]:
         """Each of the last ``done`` epochs' mean loss: a float, or a stack's array of N."""
@@ -355,7 +354,7 @@ def _epochs(
         # bulk. The guard needs the last good epoch (its weights) and the bad one, if any.
         bulk = max(0, done - (2 if bad else 1))
         if bulk:
-            # What Trainer._end_epoch records for {"loss": ...}, one epoch at a time.
+            # What Trainer.end_epoch records for {"loss": ...}, one epoch at a time.
             trainer.run_history.setdefault("loss", []).extend(losses[:bulk])
         weights = trainer.network.packed.value
         diverged = weights.copy() if bad else None
@@ -367,7 +366,7 @@ def _epochs(
                     callback.on_epoch_begin(trainer, epoch + i)
             if diverged is not None and i == done - 1:
                 np.copyto(weights, diverged)
-            logs = trainer._end_epoch(epoch + i, losses[i], validation)
+            logs = trainer.end_epoch(epoch + i, losses[i], validation)
             if trainer.stop_training:
                 break
         epoch += done
@@ -382,23 +381,23 @@ def _finite(plan: _Plan, done: int) -> bool:
 def _orders(trainer: Any, n: int, count: int) -> tuple[Array, Any]:
     """The shuffled orders of the next ``count`` epochs, drawn as the numpy loop draws them.
 
-    Each epoch's permutation comes from ``trainer._rng.permutation(n)`` in the numpy loop;
+    Each epoch's permutation comes from ``trainer.rng.permutation(n)`` in the numpy loop;
     ``permuted`` of a (count, n) table of aranges along axis 1 draws the same numbers in
     one call. Returns the orders and a function that rewinds the generator and the order
     to where they would be after only the first ``done`` epochs.
     """
-    rng = trainer._rng
-    start_state, start_order = rng.bit_generator.state, trainer._order.copy()
+    rng, kept = trainer.rng, trainer.order
+    start_state, start_order = rng.bit_generator.state, kept.copy()
     permutations = rng.permuted(np.tile(np.arange(n, dtype=np.int64), (count, 1)), axis=1)
     orders = np.empty((count, n), np.int64)
-    order = trainer._order.astype(np.int64)
+    order = kept.astype(np.int64)
     k.compose(order, permutations, orders)
-    trainer._order[...] = order
+    kept[...] = order
 
     def rewind(done: int) -> None:
         rng.bit_generator.state = start_state
         rng.permuted(np.tile(np.arange(n), (done, 1)), axis=1)
-        trainer._order[...] = orders[done - 1] if done else start_order
+        kept[...] = orders[done - 1] if done else start_order
 
     return orders, rewind
 
@@ -433,4 +432,4 @@ def _epoch_by_batches(
             callback.on_batch_end(trainer, b, {"loss": value})
         if trainer.stop_training:
             break
-    return trainer._end_epoch(epoch, total / seen, validation)
+    return trainer.end_epoch(epoch, total / seen, validation)
