@@ -61,15 +61,10 @@ LAYER_KERNELS: dict[type, str] = {Dense: "DENSE"}
 # (34,816) 1.05; 1-64-64-1 (135,168) 2.1; 1-128-128-1 5.0.
 AUTO_LIMIT = 32768
 # The limit is per network: a stack of any size still goes to the kernels, its networks
-# side by side in lanes, on threads, because it stays the faster however many networks
-# there are. Blog
-# networks stacked through minifw.sweep, end to end, compiled over numpy, measured in one
-# process, interleaved, on 2 cores already loaded by other jobs (so the kernels got about
-# one core): 0.21 for 10 networks, 0.64 for 100, 0.80 for 1000, 0.79 for 3000. The numpy
-# stack shares each call's overhead among the networks, so its time per network falls
-# towards a floor (16.8, 11.8, 12.0 ms at 100, 1000, 3000), and that floor stays above the
-# kernels' own 9.5 ms per network (less with a free core for each thread). The line
-# "1000 blog networks stacked: compiled / numpy stack" of benchmarks/run.py measures it.
+# side by side in lanes (minifw.engine.kernels.train_lanes), on threads, because that
+# stays the faster however many networks there are: 1000 blog networks stacked through
+# minifw.sweep, end to end, took 0.31 of the numpy stack's time ("1000 blog networks
+# stacked: compiled / numpy stack" of benchmarks/run.py; 3.6 against 12.1 s).
 
 
 def work(trainer: Any) -> int:
