@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -236,9 +235,8 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     if first.config.target_eval is not None:
         watch = evaluation_target(first.source, first.config.target_eval)
         trainer.callbacks.append(watch)
-    began = time.perf_counter()
     result = trainer.fit(first.source, configs[0].epochs)
-    seconds = time.perf_counter() - began
+    seconds = result.seconds  # the fit's own clock: compiling the kernels, once, is not training
     losses = np.array(result.loss).reshape(-1, len(runs))  # (epochs, networks)
     histories = list(losses.T)
     networks = [trainer.network] if single else unstack(trainer.network)
