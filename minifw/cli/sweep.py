@@ -14,7 +14,6 @@ import contextlib
 import json
 import math
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from pathlib import Path
@@ -268,9 +267,8 @@ def _check_size(config: RunConfig, grid: dict[str, list[Any]], args: argparse.Na
     if total > MAX_RUNS:
         return  # plan() refuses it, saying why
     trial = build(attrs.evolve(config, epochs=min(config.epochs, 20)))
-    began = time.perf_counter()
-    trial.fit()
-    per_epoch = (time.perf_counter() - began) / max(trial.trainer.epochs_done, 1)
+    seconds = trial.fit().seconds  # training alone: a first compile is once, not per run
+    per_epoch = seconds / max(trial.trainer.epochs_done, 1)
     estimate = per_epoch * config.epochs * total
     print(
         f"Planned: {plural(total, 'run')} ({plural(points, 'grid point')} x "

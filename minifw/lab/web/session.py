@@ -116,10 +116,10 @@ class LiveRun:
         )
         if epochs <= 0:
             return
-        began = time.perf_counter()
         with np.errstate(all="ignore"):  # divergence is shown on the page, not warned about
-            self.trainer.fit(self.trainer.source, epochs)
-        took = time.perf_counter() - began
+            # The fit's own clock, which starts once the kernels are compiled (the first
+            # chunk of a process would otherwise count seconds of compiling as training).
+            took = self.trainer.fit(self.trainer.source, epochs).seconds
         self.seconds += took
         self.chunk = max(1, min(10_000, round(FRAME_SECONDS * epochs / max(took, 1e-6))))
         if self.epochs_done >= self._next_snapshot() or self.finished:
