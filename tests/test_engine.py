@@ -513,12 +513,13 @@ RATES = [0.02, 0.05, 0.1, 0.03, 0.07]
 def test_a_stacked_network_trains_bit_for_bit_as_it_trains_alone(rule, case, dtype, monkeypatch):
     # The stack's kernel trains its networks side by side, a network's number in each lane
     # of a vector instruction, in groups of at most LANES (2 here: three groups, shared out
-    # to the threads). Each lane's arithmetic is the one-network kernel's, in its order, so
-    # each network ends exactly where it ends trained alone: a sweep's row does not depend
-    # on what it was stacked with.
+    # to the threads, however little work). Each lane's arithmetic is the one-network
+    # kernel's, in its order, so each network ends exactly where it ends trained alone: a
+    # sweep's row does not depend on what it was stacked with.
     from minifw.engine import loop
 
     monkeypatch.setattr(loop, "LANES", 2)
+    monkeypatch.setattr(loop, "THREADED", 0)
     first, second, out, loss = LANE_NETWORKS[case]
 
     def network(seed):
