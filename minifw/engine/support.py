@@ -57,9 +57,9 @@ LAYER_KERNELS: dict[type, str] = {Dense: "DENSE"}
 # product (layers of WIDE outputs or more a row of W at a time, vectorised), which beats
 # numpy's ~0.4 µs a call on small networks (the blog's is 60: 45 times faster) but loses
 # to BLAS past about this size. tanh networks in batches of 32, 1,600 updates, compiled
-# over numpy (python benchmarks/engine_sizes.py): 1-16-16-1 (9,216) 0.57; 1-32-32-1
-# (34,816) 1.05; 1-64-64-1 (135,168) 2.1; 1-128-128-1 5.0.
-AUTO_LIMIT = 32768
+# over numpy (python benchmarks/engine_sizes.py): 1-16-16-1 (9,216) 0.58; 1-32-32-1
+# (34,816) 1.32; 1-64-64-1 (135,168) 2.3; 1-128-128-1 5.2: even at about 20,000.
+AUTO_LIMIT = 20000
 # The limit is per network: a stack of any size still goes to the kernels, its networks
 # side by side in lanes (minifw.engine.kernels.train_lanes), on threads, because that
 # stays the faster however many networks there are: 1000 blog networks stacked through
