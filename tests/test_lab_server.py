@@ -412,6 +412,9 @@ def test_pinned_runs_are_compared_and_recorded_in_the_ledger(lab, capsys):
     records = {r.id: r for r in Ledger(lab.base.runs_dir).records()}
     assert set(ids) <= set(records)
     assert records[ids[1]].config["network"]["activation"] == "tanh"
+    # What trained, not what was asked: auto chose the kernels (the lab's default is auto).
+    assert lab.sessions[session].run.config.engine == "auto"
+    assert {records[i].config["training"]["engine"] for i in ids} == {"compiled"}
     assert main(["runs", "--runs-dir", lab.base.runs_dir]) == 0
     listed = capsys.readouterr().out
     assert all(i in listed for i in ids)

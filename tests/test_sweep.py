@@ -250,3 +250,14 @@ def test_a_rows_seconds_are_training_not_the_kernels_first_compile(monkeypatch):
     rows = minifw.sweep(RunConfig(epochs=20), {}, seeds=2)
     assert [row.stacked for row in rows] == [2, 2]
     assert all(row.seconds < 0.4 for row in rows), [row.seconds for row in rows]
+
+
+@pytest.mark.parametrize(("asked", "trained"), [("auto", "compiled"), ("numpy", "numpy")])
+def test_a_row_and_its_ledger_record_name_the_engine_that_trained(asked, trained, tmp_path):
+    # "auto" is what was typed; the row, results.csv and the ledger say what it chose.
+    config = RunConfig(epochs=5, engine=asked)
+    results = sweep(config, {"lr": [0.3, 0.9]}, seeds=2, out=tmp_path)
+    assert [row.engine for row in results] == [trained] * 4
+    assert {r.config["training"]["engine"] for r in Ledger(tmp_path).records()} == {trained}
+    rows = list(csv.DictReader(results.to_csv(tmp_path / "results.csv").open()))
+    assert {row["engine"] for row in rows} == {trained}

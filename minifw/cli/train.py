@@ -333,10 +333,8 @@ def _checkpoint(experiment: Experiment, run_id: str) -> Checkpoint:
 def _run_tables(config: RunConfig, trainer: Trainer) -> dict[str, dict[str, Any]]:
     """The run's settings as TOML tables, without the output table: what was tried, not where
     its files went; the engine the one that trained it ("auto" chose compiled or numpy)."""
-    tables = config.to_dict()
+    tables = config.as_trained(trainer.trained_on).to_dict()
     tables.pop("output", None)
-    if trainer.trained_on is not None:
-        tables.setdefault("training", {})["engine"] = trainer.trained_on
     return tables
 
 

@@ -87,6 +87,7 @@ class SweepRow:
     epochs_to_eval_target: int | None = None
     seconds_to_eval_target: float | None = None
     work_to_eval_target: int | None = None
+    engine: str | None = None  # the engine that trained the run; None if it failed
 
     @property
     def ok(self) -> bool:
@@ -124,6 +125,7 @@ COLUMNS = (
     "flat",
     "reason",
     "stacked",
+    "engine",
 )
 
 

@@ -215,8 +215,9 @@ def run_group(
 
 
 # (loss histories, predictions at the evaluation points, the targets there, seconds, how many
-# trained together, and when each reached the evaluation target, if the runs have one)
-Trained = tuple[list[Array], list[Array], Array, float, int, EvaluationTarget | None]
+# trained together, when each reached the evaluation target, if the runs have one, and the
+# engine that trained them)
+Trained = tuple[list[Array], list[Array], Array, float, int, EvaluationTarget | None, str | None]
 
 
 def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
@@ -242,7 +243,7 @@ def _train_together(configs: Sequence[RunConfig]) -> Trained | None:
     networks = [trainer.network] if single else unstack(trainer.network)
     x, y = first.source.evaluation_arrays()
     predictions = [network.predict(x) for network in networks]
-    return histories, predictions, y, seconds, len(runs), watch
+    return histories, predictions, y, seconds, len(runs), watch, trainer.trained_on
 
 
 def stacked_trainer(runs: Sequence[Experiment]) -> Trainer:
@@ -306,6 +307,7 @@ def _rows(
     seconds: float,
     stacked: int,
     watch: EvaluationTarget | None,
+    engine: str | None,
     target_loss: float | None,
 ) -> list[dict[str, Any]]:
     rows = []
@@ -346,6 +348,7 @@ def _rows(
             epochs_to_eval_target=at.get("epoch"),
             seconds_to_eval_target=at.get("seconds"),
             work_to_eval_target=at.get("work"),
+            engine=engine,
         )
         rows.append({**row.plain(), "loss_history": history.tolist()})
     return rows
@@ -437,7 +440,7 @@ def sweep(
                 planned = runs[row.index]
                 ledger.append(
                     {
-                        "config": planned.config.to_dict(),
+                        "config": planned.config.as_trained(row.engine).to_dict(),
                         "seed": row.seed,
                         "final_loss": row.final_loss,
                         "evaluation_error": row.evaluation_error,

@@ -461,6 +461,12 @@ class RunConfig:
         family="metric",
     )
 
+    def as_trained(self, engine: str | None) -> RunConfig:
+        """This run as it trained: ``engine`` the engine that ran its epochs (``Trainer.
+        trained_on``; "auto" chose compiled or numpy), for the records of what ran; itself
+        if nothing trained (None)."""
+        return self if engine is None else attrs.evolve(self, engine=engine)
+
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The TOML tables: {group: {key: value}}, unset optional values left out."""
         tables: dict[str, dict[str, Any]] = {}

@@ -416,7 +416,7 @@ class LabSession:
             fit = _quartiles(run._predictions(run.scene.x))[1]
             final = float(loss[-1]) if len(loss) else math.nan
             error = float(np.nanmedian(errors)) if np.isfinite(errors).any() else math.nan
-            resolved = resolve(run.config).config
+            resolved = resolve(run.config).config.as_trained(run.trainer.trained_on)
             said = summary(resolved) + (f" seeds={run.seeds}" if run.seeds > 1 else "")
             tables = resolved.to_dict()
             tables.pop("output", None)
