@@ -22,19 +22,9 @@ import http.client
 import json
 import statistics
 import time
-from pathlib import Path
 
+from minifw.lab.web.browser import CHROMIUM, headless_chromium
 from minifw.lab.web.server import LabServer
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def post(server: LabServer, path: str, body: dict) -> dict:
@@ -87,11 +77,8 @@ def stream_round(server: LabServer, seeds: int, activation: str) -> tuple[float,
 
 
 def browser_rounds(server: LabServer, rounds: int, seeds: int) -> tuple[list[float], list[float]]:
-    from playwright.sync_api import sync_playwright
-
     rates, latencies = [], []
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with headless_chromium() as browser:
         page = browser.new_page(bypass_csp=True)  # wait_for_function evaluates strings
         page.goto(server.url)
         page.wait_for_selector("body[data-ready=true]")
@@ -110,7 +97,6 @@ def browser_rounds(server: LabServer, rounds: int, seeds: int) -> tuple[list[flo
             page.fill('[name="activation"]', activation)
             page.wait_for_function(f"window.labStats.knobToFrame.length > {done}")
             latencies.append(page.evaluate("window.labStats.knobToFrame.at(-1)") / 1000)
-        browser.close()
     return rates, latencies
 
 
@@ -137,7 +123,7 @@ def main() -> None:
             rates.append(rate)
             latencies.append(latency)
         report(f"stream client, {args.seeds} seed(s), {args.rounds} rounds", rates, latencies)
-        if not args.no_browser and Path(CHROMIUM).exists():
+        if not args.no_browser and CHROMIUM.exists():
             rates, latencies = browser_rounds(server, args.rounds, args.seeds)
             label = f"page in headless Chromium, {args.seeds} seed(s), {args.rounds} rounds"
             report(label, rates, latencies)

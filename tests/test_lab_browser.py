@@ -15,19 +15,10 @@ import numpy as np
 import pytest
 
 import minifw
+from minifw.lab.web.browser import CHROMIUM, headless_chromium
 from minifw.lab.web.controls import controls
 from minifw.lab.web.server import LabServer
 
-CHROMIUM = Path(os.environ.get("MINIFW_CHROMIUM", "/usr/bin/chromium"))
-# Without the background-networking flags Chromium keeps calling home on a closed network.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Resolved now: each test runs in a temporary directory of its own (conftest.py).
 SCREENSHOTS = (
     os.environ.get("MINIFW_LAB_SCREENSHOTS")
@@ -52,12 +43,8 @@ def browser():
         if os.environ.get("MINIFW_REQUIRE_BROWSER") == "1":
             pytest.fail(f"MINIFW_REQUIRE_BROWSER=1, but {missing}")
         pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
