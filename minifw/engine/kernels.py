@@ -2,8 +2,8 @@
 
 ``train`` trains one network; ``train_lanes`` a group of a stack's networks side by side.
 Importing this module imports numba (about 0.35 s), so only ``minifw.engine.loop`` does,
-and only when a fit runs compiled. Each kernel is compiled once per dtype (about 4.4 s of
-CPU each, ``train_lanes`` only when a stack first trains) and cached on disk
+and only when a fit runs compiled. Each kernel is compiled once per dtype (``train`` about
+5.5 s of CPU, ``train_lanes`` 4.7 s, only when a stack first trains) and cached on disk
 (``cache=True``), so a later process loads it instead (about 0.3 s, most of it numba
 setting up its compiler's tables, which it does before loading anything) on top of
 importing numba. What keeps the compile short: one kernel signature per dtype; the
