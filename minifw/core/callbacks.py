@@ -46,6 +46,7 @@ class Training(Protocol):
     optimizer: Optimizer
     source: DataSource | None
     history: LossHistory
+    timer: Timer  # the fit's clock: timer.elapsed() is the time since training began
     run_history: dict[str, list[float]]  # every epoch's logs of the run, by key
     epochs: int  # the epochs the current fit was asked for
     epochs_done: int  # every epoch of the run so far, over successive fits
@@ -199,13 +200,12 @@ class TimeLimit(Callback):
 
     seconds: float = attrs.field(validator=number(low=0))
     stopped_epoch: int | None = attrs.field(default=None, init=False)
-    _start: float = attrs.field(default=0.0, init=False, repr=False)
 
     def on_train_begin(self, trainer: Training) -> None:
-        self.stopped_epoch, self._start = None, time.perf_counter()
+        self.stopped_epoch = None
 
     def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
-        if time.perf_counter() - self._start >= self.seconds:
+        if trainer.timer.elapsed() >= self.seconds:
             self.stopped_epoch, trainer.stop_training = epoch, True
 
 
@@ -562,7 +562,6 @@ class EvaluationTarget(Callback):
     seconds: list[float | None] = attrs.field(factory=list, init=False)
     work: list[int | None] = attrs.field(factory=list, init=False)
     work_unit: str = attrs.field(default="updates", init=False)
-    _start: float = attrs.field(default=0.0, init=False, repr=False)
     _checking: float = attrs.field(default=0.0, init=False, repr=False)
     _updates_before: int = attrs.field(default=0, init=False, repr=False)
 
@@ -572,15 +571,14 @@ class EvaluationTarget(Callback):
         self._checking, self._updates_before = 0.0, trainer.optimizer.iterations
         whole = getattr(trainer.optimizer, "whole_data", False)
         self.work_unit = "evaluations" if whole else "updates"
-        self._start = time.perf_counter()
 
     def on_epoch_end(self, trainer: Training, epoch: int, logs: Logs) -> None:
         if None not in self.epochs:
             return  # every network is there: no more passes
         began = time.perf_counter()
+        trained = trainer.timer.elapsed() - self._checking
         with np.errstate(all="ignore"):  # a diverged network's error is nan: not reached
             errors = np.mean((trainer.network.predict(self.x) - self.y) ** 2, axis=(-2, -1))
-        trained = began - self._start - self._checking
         work = (
             int(logs["evals"])
             if "evals" in logs
