@@ -69,6 +69,7 @@ _NULL = type(None)
 _TEXT = _Read(str, "text")
 _OPTIONAL_TEXT = _Read((str, _NULL), "text or null")
 _MAPPING = _Read(dict, "a JSON object")
+_OPTIONAL_MAPPING = _Read((dict, _NULL), "a JSON object or null")
 _NUMBER = _Read((int, float, _NULL), "a number or null", _is_number, _float)
 _NUMBERS = _Read(
     list,
@@ -118,9 +119,7 @@ class RunRecord:
     loss_history: tuple[float, ...] = _field(_NUMBERS)
     model_path: str | None = _field(_OPTIONAL_TEXT)
     # A run of a sweep: its place in the sweep (see minifw.sweeps); None for a run on its own.
-    sweep: Mapping[str, Any] | None = _field(
-        _Read((dict, _NULL), "a JSON object or null"), default=None
-    )
+    sweep: Mapping[str, Any] | None = _field(_OPTIONAL_MAPPING, default=None)
     # The settings that differ from the blog's, as the stats line's second line shows them.
     summary: str | None = _field(_OPTIONAL_TEXT, default=None)
     # A run resumed from a checkpoint: the id of the run that wrote the checkpoint.
@@ -131,9 +130,7 @@ class RunRecord:
     metrics: Mapping[str, float] | None = _field(_NUMBERS_BY_NAME, default=None)
     # With target_eval: when the evaluation MSE first reached it ({"target", "epoch",
     # "seconds", "work", "work_unit"}, see EvaluationTarget.reached); None without one.
-    eval_target: Mapping[str, Any] | None = _field(
-        _Read((dict, _NULL), "a JSON object or null"), default=None
-    )
+    eval_target: Mapping[str, Any] | None = _field(_OPTIONAL_MAPPING, default=None)
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> RunRecord:
