@@ -351,8 +351,9 @@ class Trainer:
             self.trained_on = "numpy"  # SciPy's loop, whatever the engine
             return self._fit_whole_data(source, x, y, validation, epochs, (x_data, y_given))
         compiled = engine_support.compiled(self)  # before any state changes: it may refuse
-        engine_support.switched(self, "compiled" if compiled else "numpy")
-        self.trained_on = "compiled" if compiled else "numpy"
+        engine = "compiled" if compiled else "numpy"
+        engine_support.switched(self, engine)  # says so if a resumed run changes engine
+        self.trained_on = engine
         n = x.shape[0]
         starts = range(0, n, self.batch_size)
         # Views into x and y, made once: shuffling permutes x and y in place beneath them.
